@@ -1,0 +1,58 @@
+export { parseDurationSeconds } from './duration.js';
+export {
+  ErrorCodes,
+  type ErrorCode,
+  StrataError,
+  type StrataErrorOptions,
+  invalidInput,
+  invalidSpec,
+  schemaMismatch,
+  unknownObject,
+} from './errors.js';
+export { detectTimestampField, inferFeatureView, type InferOptions } from './infer.js';
+export {
+  checkName,
+  type EntitySpec,
+  type FeatureServiceSpec,
+  type FeatureSpec,
+  type FeatureViewSpec,
+  type JoinKey,
+  NAME_RE,
+  normalizeEntity,
+  normalizeFeatureView,
+  type ObjectKind,
+  type ObjectSpec,
+  type RepoSpec,
+  type ValidationPolicy,
+  validateEntity,
+  validateFeatureService,
+  validateFeatureView,
+  validateRepo,
+  viewJoinKeys,
+} from './model.js';
+export {
+  breakingViewChanges,
+  type Change,
+  type ChangeAction,
+  diffEntity,
+  diffService,
+  diffView,
+  formatPlan,
+  sameSpec,
+} from './plan.js';
+export { parseRepoDocuments, type RepoDocument } from './repo.js';
+export {
+  elementType,
+  fromArrowType,
+  isListType,
+  isTimestampArrowType,
+  isValueTypeName,
+  listOf,
+  parseValueType,
+  toArrowType,
+  toHiveType,
+  toPostgresType,
+  VALUE_TYPE_NAMES,
+  ValueType,
+  type ValueTypeName,
+} from './types.js';
