@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
-const resolve = { conditions: ['strata-source', 'import', 'module', 'node', 'default'] };
+// Workspace packages resolve to their TypeScript sources (the `strata-source` export condition), so tests need no build.
+const conditions = ['strata-source'];
+const shared = { resolve: { conditions }, ssr: { resolve: { conditions } } };
 
 export default defineConfig({
-  resolve,
+  ...shared,
   test: {
     projects: [
       {
-        resolve,
+        ...shared,
         test: {
           name: 'unit',
           include: ['{packages,internal-packages,apps}/*/src/**/*.test.ts'],
@@ -15,7 +17,7 @@ export default defineConfig({
         },
       },
       {
-        resolve,
+        ...shared,
         test: {
           name: 'integration',
           include: ['{packages,internal-packages,apps}/*/src/**/*.itest.ts', 'tests/**/*.itest.ts'],

@@ -56,3 +56,6 @@ export {
   ValueType,
   type ValueTypeName,
 } from './types.js';
+export { CoerceError, coerceValue, parseTimestamp } from './coerce.js';
+export { arrowVector, tableFromColumns, tableFromRows, type TypedColumn } from './arrow-build.js';
+export { type ResolvedSelection, resolveFeatureRefs, resolveFeatureService } from './features.js';

@@ -1,0 +1,23 @@
+export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
+export {
+  getHistoricalFeatures,
+  type HistoricalRequest,
+  type HistoricalSelection,
+  outputName,
+  planHistorical,
+} from './historical.js';
+export {
+  arrowColumnBatch,
+  type ColumnBatch,
+  type CommitResult,
+  type Ingestion,
+  type IngestionStatus,
+  OfflineStore,
+  type StageResult,
+  translatePgError,
+  viewColumns,
+} from './offline.js';
+export { createPool, type Pool, type PoolClient, withTransaction } from './pool.js';
+export { type ApplyResult, PgRegistry, REGISTRY_CHANNEL, type ViewVersion } from './registry.js';
+export { migrate, REGISTRY_SCHEMA_VERSION } from './schema.js';
+export { ident, qualified, stagingTableName, viewTableName } from './sql.js';

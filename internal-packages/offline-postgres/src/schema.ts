@@ -1,0 +1,41 @@
+/** The registry's tables, created idempotently (serialized by an advisory lock so concurrent starts do not race). */
+import type { Pool } from './pool.js';
+import { withTransaction } from './pool.js';
+import { ident } from './sql.js';
+
+export const REGISTRY_SCHEMA_VERSION = 1;
+
+export async function migrate(pool: Pool, schema: string): Promise<void> {
+  const s = ident(schema);
+  await withTransaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`strata-migrate:${schema}`]);
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value jsonb NOT NULL)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.objects (
+      project text NOT NULL, kind text NOT NULL, name text NOT NULL, version integer NOT NULL DEFAULT 1,
+      spec jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (project, kind, name))`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.view_versions (
+      project text NOT NULL, name text NOT NULL, version integer NOT NULL, spec jsonb NOT NULL, join_keys jsonb NOT NULL,
+      table_name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, name, version))`);
+    await c.query(`CREATE SEQUENCE IF NOT EXISTS ${s}.commit_seq`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ingestions (
+      id text PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL, status text NOT NULL,
+      staging_table text, source text, row_count bigint NOT NULL DEFAULT 0,
+      min_event_time timestamptz, max_event_time timestamptz, commit_seq bigint UNIQUE,
+      created_by text, created_at timestamptz NOT NULL DEFAULT now(), committed_at timestamptz,
+      workflow_id text, error jsonb, report jsonb, statistics jsonb)`);
+    await c.query(`CREATE INDEX IF NOT EXISTS ingestions_view ON ${s}.ingestions (project, view, commit_seq)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.materializations (
+      id bigserial PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL, mode text NOT NULL,
+      window_start timestamptz, window_end timestamptz, from_seq bigint, to_seq bigint,
+      rows_written bigint NOT NULL DEFAULT 0, rows_skipped bigint NOT NULL DEFAULT 0, status text NOT NULL,
+      workflow_id text, started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.watermarks (
+      project text NOT NULL, view text NOT NULL, commit_seq bigint NOT NULL DEFAULT 0,
+      updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, view))`);
+    await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
+      JSON.stringify(REGISTRY_SCHEMA_VERSION),
+    ]);
+  });
+}
