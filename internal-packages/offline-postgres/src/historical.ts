@@ -142,7 +142,7 @@ export async function getHistoricalFeatures(pool: Pool, schema: string, req: His
       joins.push(
         `LEFT JOIN LATERAL (SELECT ${inner.join(', ')} FROM ${t} v WHERE ${conds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT 1) ${alias} ON true`,
       );
-      s.features.forEach((_f, j) => selects.push(`${alias}.${ident(`c${j}`)} AS ${ident(`${alias}_c${j}`)}`));
+      for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)} AS ${ident(`${alias}_c${j}`)}`);
     });
     const { rows } = await client.query({
       text: `SELECT ${selects.join(', ')} FROM ${ident(tmp)} e ${joins.join(' ')} ORDER BY e."__row"`,

@@ -1,0 +1,133 @@
+import { tableFromRows } from '@strata/core';
+import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type * as arrow from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getHistoricalFeatures } from './historical.js';
+import { arrowColumnBatch, OfflineStore } from './offline.js';
+import { createPool, type Pool } from './pool.js';
+import { PgRegistry, type ViewVersion } from './registry.js';
+
+const H = 3600_000;
+const t0 = Date.parse('2020-12-07T00:00:00Z');
+
+const cols = [
+  { name: 'user_id', valueType: 'INT64' as const },
+  { name: 'dt', valueType: 'UNIX_TIMESTAMP' as const },
+  { name: 'feature_1', valueType: 'DOUBLE' as const },
+  { name: 'feature_n', valueType: 'DOUBLE' as const },
+];
+
+function batches(rows: Record<string, unknown>[]) {
+  return tableFromRows(cols, rows).batches.map(arrowColumnBatch);
+}
+
+describe('OfflineStore on real Postgres', () => {
+  let fresh: FreshSchema;
+  let pool: Pool;
+  let reg: PgRegistry;
+  let store: OfflineStore;
+  let vv: ViewVersion;
+
+  beforeAll(async () => {
+    fresh = await freshSchema();
+    pool = createPool(fresh.url);
+    reg = new PgRegistry(pool, fresh.schema);
+    await reg.init();
+    store = new OfflineStore(pool, reg);
+    await reg.apply('p', {
+      entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
+      featureViews: [
+        {
+          name: 'agg',
+          entities: ['user'],
+          timestampField: 'dt',
+          ttlSeconds: 2 * 3600,
+          online: true,
+          features: [
+            { name: 'feature_1', valueType: 'DOUBLE' },
+            { name: 'feature_n', valueType: 'DOUBLE' },
+          ],
+        },
+      ],
+      featureServices: [],
+    });
+    vv = await reg.getView('p', 'agg');
+  });
+  afterAll(async () => {
+    await pool.end();
+    await fresh.drop();
+  });
+
+  it('stages, commits atomically, and a second commit of the same ingestion writes nothing', async () => {
+    const staged = await store.stage(vv, 'ing-1', batches([
+      { user_id: 777, dt: new Date(t0), feature_1: 88.77, feature_n: 29.01 },
+      { user_id: 778, dt: new Date(t0 + H), feature_1: 1, feature_n: null },
+    ]));
+    expect(staged.rows).toBe(2);
+    expect(staged.minEventTime?.getTime()).toBe(t0);
+    // Staged rows are not visible in the view table before the commit.
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${fresh.schema}"."${vv.tableName}"`)).rows[0].n).toBe(0);
+    const c1 = await store.commit('ing-1');
+    expect(c1).toMatchObject({ rows: 2, alreadyCommitted: false });
+    const c2 = await store.commit('ing-1');
+    expect(c2).toMatchObject({ rows: 2, alreadyCommitted: true, commitSeq: c1.commitSeq });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${fresh.schema}"."${vv.tableName}"`)).rows[0].n).toBe(2);
+    expect((await store.getIngestion('ing-1'))?.status).toBe('committed');
+  });
+
+  it('refuses bad input with row and column, and leaves nothing half-written', async () => {
+    const rows = [
+      { user_id: 1, dt: new Date(t0), feature_1: 1, feature_n: 1 },
+      { user_id: null, dt: new Date(t0), feature_1: 1, feature_n: 1 },
+    ];
+    const err = await store.stage(vv, 'ing-bad', batches(rows)).catch((e) => e);
+    expect(err.code).toBe('INVALID_INPUT');
+    expect(err.where).toContain('row 2');
+    expect(err.where).toContain("column 'user_id'");
+    const ing = await store.getIngestion('ing-bad');
+    expect(ing?.status).toBe('failed');
+    const { rows: tables } = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`, [fresh.schema]);
+    expect(tables[0].n).toBe(0);
+  });
+
+  it('refuses an empty input and a missing column', async () => {
+    const empty = await store.stage(vv, 'ing-empty', []).catch((e) => e);
+    expect(empty.code).toBe('INVALID_INPUT');
+    const missing = tableFromRows(cols.slice(0, 3), [{ user_id: 1, dt: new Date(t0), feature_1: 1 }]);
+    const err = await store.stage(vv, 'ing-missing', missing.batches.map(arrowColumnBatch)).catch((e) => e);
+    expect(err.code).toBe('SCHEMA_MISMATCH');
+    expect(err.message).toContain("'feature_n'");
+  });
+
+  it('joins point in time: latest row <= entity time, within TTL, nulls otherwise, labels kept', async () => {
+    await store.stage(vv, 'ing-2', batches([
+      { user_id: 777, dt: new Date(t0 + 2 * H), feature_1: 90, feature_n: 30 },
+      { user_id: 777, dt: new Date(t0 + 5 * H), feature_1: 91, feature_n: 31 },
+    ]));
+    await store.commit('ing-2');
+    const entities: arrow.Table = tableFromRows(
+      [
+        { name: 'user_id', valueType: 'INT64' },
+        { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
+        { name: 'label', valueType: 'BOOL' },
+      ],
+      [
+        { user_id: 777, event_timestamp: new Date(t0 - 1), label: true }, // before any data -> null
+        { user_id: 777, event_timestamp: new Date(t0), label: false }, // exactly at the first row
+        { user_id: 777, event_timestamp: new Date(t0 + 3 * H), label: true }, // latest is +2h
+        { user_id: 777, event_timestamp: new Date(t0 + 4 * H), label: true }, // +2h row exactly at the TTL boundary
+        { user_id: 777, event_timestamp: new Date(t0 + 4 * H + 1000), label: true }, // outside TTL -> null
+        { user_id: 999, event_timestamp: new Date(t0 + 3 * H), label: false }, // unknown entity -> null
+      ],
+    );
+    const out = await getHistoricalFeatures(pool, fresh.schema, {
+      entityTable: entities,
+      timestampColumn: 'event_timestamp',
+      selections: [{ view: vv, features: vv.spec.features }],
+      fullFeatureNames: false,
+    });
+    expect(out.numRows).toBe(6);
+    expect(out.getChild('label')?.toArray().map(Boolean)).toEqual([true, false, true, true, true, false]);
+    expect([...(out.getChild('feature_1') ?? [])]).toEqual([null, 88.77, 90, 90, null, null]);
+  });
+});
