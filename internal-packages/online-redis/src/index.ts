@@ -19,3 +19,14 @@ export {
   NULL_TIMESTAMP_INT,
   VALUE_FIELDS,
 } from './proto.js';
+export {
+  type FeatureRead,
+  type FeatureStatus,
+  type OnlineSelection,
+  type OnlineViewRef,
+  type OnlineWriteRow,
+  type RedisConnectOptions,
+  RedisOnlineStore,
+  type WriteOptions,
+} from './store.js';
+export { WRITE_SCRIPT } from './write-script.js';
