@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { commandGroups } from './commands/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('strata')
+    .description('Strata: a feature store for TypeScript ML teams, orchestrated by Temporal')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'strata.yaml (default: ./strata.yaml or a parent folder, or STRATA_CONFIG)')
+    .option('-p, --project <name>', 'project (overrides strata.yaml and STRATA_PROJECT)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError();
+  for (const register of commandGroups) register(program);
+  return program;
+}

@@ -1,0 +1,262 @@
+#!/usr/bin/env node
+/**
+ * Strata end to end: define (infer a view from a table) -> apply -> ingest with validation -> materialize ->
+ * serve online over HTTP -> build point-in-time-correct training sets. Every long step is a Temporal workflow;
+ * the last lines point at them in the Temporal Web UI.
+ *
+ * Needs the local stack (infra/stack.sh up) and a build (pnpm build); `bash infra/demo.sh` does both.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { connect, entity, formatTable, loadConfig, Strata, StrataError, tableFromRows } from '@strata/sdk';
+import { serve } from '@strata/serving';
+import { createStrataWorker } from '@strata/worker';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const weatherCsv = join(dirname(require.resolve('vega-datasets/package.json')), 'data', 'weather.csv');
+
+const step = (n, text) => console.log(`\n\x1b[1m${n}. ${text}\x1b[0m`);
+const DAY = 86_400_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The talk's tables, generated: monthly aggregates per user, and promo responses per (user, promo).
+function usersTable() {
+  const rows = [];
+  const months = 12;
+  for (let u = 1; u <= 1000; u++) {
+    for (let m = 0; m < months; m++) {
+      const dt = new Date(Date.UTC(2020, m, 7));
+      const seed = (u * 31 + m * 17) % 97;
+      rows.push({
+        user_id: u,
+        dt,
+        feature_1: u === 777 && m === 11 ? 88.77 : Math.round((50 + seed + m) * 100) / 100,
+        feature_2: Math.round(seed * 1.5 * 100) / 100,
+        feature_3: (u + m) % 5,
+        feature_n: u === 777 && m === 11 ? 29.01 : Math.round((seed / 3) * 100) / 100,
+      });
+    }
+  }
+  return tableFromRows(
+    [
+      { name: 'user_id', valueType: 'INT64' },
+      { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
+      { name: 'feature_1', valueType: 'DOUBLE' },
+      { name: 'feature_2', valueType: 'DOUBLE' },
+      { name: 'feature_3', valueType: 'INT32' },
+      { name: 'feature_n', valueType: 'DOUBLE' },
+    ],
+    rows,
+  );
+}
+
+function promoTable() {
+  const promos = ['AFP99BC', 'SPRING21', 'XMAS20'];
+  const channels = ['shop', 'app', 'email'];
+  const rows = [];
+  for (let u = 1; u <= 1000; u++) {
+    for (const [i, promo_id] of promos.entries()) {
+      if ((u + i) % 3 === 0) continue;
+      rows.push({
+        user_id: u,
+        promo_id,
+        dt: new Date(Date.UTC(2020, 9 + i, 1 + (u % 20))),
+        feature_1: (u * (i + 1)) % 4,
+        feature_n: channels[(u + i) % 3],
+      });
+    }
+  }
+  rows.push({ user_id: 777, promo_id: 'AFP99BC', dt: new Date('2020-12-07T00:00:00Z'), feature_1: 1, feature_n: 'shop' });
+  return tableFromRows(
+    [
+      { name: 'user_id', valueType: 'INT64' },
+      { name: 'promo_id', valueType: 'STRING' },
+      { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
+      { name: 'feature_1', valueType: 'INT64' },
+      { name: 'feature_n', valueType: 'STRING' },
+    ],
+    rows,
+  );
+}
+
+async function main() {
+  const config = loadConfig({ overrides: { project: process.env.STRATA_PROJECT ?? 'demo' } });
+  const strata = await connect({ config });
+  const worker = await createStrataWorker(config, { logLevel: 'WARN' });
+  const workerRun = worker.worker.run();
+  const workflows = [];
+  let server;
+  try {
+    step(1, `Define: infer feature view 'all_users_agg_m' from its table (like infer_fields_from_df), read the rest from YAML`);
+    const users = usersTable();
+    const user = entity('user', 'user_id', 'INT64', { description: 'a customer' });
+    const allUsers = await strata.inferFeatureView(users, {
+      name: 'all_users_agg_m',
+      entities: [user],
+      timestampField: 'dt',
+      ttlSeconds: 45 * 86400,
+    });
+    console.log(`  inferred: ${allUsers.features.map((f) => `${f.name}: ${f.valueType}`).join(', ')}`);
+    const spec = Strata.readSpecFile(join(here, 'features.yaml'));
+    const repo = { ...spec, featureViews: [allUsers, ...spec.featureViews] };
+
+    step(2, `Apply to the registry (project '${strata.project}')`);
+    console.log((await strata.plan(repo)).map((c) => `  ${c.action.padEnd(11)} ${c.kind} ${c.name}`).join('\n'));
+    await strata.apply(repo);
+
+    step(3, 'Ingest: stage by COPY, then an ingest workflow validates, profiles and commits atomically');
+    const ingests = [
+      ['all_users_agg_m', users],
+      ['promo_features', promoTable()],
+      ['daily_weather', weatherCsv],
+    ];
+    for (const [view, input] of ingests) {
+      const h = await strata.ingest(view, input);
+      const r = await h.result();
+      workflows.push(h.workflowId);
+      const v = r.validation.validated
+        ? `, validation ${r.validation.success ? 'passed' : 'FAILED'} (${r.validation.evaluated} expectations)`
+        : '';
+      console.log(`  ${view}: ${r.rows} rows committed as commit ${r.commitSeq}${v}`);
+    }
+
+    step(4, 'Validate: a bad weather batch under the STRICT policy is quarantined, nothing is committed');
+    const bad = tableFromRows(
+      [
+        { name: 'location', valueType: 'STRING' },
+        { name: 'date', valueType: 'UNIX_TIMESTAMP' },
+        { name: 'precipitation', valueType: 'DOUBLE' },
+        { name: 'temp_max', valueType: 'DOUBLE' },
+        { name: 'temp_min', valueType: 'DOUBLE' },
+        { name: 'wind', valueType: 'DOUBLE' },
+        { name: 'weather', valueType: 'STRING' },
+      ],
+      [
+        {
+          location: 'Seattle',
+          date: new Date('2016-01-01T00:00:00Z'),
+          precipitation: -3,
+          temp_max: 999,
+          temp_min: 1,
+          wind: 2,
+          weather: 'sun',
+        },
+        {
+          location: 'Seattle',
+          date: new Date('2016-01-02T00:00:00Z'),
+          precipitation: 0,
+          temp_max: 8,
+          temp_min: 1,
+          wind: 2,
+          weather: 'hail',
+        },
+      ],
+    );
+    const badHandle = await strata.ingest('daily_weather', bad, {
+      validationPolicy: 'STRICT',
+      ingestionId: `bad-weather-${randomUUID().slice(0, 8)}`,
+    });
+    workflows.push(badHandle.workflowId);
+    try {
+      await badHandle.result();
+      console.log('  unexpected: the bad batch was committed');
+    } catch (err) {
+      if (!(err instanceof StrataError) || err.code !== 'VALIDATION_FAILED') throw err;
+      console.log(`  rejected (${err.code}): ${err.message}`);
+      for (const f of err.details.failed ?? [])
+        console.log(`    - ${f.expectation} on ${f.column}: ${f.unexpectedCount} unexpected`);
+    }
+
+    step(5, 'Materialize: latest value per entity from Postgres to Redis (a workflow per view)');
+    for (const view of ['all_users_agg_m', 'promo_features', 'daily_weather']) {
+      const h = await strata.materialize(view);
+      const r = await h.result();
+      workflows.push(h.workflowId);
+      console.log(`  ${view}: ${r.rowsWritten} entities online`);
+    }
+
+    step(6, 'Serve: the Feast-compatible HTTP API');
+    server = await serve(config, { port: Number(process.env.STRATA_DEMO_PORT ?? 6566) });
+    const body = {
+      feature_service: 'promo_model_v1',
+      entities: { user_id: [777, 1, 123456], promo_id: ['AFP99BC', 'AFP99BC', 'AFP99BC'] },
+      full_feature_names: true,
+    };
+    console.log(`  POST ${server.address}/get-online-features ${JSON.stringify(body)}`);
+    const res = await fetch(`${server.address}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const online = await res.json();
+    const names = online.metadata.feature_names;
+    for (let i = 0; i < body.entities.user_id.length; i++) {
+      const cells = names.map(
+        (n, c) =>
+          `${n}=${JSON.stringify(online.results[c].values[i])}${online.results[c].statuses[i] === 'PRESENT' ? '' : ` (${online.results[c].statuses[i]})`}`,
+      );
+      console.log(`  ${cells.join('  ')}`);
+    }
+
+    step(7, "Training set: the slides' wide table, point-in-time correct (features as of each row's time)");
+    const entityRows = tableFromRows(
+      [
+        { name: 'user_id', valueType: 'INT64' },
+        { name: 'promo_id', valueType: 'STRING' },
+        { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
+        { name: 'label', valueType: 'BOOL' },
+      ],
+      [
+        { user_id: 777, promo_id: 'AFP99BC', event_timestamp: new Date('2020-12-07T00:00:00Z'), label: true },
+        { user_id: 777, promo_id: 'AFP99BC', event_timestamp: new Date('2020-12-06T23:59:59Z'), label: false },
+        { user_id: 1, promo_id: 'AFP99BC', event_timestamp: new Date('2020-11-15T00:00:00Z'), label: false },
+        { user_id: 2, promo_id: 'SPRING21', event_timestamp: new Date('2020-12-20T00:00:00Z'), label: true },
+        { user_id: 3, promo_id: 'XMAS20', event_timestamp: new Date('2019-12-20T00:00:00Z'), label: false },
+      ],
+    );
+    const wide = await strata.getHistoricalFeatures({
+      featureService: 'promo_model_v1',
+      entities: entityRows,
+      fullFeatureNames: true,
+    });
+    console.log(formatTable(wide).replace(/^/gm, '  '));
+
+    console.log('\n  ...and on the real dataset: will it rain tomorrow? (weather features as of each day)');
+    const days = [];
+    for (const location of ['Seattle', 'New York']) {
+      for (let d = 0; d < 4; d++)
+        days.push({ location, event_timestamp: new Date(Date.parse('2015-06-01T12:00:00Z') + d * DAY) });
+    }
+    const weatherSet = await strata.getHistoricalFeatures({
+      features: ['daily_weather:temp_max', 'daily_weather:precipitation', 'daily_weather:weather'],
+      entities: tableFromRows(
+        [
+          { name: 'location', valueType: 'STRING' },
+          { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
+        ],
+        days,
+      ),
+    });
+    console.log(formatTable(weatherSet).replace(/^/gm, '  '));
+
+    step(8, 'Watch it in the Temporal Web UI');
+    const ui = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
+    console.log(`  ${ui}?query=${encodeURIComponent(`StrataProject="${strata.project}"`)}`);
+    for (const id of workflows) console.log(`    ${id}`);
+    console.log('  (search attributes StrataProject, StrataFeatureView, StrataStage, StrataRows; memo with row counts)');
+  } finally {
+    await server?.stop();
+    worker.worker.shutdown();
+    await workerRun.catch(() => {});
+    await worker.close();
+    await strata.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof StrataError ? err.describe() : err);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+export {
+  type ConnectOptions,
+  entity,
+  type FeatureSelection,
+  featureService,
+  type HistoricalOptions,
+  type IngestHandle,
+  type IngestOptions,
+  RunHandle,
+  Strata,
+} from './client.js';
+export {
+  ConfigSchema,
+  findConfigFile,
+  loadConfig,
+  type LoadConfigOptions,
+  type StrataConfig,
+  type StrataConfigInput,
+} from './config.js';
+export {
+  entityRowsFromColumns,
+  jsonValue,
+  type OnlineColumn,
+  type OnlineFeaturesResponse,
+  readOnline,
+  responseToRows,
+} from './online.js';
+export { detectFormat, type FileFormat, inferTextType, readBatches, readTable, viewColumnTypes } from './readers.js';
+export * from '@strata/core';
+export type { IngestResult, MaterializeResult, Progress } from '@strata/workflows';
+
+import { type ConnectOptions, Strata } from './client.js';
+
+/** Connects to the stores and Temporal described by strata.yaml and the environment. */
+export function connect(opts: ConnectOptions = {}): Promise<Strata> {
+  return Strata.connect(opts);
+}
+export { formatTable, writeTable } from './writers.js';

@@ -1,0 +1,278 @@
+/**
+ * File readers: CSV, Parquet, Arrow IPC and JSON lines, each read in batches so memory stays bounded whatever the
+ * file size. They yield ColumnBatches for staging; `readTable` collects a small file into an Arrow table.
+ */
+import { createReadStream, existsSync, openAsBlob, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import {
+  type FeatureViewSpec,
+  fromArrowType,
+  invalidInput,
+  parseTimestamp,
+  StrataError,
+  tableFromColumns,
+  type ValueTypeName,
+} from '@strata/core';
+import { arrowColumnBatch, type ColumnBatch } from '@strata/offline-postgres';
+import * as arrow from 'apache-arrow';
+import { parse as parseCsv } from 'csv-parse';
+
+export type FileFormat = 'csv' | 'parquet' | 'arrow' | 'jsonl';
+
+export function detectFormat(path: string, format?: string): FileFormat {
+  if (format) {
+    const f = format.toLowerCase();
+    if (f === 'csv' || f === 'parquet' || f === 'arrow' || f === 'jsonl') return f;
+    if (f === 'ipc' || f === 'feather') return 'arrow';
+    if (f === 'json' || f === 'ndjson') return 'jsonl';
+    throw invalidInput(`unknown file format '${format}'`, { hint: 'use csv, parquet, arrow or jsonl' });
+  }
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv') || lower.endsWith('.tsv')) return 'csv';
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+  if (lower.endsWith('.arrow') || lower.endsWith('.feather') || lower.endsWith('.ipc') || lower.endsWith('.arrows'))
+    return 'arrow';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  throw invalidInput(`cannot tell the format of ${path} from its extension`, {
+    where: path,
+    hint: 'name it .csv, .parquet, .arrow or .jsonl, or pass the format explicitly',
+  });
+}
+
+function checkFile(path: string): void {
+  if (!existsSync(path)) throw invalidInput(`file ${path} does not exist`, { where: path });
+  if (!statSync(path).isFile()) throw invalidInput(`${path} is not a file`, { where: path });
+  if (statSync(path).size === 0)
+    throw invalidInput(`file ${path} is empty`, { where: path, hint: 'an ingestion needs a header and at least one row' });
+}
+
+function rowsBatch(header: string[], rows: unknown[][]): ColumnBatch {
+  const index = new Map(header.map((h, i) => [h, i]));
+  return {
+    numRows: rows.length,
+    columnNames: header,
+    column(name) {
+      const i = index.get(name);
+      if (i === undefined) return undefined;
+      return (r: number) => {
+        const v = (rows[r] as unknown[])[i];
+        return v === '' ? null : v;
+      };
+    },
+  };
+}
+
+async function* csvBatches(path: string, batchSize: number): AsyncGenerator<ColumnBatch> {
+  const parser = createReadStream(path).pipe(
+    parseCsv({
+      bom: true,
+      relax_column_count: false,
+      skip_empty_lines: true,
+      delimiter: path.toLowerCase().endsWith('.tsv') ? '\t' : ',',
+    }),
+  );
+  let header: string[] | undefined;
+  let rows: unknown[][] = [];
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!header) {
+        header = record.map((h) => h.trim());
+        continue;
+      }
+      rows.push(record);
+      if (rows.length >= batchSize) {
+        yield rowsBatch(header, rows);
+        rows = [];
+      }
+    }
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    const e = err as { code?: string; lines?: number; message?: string };
+    throw invalidInput(`malformed CSV: ${e.message}`, {
+      where: `${path}${e.lines ? `, line ${e.lines}` : ''}`,
+      hint: 'every line needs as many fields as the header; quote fields that contain commas',
+    });
+  }
+  if (!header) throw invalidInput(`file ${path} has no header line`, { where: path });
+  if (rows.length) yield rowsBatch(header, rows);
+}
+
+async function* jsonlBatches(path: string, batchSize: number): AsyncGenerator<ColumnBatch> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let objs: Record<string, unknown>[] = [];
+  let names = new Set<string>();
+  let lineNo = 0;
+  const flush = (): ColumnBatch => {
+    const batch = objs;
+    const header = [...names];
+    return {
+      numRows: batch.length,
+      columnNames: header,
+      column(name) {
+        if (!names.has(name)) return undefined;
+        return (r: number) => (batch[r] as Record<string, unknown>)[name] ?? null;
+      },
+    };
+  };
+  for await (const line of lines) {
+    lineNo++;
+    if (!line.trim()) continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (err) {
+      throw invalidInput(`malformed JSON: ${(err as Error).message}`, { where: `${path}, line ${lineNo}` });
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+      throw invalidInput('each line must be a JSON object', { where: `${path}, line ${lineNo}` });
+    objs.push(obj as Record<string, unknown>);
+    for (const k of Object.keys(obj)) names.add(k);
+    if (objs.length >= batchSize) {
+      yield flush();
+      objs = [];
+      names = new Set(names);
+    }
+  }
+  if (objs.length) yield flush();
+}
+
+async function* arrowBatches(path: string): AsyncGenerator<ColumnBatch> {
+  try {
+    const reader = await arrow.RecordBatchReader.from(createReadStream(path));
+    for await (const batch of reader) yield arrowColumnBatch(batch);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw invalidInput(`cannot read Arrow IPC file: ${(err as Error).message}`, { where: path });
+  }
+}
+
+async function* parquetBatches(path: string): AsyncGenerator<ColumnBatch> {
+  const pq = await import('parquet-wasm');
+  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
+  try {
+    file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+  } catch (err) {
+    throw invalidInput(`cannot read Parquet file: ${String((err as Error)?.message ?? err)}`, { where: path });
+  }
+  const groups = file.metadata().numRowGroups();
+  for (let g = 0; g < groups; g++) {
+    const wasmTable = await file.read({ rowGroups: [g] });
+    const table = arrow.tableFromIPC(wasmTable.intoIPCStream());
+    for (const batch of table.batches) yield arrowColumnBatch(batch);
+  }
+  file.free();
+}
+
+/** Reads a file in batches of about `batchSize` rows. */
+export function readBatches(path: string, opts: { format?: string; batchSize?: number } = {}): AsyncGenerator<ColumnBatch> {
+  checkFile(path);
+  const format = detectFormat(path, opts.format);
+  const size = opts.batchSize ?? 10_000;
+  switch (format) {
+    case 'csv':
+      return csvBatches(path, size);
+    case 'jsonl':
+      return jsonlBatches(path, size);
+    case 'arrow':
+      return arrowBatches(path);
+    case 'parquet':
+      return parquetBatches(path);
+  }
+}
+
+const INT_RE = /^[+-]?\d+$/;
+const FLOAT_RE = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|NaN|inf|-inf|Infinity|-Infinity)$/;
+
+/** Infers a value type for a column of text values (CSV): INT64, DOUBLE, BOOL, UNIX_TIMESTAMP or STRING. */
+export function inferTextType(values: unknown[]): ValueTypeName {
+  const present = values.filter((v) => v !== null && v !== undefined && v !== '');
+  if (!present.length) return 'STRING';
+  if (present.every((v) => typeof v === 'number' || typeof v === 'bigint')) {
+    return present.every((v) => typeof v === 'bigint' || Number.isInteger(v)) ? 'INT64' : 'DOUBLE';
+  }
+  if (present.every((v) => typeof v === 'boolean')) return 'BOOL';
+  const text = present.map(String);
+  if (text.every((s) => INT_RE.test(s))) return 'INT64';
+  if (text.every((s) => FLOAT_RE.test(s))) return 'DOUBLE';
+  if (text.every((s) => /^(true|false)$/i.test(s))) return 'BOOL';
+  if (
+    text.every((s) => {
+      if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return false;
+      try {
+        parseTimestamp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  )
+    return 'UNIX_TIMESTAMP';
+  return 'STRING';
+}
+
+/**
+ * Reads a whole (small) file into an Arrow table. Text formats get their types from `types` (e.g. a view's
+ * columns) or are inferred from the values.
+ */
+export async function readTable(
+  path: string,
+  opts: { format?: string; types?: Record<string, ValueTypeName> } = {},
+): Promise<arrow.Table> {
+  const format = detectFormat(path, opts.format);
+  if (format === 'arrow' || format === 'parquet') {
+    const parts: arrow.Table[] = [];
+    const batches: arrow.RecordBatch[] = [];
+    checkFile(path);
+    if (format === 'arrow') {
+      const reader = await arrow.RecordBatchReader.from(createReadStream(path));
+      for await (const b of reader) batches.push(b);
+      return new arrow.Table(batches);
+    }
+    const pq = await import('parquet-wasm');
+    const file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+    const t = await file.read();
+    parts.push(arrow.tableFromIPC(t.intoIPCStream()));
+    file.free();
+    return parts[0] as arrow.Table;
+  }
+  const columns = new Map<string, unknown[]>();
+  let total = 0;
+  for await (const batch of readBatches(path, { format })) {
+    for (const name of batch.columnNames) if (!columns.has(name)) columns.set(name, new Array(total).fill(null));
+    for (const [name, values] of columns) {
+      const get = batch.column(name);
+      for (let i = 0; i < batch.numRows; i++) values.push(get ? get(i) : null);
+    }
+    total += batch.numRows;
+  }
+  const { coerceValue } = await import('@strata/core');
+  return tableFromColumns(
+    [...columns.entries()].map(([name, values]) => {
+      const valueType = opts.types?.[name] ?? inferTextType(values);
+      return {
+        name,
+        valueType,
+        values: values.map((v, i) => {
+          try {
+            return coerceValue(valueType, v);
+          } catch (err) {
+            throw invalidInput(`${(err as Error).message}`, { where: `${path}, row ${i + 1}, column '${name}'` });
+          }
+        }),
+      };
+    }),
+  );
+}
+
+/** The value types of a view's columns by name (for typing text input). */
+export function viewColumnTypes(
+  spec: FeatureViewSpec,
+  joinKeys: { name: string; valueType: ValueTypeName }[],
+): Record<string, ValueTypeName> {
+  return Object.fromEntries([
+    ...joinKeys.map((k) => [k.name, k.valueType]),
+    [spec.timestampField, 'UNIX_TIMESTAMP'],
+    ...(spec.createdTimestampField ? [[spec.createdTimestampField, 'UNIX_TIMESTAMP']] : []),
+    ...spec.features.map((f) => [f.name, f.valueType]),
+  ]);
+}

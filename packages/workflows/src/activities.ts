@@ -1,0 +1,186 @@
+/**
+ * Activities: all I/O of the workflows. Strata errors become Temporal ApplicationFailures whose type is the error
+ * code and whose retryability is the code's, so bad input fails at once and transient faults retry with backoff.
+ */
+import { type FeatureViewSpec, StrataError } from '@strata/core';
+import {
+  type CommitResult,
+  type OfflineStore,
+  type PgRegistry,
+  translatePgError,
+  type ViewVersion,
+} from '@strata/offline-postgres';
+import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
+import { validateStaged } from './validate.js';
+
+export interface ActivityDeps {
+  registry: PgRegistry;
+  offline: OfflineStore;
+  online: RedisOnlineStore;
+}
+
+export function toFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const e = err instanceof StrataError ? err : translatePgError(err);
+  return ApplicationFailure.create({
+    type: e.code,
+    message: e.where ? `${e.message} (at ${e.where})` : e.message,
+    // INTERNAL errors are unexpected: let them retry (a bug fixed and a worker redeployed then lets the run finish).
+    nonRetryable: !e.retryable && e.code !== 'INTERNAL',
+    details: [e.toJSON()],
+    cause: err instanceof Error ? err : undefined,
+  });
+}
+
+function wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      throw toFailure(err);
+    }
+  };
+}
+
+export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): OnlineWriteRow {
+  const spec: FeatureViewSpec = vv.spec;
+  const entityKey: Record<string, unknown> = {};
+  for (const k of vv.joinKeys) entityKey[k.name] = row[k.name];
+  const values: Record<string, unknown> = {};
+  for (const f of spec.features) values[f.name] = row[f.name] ?? null;
+  return {
+    entityKey,
+    eventTime: row[spec.timestampField] as Date,
+    ...(spec.createdTimestampField && row[spec.createdTimestampField]
+      ? { createdTime: row[spec.createdTimestampField] as Date }
+      : {}),
+    values,
+  };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { registry, offline, online } = deps;
+  return {
+    checkStagedIngestion: wrap(async (ingestionId: string) => {
+      const { ingestion } = await offline.checkStaged(ingestionId);
+      return {
+        rows: ingestion.rowCount,
+        alreadyCommitted: ingestion.status === 'committed',
+        commitSeq: ingestion.commitSeq,
+      };
+    }),
+
+    validateStagedIngestion: wrap(
+      async (ingestionId: string, policyOverride?: 'NONE' | 'ALWAYS' | 'STRICT'): Promise<ValidationSummary> => {
+        const { ingestion, view } = await offline.checkStaged(ingestionId);
+        const summary = await validateStaged(offline, ingestion.id, view, policyOverride, () => Context.current().heartbeat());
+        if (!summary.success && summary.policy === 'STRICT') {
+          await offline.quarantine(ingestionId, summary.report, summary.statistics);
+        } else {
+          await offline.recordReport(ingestionId, { report: summary.report, statistics: summary.statistics });
+        }
+        const { report: _r, statistics: _s, ...rest } = summary;
+        return rest;
+      },
+    ),
+
+    commitIngestion: wrap(async (ingestionId: string, workflowId?: string): Promise<CommitResult> => {
+      return offline.commit(ingestionId, workflowId ? { workflowId } : {});
+    }),
+
+    abandonIngestion: wrap(async (ingestionId: string, error: unknown) => {
+      await offline.abandon(ingestionId, error);
+    }),
+
+    planMaterialization: wrap(async (input: MaterializeInput): Promise<MaterializePlan> => {
+      const vv = await registry.getView(input.project, input.view);
+      if (!vv.spec.online) {
+        throw new StrataError('INVALID_INPUT', `feature view '${vv.name}' is not online`, {
+          hint: 'set online: true and apply before materializing',
+        });
+      }
+      const fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
+      const toSeq = input.toSeq ?? (await offline.maxCommitSeq(input.project, input.view));
+      const { rows } = await offline.pool.query<{ id: string }>(
+        `INSERT INTO "${registry.schema}".materializations (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running',$9) RETURNING id`,
+        [
+          input.project,
+          input.view,
+          vv.version,
+          input.mode,
+          input.start ?? null,
+          input.end ?? null,
+          fromSeq,
+          toSeq,
+          Context.current().info.workflowExecution?.workflowId ?? null,
+        ],
+      );
+      return {
+        project: input.project,
+        view: input.view,
+        version: vv.version,
+        mode: input.mode,
+        fromSeq,
+        toSeq,
+        ...(input.start ? { start: input.start } : {}),
+        ...(input.end ? { end: input.end } : {}),
+        runId: Number(rows[0]?.id),
+        batchSize: input.batchSize ?? 2000,
+      };
+    }),
+
+    /** Streams the latest row per entity to Redis page by page, heartbeating its key cursor; resumes from it after a crash. */
+    materializeRange: wrap(async (plan: MaterializePlan): Promise<MaterializeProgress> => {
+      const ctx = Context.current();
+      const vv = await registry.getView(plan.project, plan.view, plan.version);
+      const resumed = ctx.info.heartbeatDetails as MaterializeProgress | undefined;
+      const state: MaterializeProgress = resumed ?? { cursor: null, written: 0, skipped: 0, pages: 0 };
+      if (plan.fromSeq >= plan.toSeq && plan.mode === 'incremental') return state;
+      const ref = { project: plan.project, view: vv.spec, joinKeys: vv.joinKeys };
+      for (;;) {
+        const page = await offline.latestPage(vv, {
+          ...(plan.mode === 'incremental' ? { fromSeq: plan.fromSeq } : {}),
+          toSeq: plan.toSeq,
+          ...(plan.start ? { start: new Date(plan.start) } : {}),
+          ...(plan.end ? { end: new Date(plan.end) } : {}),
+          cursor: state.cursor,
+          limit: plan.batchSize,
+        });
+        if (page.rows.length) {
+          const res = await online.writeRows(
+            ref,
+            page.rows.map((r) => rowToOnline(vv, r)),
+          );
+          state.written += res.written;
+          state.skipped += res.skippedOlder;
+        }
+        state.pages += 1;
+        state.cursor = page.cursor;
+        ctx.heartbeat(state);
+        if (!page.cursor) return state;
+      }
+    }),
+
+    finishMaterialization: wrap(async (plan: MaterializePlan, progress: MaterializeProgress): Promise<MaterializeResult> => {
+      if (plan.mode === 'incremental') await offline.setWatermark(plan.project, plan.view, plan.toSeq);
+      await offline.pool.query(
+        `UPDATE "${registry.schema}".materializations SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
+        [plan.runId, progress.written, progress.skipped],
+      );
+      return {
+        project: plan.project,
+        view: plan.view,
+        version: plan.version,
+        fromSeq: plan.fromSeq,
+        toSeq: plan.toSeq,
+        rowsWritten: progress.written,
+        rowsSkippedOlder: progress.skipped,
+        runId: plan.runId,
+      };
+    }),
+  };
+}

@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+
+export { type ActivityDeps, createActivities, rowToOnline, toFailure } from './activities.js';
+export {
+  DEFAULT_TASK_QUEUE,
+  FailureTypes,
+  type IngestInput,
+  type IngestResult,
+  ingestWorkflowId,
+  type MaterializeInput,
+  type MaterializePlan,
+  type MaterializeProgress,
+  type MaterializeResult,
+  materializeWorkflowId,
+  type Progress,
+  progressQuery,
+  SA,
+  SEARCH_ATTRIBUTES,
+  type ValidationSummary,
+} from './shared.js';
+
+/** Path of the workflow bundle entry, for `Worker.create({ workflowsPath })`. */
+export function workflowsPath(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  return `${here}workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Names, ids and payload types shared by workflows, activities and clients. Workflow-safe: no Node imports.
+ * Payloads carry ids, counts and cursors, never rows.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
+
+export const DEFAULT_TASK_QUEUE = 'strata';
+
+export const SA = {
+  project: defineSearchAttributeKey('StrataProject', SearchAttributeType.KEYWORD),
+  view: defineSearchAttributeKey('StrataFeatureView', SearchAttributeType.KEYWORD),
+  stage: defineSearchAttributeKey('StrataStage', SearchAttributeType.KEYWORD),
+  ingestionId: defineSearchAttributeKey('StrataIngestionId', SearchAttributeType.KEYWORD),
+  rows: defineSearchAttributeKey('StrataRows', SearchAttributeType.INT),
+};
+
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Int'> = {
+  StrataProject: 'Keyword',
+  StrataFeatureView: 'Keyword',
+  StrataStage: 'Keyword',
+  StrataIngestionId: 'Keyword',
+  StrataRows: 'Int',
+};
+
+/** Failure types (ApplicationFailure.type) that tell the client what went wrong without parsing text. */
+export const FailureTypes = {
+  invalidInput: 'INVALID_INPUT',
+  schemaMismatch: 'SCHEMA_MISMATCH',
+  validationFailed: 'VALIDATION_FAILED',
+  unknownObject: 'UNKNOWN_OBJECT',
+} as const;
+
+export interface Progress {
+  stage: string;
+  rowsTotal: number;
+  rowsDone: number;
+  message?: string;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+export interface IngestInput {
+  project: string;
+  view: string;
+  ingestionId: string;
+  rows: number;
+  /** Materialize the new commit online right after it lands. */
+  materialize?: boolean;
+  /** Overrides the view's validation policy for this ingestion. */
+  validationPolicy?: 'NONE' | 'ALWAYS' | 'STRICT';
+}
+
+export interface ValidationSummary {
+  validated: boolean;
+  success: boolean;
+  policy: 'NONE' | 'ALWAYS' | 'STRICT';
+  evaluated: number;
+  failed: { expectation: string; column?: string; unexpectedCount?: number; observed?: unknown }[];
+}
+
+export interface IngestResult {
+  ingestionId: string;
+  status: 'committed';
+  rows: number;
+  commitSeq: number;
+  alreadyCommitted: boolean;
+  validation: ValidationSummary;
+  materialization?: MaterializeResult;
+}
+
+export interface MaterializeInput {
+  project: string;
+  view: string;
+  /** incremental: commits after the view's watermark; window: rows with event time in [start, end). */
+  mode: 'incremental' | 'window';
+  start?: string;
+  end?: string;
+  /** Upper bound of commits to include (set by the client so the workflow id names the range). */
+  toSeq?: number;
+  batchSize?: number;
+}
+
+export interface MaterializePlan {
+  project: string;
+  view: string;
+  version: number;
+  mode: 'incremental' | 'window';
+  fromSeq: number;
+  toSeq: number;
+  start?: string;
+  end?: string;
+  runId: number;
+  batchSize: number;
+}
+
+export interface MaterializeProgress {
+  cursor: unknown[] | null;
+  written: number;
+  skipped: number;
+  pages: number;
+}
+
+export interface MaterializeResult {
+  project: string;
+  view: string;
+  version: number;
+  fromSeq: number;
+  toSeq: number;
+  rowsWritten: number;
+  rowsSkippedOlder: number;
+  runId: number;
+}
+
+export function ingestWorkflowId(project: string, view: string, ingestionId: string): string {
+  return `ingest:${project}:${view}:${ingestionId}`;
+}
+
+export function materializeWorkflowId(
+  project: string,
+  view: string,
+  input: Pick<MaterializeInput, 'mode' | 'start' | 'end' | 'toSeq'>,
+  fromSeq = 0,
+): string {
+  return input.mode === 'window'
+    ? `materialize:${project}:${view}:${input.start ?? ''}..${input.end ?? ''}`
+    : `materialize:${project}:${view}:seq${fromSeq}..seq${input.toSeq ?? 'latest'}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * Validation and profiling of a staged ingestion in one streaming pass over its rows (server-side cursor,
+ * bounded memory). The view's Great Expectations suite decides; its policy says what a failure means.
+ */
+import { tableFromRows } from '@strata/core';
+import { type OfflineStore, type ViewVersion, viewColumns } from '@strata/offline-postgres';
+import { parseSuite, Profiler, SuiteValidator } from '@strata/validation';
+import type { ValidationSummary } from './shared.js';
+
+export interface ValidationOutcome extends ValidationSummary {
+  report: unknown;
+  statistics: unknown;
+}
+
+interface GxResult {
+  success: boolean;
+  expectation_config?: { type?: string; expectation_type?: string; kwargs?: Record<string, unknown> };
+  result?: { unexpected_count?: number; observed_value?: unknown };
+}
+
+export async function validateStaged(
+  offline: OfflineStore,
+  ingestionId: string,
+  view: ViewVersion,
+  policyOverride: 'NONE' | 'ALWAYS' | 'STRICT' | undefined,
+  heartbeat: () => void,
+): Promise<ValidationOutcome> {
+  const spec = view.spec;
+  const policy = policyOverride ?? spec.validationPolicy ?? (spec.expectationSuite ? 'ALWAYS' : 'NONE');
+  const columns = viewColumns(spec, view.joinKeys);
+  const validator =
+    spec.expectationSuite && policy !== 'NONE'
+      ? new SuiteValidator(parseSuite(spec.expectationSuite, { source: `feature view '${spec.name}'` }), {
+          resultFormat: 'SUMMARY',
+          columnsAvailable: columns.map((c) => c.name),
+        })
+      : undefined;
+  const profiler = new Profiler();
+  for await (const rows of offline.readStaged(ingestionId, 20_000)) {
+    const table = tableFromRows(columns, rows);
+    profiler.update(table);
+    validator?.update(table);
+    heartbeat();
+  }
+  const statistics = profiler.finish();
+  if (!validator) {
+    return { validated: false, success: true, policy, evaluated: 0, failed: [], report: null, statistics };
+  }
+  const report = validator.finish() as unknown as {
+    success: boolean;
+    results: GxResult[];
+    statistics: { evaluated_expectations: number };
+  };
+  const failed = report.results
+    .filter((r) => !r.success)
+    .map((r) => ({
+      expectation: r.expectation_config?.type ?? r.expectation_config?.expectation_type ?? 'unknown',
+      ...(typeof r.expectation_config?.kwargs?.column === 'string' ? { column: r.expectation_config.kwargs.column } : {}),
+      ...(r.result?.unexpected_count !== undefined ? { unexpectedCount: r.result.unexpected_count } : {}),
+      ...(r.result?.observed_value !== undefined ? { observed: r.result.observed_value } : {}),
+    }));
+  return {
+    validated: true,
+    success: report.success,
+    policy,
+    evaluated: report.statistics.evaluated_expectations,
+    failed,
+    report,
+    statistics,
+  };
+}

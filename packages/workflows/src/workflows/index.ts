@@ -1,0 +1,133 @@
+/**
+ * Temporal workflows. Deterministic code only: every read and write happens in activities (../activities.ts).
+ */
+import {
+  ApplicationFailure,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities.js';
+import {
+  FailureTypes,
+  type IngestInput,
+  type IngestResult,
+  type MaterializeInput,
+  type MaterializeResult,
+  materializeWorkflowId,
+  type Progress,
+  progressQuery,
+  SA,
+} from '../shared.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const NON_RETRYABLE = [
+  'INVALID_INPUT',
+  'INVALID_SPEC',
+  'SCHEMA_MISMATCH',
+  'UNKNOWN_OBJECT',
+  'UNKNOWN_FEATURE',
+  'VALIDATION_FAILED',
+];
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 50,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+function stage(name: string, progress: Progress): void {
+  progress.stage = name;
+  upsertSearchAttributes([{ key: SA.stage, value: name }]);
+}
+
+export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> {
+  const progress: Progress = { stage: 'checking', rowsTotal: input.rows, rowsDone: 0 };
+  setHandler(progressQuery, () => progress);
+  stage('checking', progress);
+  const checked = await quick.checkStagedIngestion(input.ingestionId);
+  if (checked.alreadyCommitted) {
+    stage('done', progress);
+    progress.rowsDone = checked.rows;
+    return {
+      ingestionId: input.ingestionId,
+      status: 'committed',
+      rows: checked.rows,
+      commitSeq: checked.commitSeq ?? 0,
+      alreadyCommitted: true,
+      validation: { validated: false, success: true, policy: 'NONE', evaluated: 0, failed: [] },
+    };
+  }
+  stage('validating', progress);
+  const validation = await long.validateStagedIngestion(input.ingestionId, input.validationPolicy);
+  progress.rowsDone = input.rows;
+  if (!validation.success && validation.policy === 'STRICT') {
+    stage('quarantined', progress);
+    upsertMemo({ rows: input.rows, quarantined: true, failedExpectations: validation.failed.length });
+    throw ApplicationFailure.create({
+      type: FailureTypes.validationFailed,
+      nonRetryable: true,
+      message: `validation failed (STRICT): ${validation.failed.length} of ${validation.evaluated} expectations failed; the batch is quarantined, nothing was committed`,
+      details: [validation],
+    });
+  }
+  stage('committing', progress);
+  const commit = await quick.commitIngestion(input.ingestionId, workflowInfo().workflowId);
+  upsertSearchAttributes([{ key: SA.rows, value: commit.rows }]);
+  upsertMemo({ rows: commit.rows, commitSeq: commit.commitSeq, validationSuccess: validation.success });
+  const result: IngestResult = { ...commit, validation };
+  if (input.materialize) {
+    stage('materializing', progress);
+    const m: MaterializeInput = { project: input.project, view: input.view, mode: 'incremental', toSeq: commit.commitSeq };
+    const child = await executeChild(materializeWorkflow, {
+      args: [m],
+      workflowId: `${materializeWorkflowId(input.project, input.view, m)}:after:${input.ingestionId}`,
+      typedSearchAttributes: [
+        { key: SA.project, value: input.project },
+        { key: SA.view, value: input.view },
+        { key: SA.stage, value: 'planning' },
+      ],
+    });
+    result.materialization = child;
+  }
+  stage('done', progress);
+  return result;
+}
+
+export async function materializeWorkflow(input: MaterializeInput): Promise<MaterializeResult> {
+  const progress: Progress = { stage: 'planning', rowsTotal: 0, rowsDone: 0 };
+  setHandler(progressQuery, () => progress);
+  stage('planning', progress);
+  const plan = await quick.planMaterialization(input);
+  upsertMemo({ fromSeq: plan.fromSeq, toSeq: plan.toSeq, version: plan.version });
+  stage('writing', progress);
+  const out = await long.materializeRange(plan);
+  progress.rowsDone = out.written;
+  stage('finishing', progress);
+  const result = await quick.finishMaterialization(plan, out);
+  upsertSearchAttributes([{ key: SA.rows, value: result.rowsWritten }]);
+  upsertMemo({ rowsWritten: result.rowsWritten, rowsSkippedOlder: result.rowsSkippedOlder });
+  stage('done', progress);
+  return result;
+}
