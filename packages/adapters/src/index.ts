@@ -1,0 +1,21 @@
+export {
+  type EntityWithExtras,
+  type Extras,
+  emptyReport,
+  formatReport,
+  type ImportedRepo,
+  type ImportReport,
+  mergeReports,
+  type RepoWithExtras,
+  type ServiceWithExtras,
+} from './report.js';
+export {
+  buildRegistry,
+  COMPOSITE_TAG,
+  type DecodeOptions,
+  decodeFeastRegistry,
+  type EncodeOptions,
+  encodeFeastRegistry,
+  sameRegistry,
+} from './feast/registry.js';
+export { SUPPORTED_REGISTRY_SCHEMA_VERSIONS } from './feast/schema.js';
