@@ -1,0 +1,420 @@
+/**
+ * Bounded-memory, mergeable, JSON-serializable summaries: Welford moments, HyperLogLog distinct counts, a KLL quantile
+ * sketch, and an exact value buffer that turns into a KLL sketch when it grows past its limit.
+ */
+
+// ---------- hashing ----------
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Two independent 32-bit hashes of a value (strings by content, numbers by their float64 bits). */
+export function hash2(v: unknown): [number, number] {
+  let h1 = 0x9747b28c;
+  let h2 = 0x1b873593;
+  if (typeof v === 'number') {
+    f64[0] = v === 0 ? 0 : v;
+    h1 = mix32(u32[0]! ^ Math.imul(u32[1]!, 0x27d4eb2f) ^ h1);
+    h2 = mix32(u32[1]! ^ Math.imul(u32[0]!, 0x165667b1) ^ h2);
+    return [h1, h2];
+  }
+  const s = typeof v === 'string' ? v : `\u0000${JSON.stringify(v)}`;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return [mix32(h1 ^ s.length), mix32(h2 + s.length)];
+}
+
+// ---------- moments ----------
+export interface MomentsJSON {
+  n: number;
+  mean: number;
+  m2: number;
+  min: number | null;
+  max: number | null;
+  sum: number;
+}
+
+/** Count, mean and variance (Welford / Chan for merges), min, max and a compensated sum. */
+export class Moments {
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  private s = 0;
+  private c = 0;
+  add(x: number): void {
+    this.n++;
+    const d = x - this.mean;
+    this.mean += d / this.n;
+    this.m2 += d * (x - this.mean);
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+    const t = this.s + x;
+    if (Math.abs(this.s) >= Math.abs(x)) this.c += this.s - t + x;
+    else this.c += x - t + this.s;
+    this.s = t;
+  }
+  get sum(): number {
+    return this.s + this.c;
+  }
+  /** Sample standard deviation (ddof=1), as pandas computes it; NaN below 2 values. */
+  get stdev(): number {
+    return this.n < 2 ? Number.NaN : Math.sqrt(this.m2 / (this.n - 1));
+  }
+  get populationStdev(): number {
+    return this.n < 1 ? Number.NaN : Math.sqrt(this.m2 / this.n);
+  }
+  merge(o: Moments): void {
+    if (o.n === 0) return;
+    if (this.n === 0) {
+      Object.assign(this, { n: o.n, mean: o.mean, m2: o.m2, min: o.min, max: o.max });
+      this.s = o.s;
+      this.c = o.c;
+      return;
+    }
+    const n = this.n + o.n;
+    const d = o.mean - this.mean;
+    this.m2 += o.m2 + (d * d * this.n * o.n) / n;
+    this.mean += (d * o.n) / n;
+    this.n = n;
+    this.min = Math.min(this.min, o.min);
+    this.max = Math.max(this.max, o.max);
+    const t = this.s + o.sum;
+    this.c += Math.abs(this.s) >= Math.abs(o.sum) ? this.s - t + o.sum : o.sum - t + this.s;
+    this.s = t;
+  }
+  toJSON(): MomentsJSON {
+    return {
+      n: this.n,
+      mean: this.mean,
+      m2: this.m2,
+      min: this.n ? this.min : null,
+      max: this.n ? this.max : null,
+      sum: this.sum,
+    };
+  }
+  static fromJSON(j: MomentsJSON): Moments {
+    const m = new Moments();
+    m.n = j.n;
+    m.mean = j.mean;
+    m.m2 = j.m2;
+    m.min = j.min ?? Number.POSITIVE_INFINITY;
+    m.max = j.max ?? Number.NEGATIVE_INFINITY;
+    m.s = j.sum;
+    return m;
+  }
+}
+
+// ---------- HyperLogLog ----------
+const HLL_P = 14;
+const HLL_M = 1 << HLL_P;
+
+/** HyperLogLog with 2^14 registers (standard error about 0.8%), linear counting for small cardinalities. */
+export class HyperLogLog {
+  readonly registers = new Uint8Array(HLL_M);
+  add(v: unknown): void {
+    const [h1, h2] = hash2(v);
+    this.addHash(h1, h2);
+  }
+  addHash(h1: number, h2: number): void {
+    const idx = h1 & (HLL_M - 1);
+    const rank = h2 === 0 ? 33 : Math.clz32(h2) + 1;
+    if (rank > this.registers[idx]!) this.registers[idx] = rank;
+  }
+  estimate(): number {
+    let sum = 0;
+    let zeros = 0;
+    for (let i = 0; i < HLL_M; i++) {
+      const r = this.registers[i]!;
+      sum += 2 ** -r;
+      if (r === 0) zeros++;
+    }
+    const alpha = 0.7213 / (1 + 1.079 / HLL_M);
+    const e = (alpha * HLL_M * HLL_M) / sum;
+    if (e <= 2.5 * HLL_M && zeros > 0) return Math.round(HLL_M * Math.log(HLL_M / zeros));
+    return Math.round(e);
+  }
+  merge(o: HyperLogLog): void {
+    for (let i = 0; i < HLL_M; i++) if (o.registers[i]! > this.registers[i]!) this.registers[i] = o.registers[i]!;
+  }
+  toJSON(): string {
+    return Buffer.from(this.registers).toString('base64');
+  }
+  static fromJSON(s: string): HyperLogLog {
+    const h = new HyperLogLog();
+    h.registers.set(Buffer.from(s, 'base64'));
+    return h;
+  }
+}
+
+/** Distinct count: exact (a Set) while at most `limit` values, a HyperLogLog beyond. */
+export class DistinctCounter {
+  private set: Set<unknown> | null = new Set();
+  private hll: HyperLogLog | null = null;
+  constructor(readonly limit = 100_000) {}
+  add(v: unknown): void {
+    if (this.set) {
+      this.set.add(v);
+      if (this.set.size > this.limit) this.spill();
+    } else this.hll!.add(v);
+  }
+  private spill(): void {
+    this.hll = new HyperLogLog();
+    for (const v of this.set!) this.hll.add(v);
+    this.set = null;
+  }
+  get exact(): boolean {
+    return this.set !== null;
+  }
+  count(): number {
+    return this.set ? this.set.size : this.hll!.estimate();
+  }
+  values(): unknown[] | null {
+    return this.set ? [...this.set] : null;
+  }
+  merge(o: DistinctCounter): void {
+    if (o.set) for (const v of o.set) this.add(v);
+    else {
+      if (this.set) this.spill();
+      this.hll!.merge(o.hll!);
+    }
+  }
+  toJSON(): { exact: unknown[] } | { hll: string } {
+    return this.set ? { exact: [...this.set] } : { hll: this.hll!.toJSON() };
+  }
+  static fromJSON(j: { exact?: unknown[]; hll?: string }, limit?: number): DistinctCounter {
+    const d = new DistinctCounter(limit);
+    if (j.hll) {
+      d.set = null;
+      d.hll = HyperLogLog.fromJSON(j.hll);
+    } else for (const v of j.exact ?? []) d.add(v);
+    return d;
+  }
+}
+
+// ---------- quantiles ----------
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export type Interpolation = 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest';
+
+/** numpy/pandas quantile of sorted values (`interpolation` as in pandas' Series.quantile). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number, interpolation: Interpolation = 'linear'): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const pos = q * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  const a = sorted[lo]!;
+  const b = sorted[hi]!;
+  switch (interpolation) {
+    case 'lower':
+      return a;
+    case 'higher':
+      return pos === lo ? a : b;
+    case 'midpoint':
+      return pos === lo ? a : (a + b) / 2;
+    case 'nearest':
+      return sorted[roundHalfEven(pos)]!;
+    default:
+      return pos === lo ? a : a + (b - a) * (pos - lo);
+  }
+}
+
+export interface KllJSON {
+  k: number;
+  n: number;
+  levels: number[][];
+}
+
+/** KLL quantile sketch (Karnin, Lang, Liberty 2016): mergeable, rank error about 1.7/k... with k=200 around 1%. */
+export class KllSketch {
+  levels: number[][] = [[]];
+  n = 0;
+  private seed = 0x2545f491;
+  constructor(readonly k = 200) {}
+  private capacity(h: number): number {
+    const depth = this.levels.length - h - 1;
+    return Math.max(2, Math.ceil(this.k * (2 / 3) ** depth));
+  }
+  private size(): number {
+    let s = 0;
+    for (const l of this.levels) s += l.length;
+    return s;
+  }
+  private maxSize(): number {
+    let s = 0;
+    for (let h = 0; h < this.levels.length; h++) s += this.capacity(h);
+    return s;
+  }
+  private coin(): number {
+    this.seed ^= this.seed << 13;
+    this.seed ^= this.seed >>> 17;
+    this.seed ^= this.seed << 5;
+    return this.seed & 1;
+  }
+  add(x: number): void {
+    this.levels[0]!.push(x);
+    this.n++;
+    if (this.levels[0]!.length >= this.capacity(0)) this.compress();
+  }
+  private compress(): void {
+    while (this.size() >= this.maxSize()) {
+      for (let h = 0; h < this.levels.length; h++) {
+        const level = this.levels[h]!;
+        if (level.length >= this.capacity(h)) {
+          if (h + 1 >= this.levels.length) this.levels.push([]);
+          level.sort((a, b) => a - b);
+          const offset = this.coin();
+          const next = this.levels[h + 1]!;
+          const keepOdd = level.length % 2 === 1 ? level.pop() : undefined;
+          for (let i = offset; i < level.length; i += 2) next.push(level[i]!);
+          this.levels[h] = keepOdd === undefined ? [] : [keepOdd];
+          break;
+        }
+      }
+    }
+  }
+  merge(o: KllSketch): void {
+    while (this.levels.length < o.levels.length) this.levels.push([]);
+    o.levels.forEach((l, h) => {
+      this.levels[h]!.push(...l);
+    });
+    this.n += o.n;
+    this.compress();
+  }
+  private weighted(): { v: number[]; w: number[]; total: number } {
+    const pairs: [number, number][] = [];
+    this.levels.forEach((l, h) => {
+      for (const x of l) pairs.push([x, 2 ** h]);
+    });
+    pairs.sort((a, b) => a[0] - b[0]);
+    let total = 0;
+    for (const p of pairs) total += p[1];
+    return { v: pairs.map((p) => p[0]), w: pairs.map((p) => p[1]), total };
+  }
+  quantile(q: number): number {
+    return this.quantiles([q])[0]!;
+  }
+  quantiles(qs: number[]): number[] {
+    const { v, w, total } = this.weighted();
+    if (v.length === 0) return qs.map(() => Number.NaN);
+    return qs.map((q) => {
+      const target = q * total;
+      let cum = 0;
+      for (let i = 0; i < v.length; i++) {
+        cum += w[i]!;
+        if (cum >= target) return v[i]!;
+      }
+      return v[v.length - 1]!;
+    });
+  }
+  /** Estimated fraction of values <= x. */
+  cdf(x: number): number {
+    const { v, w, total } = this.weighted();
+    if (!total) return Number.NaN;
+    let cum = 0;
+    for (let i = 0; i < v.length && v[i]! <= x; i++) cum += w[i]!;
+    return cum / total;
+  }
+  toJSON(): KllJSON {
+    return { k: this.k, n: this.n, levels: this.levels.map((l) => [...l]) };
+  }
+  static fromJSON(j: KllJSON): KllSketch {
+    const s = new KllSketch(j.k);
+    s.n = j.n;
+    s.levels = j.levels.map((l) => [...l]);
+    return s;
+  }
+}
+
+/**
+ * Numeric values kept exactly (a growable Float64Array, in arrival order) while at most `limit`; past the limit they
+ * move into a KLL sketch and every answer becomes approximate (`exact` false).
+ */
+export class ValueBuffer {
+  private buf: Float64Array | null = new Float64Array(1024);
+  private len = 0;
+  private sketch: KllSketch | null = null;
+  private sortedCache: Float64Array | null = null;
+  constructor(readonly limit = 5_000_000) {}
+  get exact(): boolean {
+    return this.buf !== null;
+  }
+  get count(): number {
+    return this.buf ? this.len : this.sketch!.n;
+  }
+  add(x: number): void {
+    if (this.buf) {
+      if (this.len === this.buf.length) {
+        if (this.len >= this.limit) {
+          this.spill();
+          this.sketch!.add(x);
+          return;
+        }
+        const next = new Float64Array(Math.min(this.buf.length * 2, Math.max(this.limit, 1024)));
+        next.set(this.buf);
+        this.buf = next;
+      }
+      this.buf[this.len++] = x;
+      this.sortedCache = null;
+    } else this.sketch!.add(x);
+  }
+  private spill(): void {
+    this.sketch = new KllSketch();
+    for (let i = 0; i < this.len; i++) this.sketch.add(this.buf![i]!);
+    this.buf = null;
+    this.sortedCache = null;
+  }
+  /** Values in arrival order (exact mode only). */
+  values(): Float64Array | null {
+    return this.buf ? this.buf.subarray(0, this.len) : null;
+  }
+  sorted(): Float64Array | null {
+    if (!this.buf) return null;
+    if (!this.sortedCache) this.sortedCache = Float64Array.from(this.buf.subarray(0, this.len)).sort();
+    return this.sortedCache;
+  }
+  quantiles(qs: number[], interpolation: Interpolation = 'linear'): number[] {
+    const s = this.sorted();
+    if (s) return qs.map((q) => quantileSorted(s, q, interpolation));
+    return this.sketch!.quantiles(qs);
+  }
+  /** Fraction of values <= x. */
+  cdf(x: number): number {
+    const s = this.sorted();
+    if (s) {
+      let lo = 0;
+      let hi = s.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (s[mid]! <= x) lo = mid + 1;
+        else hi = mid;
+      }
+      return s.length ? lo / s.length : Number.NaN;
+    }
+    return this.sketch!.cdf(x);
+  }
+  toSketch(): KllSketch {
+    if (this.sketch) return KllSketch.fromJSON(this.sketch.toJSON());
+    const k = new KllSketch();
+    for (let i = 0; i < this.len; i++) k.add(this.buf![i]!);
+    return k;
+  }
+}
