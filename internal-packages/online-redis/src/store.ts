@@ -62,7 +62,7 @@ export interface RedisConnectOptions {
   commandTimeoutMs?: number;
   /** How many reconnect attempts a command waits through before it fails (default 2). */
   maxRetriesPerRequest?: number;
-  /** Longest pause between reconnect attempts (default 2000 ms); the client keeps reconnecting forever. */
+  /** Longest pause between reconnect attempts (default 1000 ms); the client keeps reconnecting forever. */
   maxReconnectDelayMs?: number;
   /** Extra ioredis options, applied last. */
   redis?: RedisOptions;
@@ -122,7 +122,7 @@ export class RedisOnlineStore {
 
   /** Opens a store that owns its ioredis client (closed by close()). */
   static connect(url: string, options: RedisConnectOptions = {}): RedisOnlineStore {
-    const maxDelay = options.maxReconnectDelayMs ?? 2000;
+    const maxDelay = options.maxReconnectDelayMs ?? 1000;
     const redis = new Redis(url, {
       connectTimeout: options.connectTimeoutMs ?? 3000,
       commandTimeout: options.commandTimeoutMs ?? 5000,
