@@ -1,0 +1,443 @@
+#!/usr/bin/env bash
+# Strata local stack: Temporal dev server, PostgreSQL and Redis on loopback.
+#
+#   infra/stack.sh up | down | status | env | restart-redis
+#
+# Idempotent: `up` starts only what is not already running and leaves running services alone.
+# State lives in ${STRATA_STATE_DIR:-<repo>/.strata} (gitignored). See docs/stack.md.
+#
+# When STRATA_POSTGRES_URL, STRATA_REDIS_URL or TEMPORAL_ADDRESS point somewhere else than this script's defaults,
+# that service is treated as external: it is checked for reachability, never started or stopped.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_DIR="${STRATA_STATE_DIR:-$REPO_DIR/.strata}"
+CACHE_DIR="${STRATA_CACHE:-${HOME:-/tmp}/.cache/strata}"
+TEMPORAL_VERSION="v1.5.1"
+
+PG_PORT=5433
+REDIS_PORT=6380
+TEMPORAL_PORT=7233
+TEMPORAL_UI_PORT=8233
+HOST=127.0.0.1
+
+DEFAULT_PG_URL="postgres://strata@$HOST:$PG_PORT/strata"
+DEFAULT_REDIS_URL="redis://$HOST:$REDIS_PORT"
+DEFAULT_TEMPORAL_ADDRESS="$HOST:$TEMPORAL_PORT"
+
+SEARCH_ATTRIBUTES=(StrataProject=Keyword StrataFeatureView=Keyword StrataStage=Keyword StrataIngestionId=Keyword StrataRows=Int)
+
+PG_ROOT="$STATE_DIR/pg"
+PG_DATA="$PG_ROOT/data"
+PG_RUN="$PG_ROOT/run"
+PG_LOG="$PG_ROOT/postgres.log"
+REDIS_DIR="$STATE_DIR/redis"
+REDIS_PID="$REDIS_DIR/redis.pid"
+TEMPORAL_DIR="$STATE_DIR/temporal"
+TEMPORAL_PID="$TEMPORAL_DIR/temporal.pid"
+TEMPORAL_LOG="$TEMPORAL_DIR/temporal.log"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# A service is "ours" unless its env var is set to something other than our default.
+pg_external() { [[ -n "${STRATA_POSTGRES_URL:-}" && "$STRATA_POSTGRES_URL" != "$DEFAULT_PG_URL" ]]; }
+redis_external() { [[ -n "${STRATA_REDIS_URL:-}" && "$STRATA_REDIS_URL" != "$DEFAULT_REDIS_URL" ]]; }
+temporal_external() { [[ -n "${TEMPORAL_ADDRESS:-}" && "$TEMPORAL_ADDRESS" != "$DEFAULT_TEMPORAL_ADDRESS" ]]; }
+
+pg_url() { if pg_external; then echo "$STRATA_POSTGRES_URL"; else echo "$DEFAULT_PG_URL"; fi; }
+redis_url() { if redis_external; then echo "$STRATA_REDIS_URL"; else echo "$DEFAULT_REDIS_URL"; fi; }
+temporal_address() { if temporal_external; then echo "$TEMPORAL_ADDRESS"; else echo "$DEFAULT_TEMPORAL_ADDRESS"; fi; }
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# apt: update at most once per run, and only when something must be installed.
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  [[ $EUID -eq 0 ]] || return 1
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || return 1
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# PostgreSQL
+PG_BIN=""
+find_pg_bin() {
+  local d
+  if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
+    PG_BIN="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
+    return 0
+  fi
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  if [[ -n "$d" && -x "$d/pg_ctl" && -x "$d/initdb" ]]; then PG_BIN="$d"; return 0; fi
+  return 1
+}
+
+ensure_pg_bin() {
+  find_pg_bin && return 0
+  apt_install postgresql postgresql-client || true
+  find_pg_bin || die "PostgreSQL server binaries (initdb, pg_ctl) not found and 'apt-get install postgresql' failed: install PostgreSQL 15+ or set STRATA_POSTGRES_URL to an existing database"
+}
+
+# Postgres refuses to run as root: as root we run it as the `postgres` system user.
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_ctl_() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" "$@"; }
+
+pg_running() { [[ -n "$PG_BIN" && -f "$PG_DATA/PG_VERSION" ]] && pg_ctl_ status >/dev/null 2>&1; }
+
+psql_admin() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PG_PORT" -U postgres -d postgres "$@"; }
+
+pg_up() {
+  if pg_external; then
+    pg_isready_url "$STRATA_POSTGRES_URL" || die "PostgreSQL not reachable at STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL: start it, or unset STRATA_POSTGRES_URL to let this script run its own on port $PG_PORT"
+    log "postgres: using external $STRATA_POSTGRES_URL"
+    return 0
+  fi
+  ensure_pg_bin
+  if [[ $EUID -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "PostgreSQL refuses to run as root and there is no 'postgres' user: install the postgresql package or set STRATA_POSTGRES_URL"
+  fi
+  mkdir -p "$PG_ROOT" "$PG_RUN"
+  [[ $EUID -eq 0 ]] && chown postgres: "$PG_ROOT" "$PG_RUN"
+  as_pg test -w "$PG_ROOT" || die "user postgres cannot write $PG_ROOT (a parent folder is not accessible to it): set STRATA_STATE_DIR to a folder it can reach, or set STRATA_POSTGRES_URL"
+
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    log "postgres: initdb in $PG_DATA"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$PG_ROOT/initdb.log" 2>&1 \
+      || as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$PG_ROOT/initdb.log" 2>&1 \
+      || die "initdb failed, see $PG_ROOT/initdb.log"
+    # Local development tuning. synchronous_commit=off may lose the last few commits on a crash but never corrupts;
+    # fsync stays on.
+    as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<EOF
+
+# --- strata local stack (infra/stack.sh) ---
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_RUN'
+max_connections = 200
+shared_buffers = 128MB
+synchronous_commit = off
+full_page_writes = on
+log_min_messages = warning
+EOF
+    as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null <<EOF
+# strata local stack: loopback only, trust
+local all all               trust
+host  all all 127.0.0.1/32  trust
+EOF
+  fi
+
+  if pg_running; then
+    log "postgres: already running on $HOST:$PG_PORT"
+  else
+    port_busy "$PG_PORT" && die "port $PG_PORT is taken by another process (not our PostgreSQL in $PG_DATA): free it or set STRATA_POSTGRES_URL"
+    log "postgres: starting on $HOST:$PG_PORT"
+    pg_ctl_ -l "$PG_LOG" -w -t 60 start >/dev/null 9>&- || die "PostgreSQL failed to start, see $PG_LOG"
+  fi
+
+  if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='strata'" | grep -q 1; then
+    psql_admin -c "CREATE ROLE strata LOGIN SUPERUSER"
+  fi
+  if ! psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname='strata'" | grep -q 1; then
+    psql_admin -c "CREATE DATABASE strata OWNER strata"
+  fi
+}
+
+pg_down() {
+  if pg_external; then log "postgres: external ($STRATA_POSTGRES_URL), left alone"; return 0; fi
+  find_pg_bin || return 0
+  if pg_running; then
+    log "postgres: stopping"
+    pg_ctl_ -m fast -w -t 60 stop >/dev/null
+  else
+    log "postgres: not running"
+  fi
+}
+
+pg_isready_url() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -t 5 -d "$1"
+  else
+    find_pg_bin && "$PG_BIN/pg_isready" -q -t 5 -d "$1"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Redis
+ensure_redis_bin() {
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return 0
+  apt_install redis-server redis-tools || true
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
+    || die "redis-server not found and 'apt-get install redis-server' failed: install Redis 6+ or set STRATA_REDIS_URL to an existing Redis"
+}
+
+redis_ping_url() { redis-cli -u "$1" ping 2>/dev/null | grep -q PONG; }
+redis_running() { pid_alive "$REDIS_PID" && redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+redis_start() {
+  ensure_redis_bin
+  mkdir -p "$REDIS_DIR"
+  cat >"$REDIS_DIR/redis.conf" <<EOF
+# strata local stack (generated by infra/stack.sh)
+bind $HOST
+port $REDIS_PORT
+protected-mode yes
+daemonize yes
+pidfile $REDIS_PID
+logfile $REDIS_DIR/redis.log
+dir $REDIS_DIR
+save ""
+appendonly no
+EOF
+  if redis_running; then log "redis: already running on $HOST:$REDIS_PORT"; return 0; fi
+  port_busy "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process (not our Redis): free it or set STRATA_REDIS_URL"
+  log "redis: starting on $HOST:$REDIS_PORT"
+  redis-server "$REDIS_DIR/redis.conf" 9>&- || die "redis-server failed to start, see $REDIS_DIR/redis.log"
+  local i
+  for i in $(seq 1 50); do
+    redis_running && return 0
+    sleep 0.1
+  done
+  die "Redis did not answer PING on $HOST:$REDIS_PORT within 5s, see $REDIS_DIR/redis.log"
+}
+
+redis_stop() {
+  if pid_alive "$REDIS_PID"; then
+    log "redis: stopping"
+    local pid i
+    pid="$(cat "$REDIS_PID")"
+    redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    rm -f "$REDIS_PID"
+  else
+    log "redis: not running"
+  fi
+}
+
+redis_up() {
+  if redis_external; then
+    command -v redis-cli >/dev/null 2>&1 || ensure_redis_bin
+    redis_ping_url "$STRATA_REDIS_URL" || die "Redis not reachable at STRATA_REDIS_URL=$STRATA_REDIS_URL: start it, or unset STRATA_REDIS_URL to let this script run its own on port $REDIS_PORT"
+    log "redis: using external $STRATA_REDIS_URL"
+    return 0
+  fi
+  redis_start
+}
+
+redis_down() {
+  if redis_external; then log "redis: external ($STRATA_REDIS_URL), left alone"; return 0; fi
+  redis_stop
+}
+
+restart_redis() {
+  redis_external && die "Redis is external ($STRATA_REDIS_URL): restart-redis only restarts the stack's own Redis"
+  redis_stop
+  redis_start
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Temporal
+TEMPORAL_BIN=""
+find_temporal() {
+  if [[ -n "${STRATA_TEMPORAL_BIN:-}" ]]; then
+    [[ -x "$STRATA_TEMPORAL_BIN" ]] || die "STRATA_TEMPORAL_BIN=$STRATA_TEMPORAL_BIN is not an executable file"
+    TEMPORAL_BIN="$STRATA_TEMPORAL_BIN"; return 0
+  fi
+  if command -v temporal >/dev/null 2>&1; then TEMPORAL_BIN="$(command -v temporal)"; return 0; fi
+  if [[ -x "$CACHE_DIR/bin/temporal" ]]; then TEMPORAL_BIN="$CACHE_DIR/bin/temporal"; return 0; fi
+  return 1
+}
+
+ensure_temporal() {
+  find_temporal && return 0
+  local go_bin=""
+  if command -v go >/dev/null 2>&1; then go_bin="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go
+  fi
+  if [[ -z "$go_bin" ]]; then
+    apt_install golang-go || true
+    command -v go >/dev/null 2>&1 && go_bin="$(command -v go)"
+  fi
+  [[ -n "$go_bin" ]] || die "no 'temporal' CLI found (PATH, STRATA_TEMPORAL_BIN, $CACHE_DIR/bin) and no Go toolchain to build it: install Go 1.22+ (or put the Temporal CLI on PATH / set STRATA_TEMPORAL_BIN, or set TEMPORAL_ADDRESS to an existing server)"
+  mkdir -p "$CACHE_DIR/bin"
+  log "temporal: building Temporal CLI $TEMPORAL_VERSION with $go_bin (takes several minutes, cached in $CACHE_DIR/bin)"
+  local t0=$SECONDS
+  GOBIN="$CACHE_DIR/bin" GOFLAGS="${GOFLAGS:-} -trimpath" "$go_bin" install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION" \
+    >"$CACHE_DIR/temporal-build.log" 2>&1 \
+    || die "building the Temporal CLI failed (see $CACHE_DIR/temporal-build.log): put a 'temporal' binary on PATH, set STRATA_TEMPORAL_BIN, or set TEMPORAL_ADDRESS to an existing server"
+  log "temporal: built in $((SECONDS - t0))s"
+  TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
+}
+
+temporal_healthy() { "$TEMPORAL_BIN" operator cluster health --address "$1" >/dev/null 2>&1; }
+
+temporal_register_search_attributes() {
+  local addr="$1" existing sa name type
+  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$addr" --namespace "${TEMPORAL_NAMESPACE:-default}" 2>/dev/null || true)"
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    name="${sa%%=*}"; type="${sa#*=}"
+    if ! grep -qw "$name" <<<"$existing"; then
+      log "temporal: registering search attribute $name ($type)"
+      "$TEMPORAL_BIN" operator search-attribute create --address "$addr" --namespace "${TEMPORAL_NAMESPACE:-default}" \
+        --name "$name" --type "$type" >/dev/null
+    fi
+  done
+}
+
+temporal_up() {
+  if temporal_external; then
+    ensure_temporal
+    temporal_healthy "$TEMPORAL_ADDRESS" || die "Temporal not reachable at TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS: start it, or unset TEMPORAL_ADDRESS to let this script run a dev server on $DEFAULT_TEMPORAL_ADDRESS"
+    log "temporal: using external $TEMPORAL_ADDRESS"
+    temporal_register_search_attributes "$TEMPORAL_ADDRESS"
+    return 0
+  fi
+  ensure_temporal
+  mkdir -p "$TEMPORAL_DIR"
+  if pid_alive "$TEMPORAL_PID" && temporal_healthy "$DEFAULT_TEMPORAL_ADDRESS"; then
+    log "temporal: already running on $DEFAULT_TEMPORAL_ADDRESS"
+  elif ! pid_alive "$TEMPORAL_PID" && temporal_healthy "$DEFAULT_TEMPORAL_ADDRESS"; then
+    log "temporal: a server not started by this script already answers on $DEFAULT_TEMPORAL_ADDRESS; using it"
+  else
+    if ! pid_alive "$TEMPORAL_PID"; then
+      port_busy "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by a process that is not a healthy Temporal server: free it or set TEMPORAL_ADDRESS"
+      log "temporal: starting dev server on $DEFAULT_TEMPORAL_ADDRESS (UI http://$HOST:$TEMPORAL_UI_PORT)"
+      local args=(server start-dev --db-filename "$TEMPORAL_DIR/temporal.db" --port "$TEMPORAL_PORT"
+        --ui-port "$TEMPORAL_UI_PORT" --ip "$HOST" --namespace default --log-level warn)
+      local sa
+      for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+      # setsid: the server outlives this script and the caller's terminal / process group.
+      setsid nohup "$TEMPORAL_BIN" "${args[@]}" >>"$TEMPORAL_LOG" 2>&1 </dev/null 9>&- &
+      echo $! >"$TEMPORAL_PID"
+    fi
+    local i
+    for i in $(seq 1 120); do
+      temporal_healthy "$DEFAULT_TEMPORAL_ADDRESS" && break
+      pid_alive "$TEMPORAL_PID" || die "Temporal dev server exited during start-up, see $TEMPORAL_LOG"
+      sleep 0.5
+    done
+    temporal_healthy "$DEFAULT_TEMPORAL_ADDRESS" || die "Temporal dev server not healthy after 60s, see $TEMPORAL_LOG"
+  fi
+  # Health can answer before the namespace is served: wait for it.
+  local j
+  for j in $(seq 1 60); do
+    "$TEMPORAL_BIN" operator namespace describe default --address "$DEFAULT_TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  temporal_register_search_attributes "$DEFAULT_TEMPORAL_ADDRESS"
+}
+
+temporal_down() {
+  if temporal_external; then log "temporal: external ($TEMPORAL_ADDRESS), left alone"; return 0; fi
+  if pid_alive "$TEMPORAL_PID"; then
+    log "temporal: stopping"
+    local pid i
+    pid="$(cat "$TEMPORAL_PID")"
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    rm -f "$TEMPORAL_PID"
+  else
+    log "temporal: not running (or not started by this script)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+port_busy() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+  else
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+  fi
+}
+
+status() {
+  local rc=0 addr
+  # postgres
+  if pg_external; then
+    if pg_isready_url "$STRATA_POSTGRES_URL"; then echo "postgres  up    $STRATA_POSTGRES_URL (external)"; else echo "postgres  down  $STRATA_POSTGRES_URL (external)"; rc=1; fi
+  elif find_pg_bin && pg_running; then echo "postgres  up    $DEFAULT_PG_URL (data $PG_DATA)"
+  else echo "postgres  down  $DEFAULT_PG_URL"; rc=1
+  fi
+  # redis
+  addr="$(redis_url)"
+  if command -v redis-cli >/dev/null 2>&1 && redis_ping_url "$addr"; then
+    if redis_external; then echo "redis     up    $addr (external)"; else echo "redis     up    $addr (pid $(cat "$REDIS_PID" 2>/dev/null || echo '?'))"; fi
+  else echo "redis     down  $addr"; rc=1
+  fi
+  # temporal
+  addr="$(temporal_address)"
+  if find_temporal && temporal_healthy "$addr"; then
+    if temporal_external; then echo "temporal  up    $addr (external)"
+    else echo "temporal  up    $addr, UI http://$HOST:$TEMPORAL_UI_PORT (pid $(cat "$TEMPORAL_PID" 2>/dev/null || echo 'not ours'))"
+    fi
+  else echo "temporal  down  $addr"; rc=1
+  fi
+  return $rc
+}
+
+print_env() {
+  echo "export STRATA_POSTGRES_URL=$(pg_url)"
+  echo "export STRATA_REDIS_URL=$(redis_url)"
+  echo "export TEMPORAL_ADDRESS=$(temporal_address)"
+  echo "export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}"
+}
+
+with_lock() {
+  # Several shells (tests, engineers) may call `up` at once: serialise on a lock file in the state folder.
+  mkdir -p "$STATE_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$STATE_DIR/stack.lock"
+    # (fd 9 is closed for every daemon we spawn, so they never hold this lock.)
+    flock -w 300 9 || die "timed out waiting for $STATE_DIR/stack.lock"
+  fi
+  "$@"
+}
+
+up() {
+  local t0=$SECONDS
+  pg_up
+  redis_up
+  temporal_up
+  log "stack up in $((SECONDS - t0))s"
+  status >&2
+}
+
+down() {
+  temporal_down
+  redis_down
+  pg_down
+}
+
+usage() {
+  cat >&2 <<EOF
+usage: infra/stack.sh up | down | status | env | restart-redis
+  up             start Temporal dev server, PostgreSQL and Redis (idempotent)
+  down           stop the services this script started
+  status         show each service up/down with its address (exit 1 if any is down)
+  env            print export lines for eval: eval "\$(infra/stack.sh env)"
+  restart-redis  stop and start the stack's own Redis
+state: $STATE_DIR
+EOF
+}
+
+case "${1:-}" in
+  up) with_lock up ;;
+  down) with_lock down ;;
+  status) status ;;
+  env) print_env ;;
+  restart-redis) with_lock restart_redis ;;
+  -h|--help|help) usage ;;
+  *) usage; exit 2 ;;
+esac
