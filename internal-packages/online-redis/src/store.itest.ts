@@ -186,6 +186,25 @@ describe('RedisOnlineStore on real Redis', () => {
     expect(out[0]!['clicks:clicks_7d']!.value).toBe(4);
   });
 
+  it('newer wins also before 1970 and at the epoch (the script decodes negative Timestamp varints)', async () => {
+    const ref: OnlineViewRef = { project: project(), view: clicks, joinKeys: userKey };
+    const write = (iso: string, n: number) =>
+      store.writeRows(ref, [{ entityKey: { user_id: 1 }, eventTime: at(iso), values: { clicks_7d: n } }]);
+    expect((await write('1960-05-01T00:00:00.500Z', 1)).written).toBe(1);
+    expect((await write('1950-01-01T00:00:00Z', 2)).written).toBe(0);
+    expect((await write('1960-05-01T00:00:00.499Z', 3)).written).toBe(0);
+    expect((await write('1960-05-01T00:00:00.501Z', 4)).written).toBe(1);
+    expect((await write('1970-01-01T00:00:00Z', 5)).written).toBe(1);
+    expect((await write('1969-12-31T23:59:59.999Z', 6)).written).toBe(0);
+    expect((await write('1970-01-01T00:00:00.001Z', 7)).written).toBe(1);
+    const [row] = await store.readFeatures(
+      ref.project,
+      [{ user_id: 1 }],
+      [{ view: clicks, joinKeys: userKey, features: ['clicks_7d'] }],
+    );
+    expect(row!['clicks:clicks_7d']).toEqual({ value: 7, status: 'PRESENT', eventTime: at('1970-01-01T00:00:00.001Z') });
+  });
+
   it('writes many rows in pipelined batches', async () => {
     const ref: OnlineViewRef = { project: project(), view: clicks, joinKeys: userKey };
     const eventTime = at('2024-02-01T00:00:00Z');
