@@ -19,3 +19,13 @@ export {
   sameRegistry,
 } from './feast/registry.js';
 export { SUPPORTED_REGISTRY_SCHEMA_VERSIONS } from './feast/schema.js';
+export { parseFeatureSet } from './feast/feature-set.js';
+export {
+  type ExportOptions as FeastExportOptions,
+  exportFeast,
+  type FeatureStoreYaml,
+  importFeast,
+  parseFeatureStoreYaml,
+  strataConfigFromFeast,
+} from './feast/repo-files.js';
+export { writeFolder } from './files.js';
