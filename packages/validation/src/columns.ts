@@ -68,13 +68,14 @@ function fastNumeric(v: arrow.Vector, nums: Float64Array, valid: Uint8Array): bo
     if (tid === T.Float && (d.type as arrow.Float).precision === arrow.Precision.HALF) return false;
     const values = d.values as ArrayLike<number | bigint>;
     const bitmap = d.nullCount > 0 ? d.nullBitmap : undefined;
+    // arrow-js slices the values buffer but keeps the validity bitmap shared: bits start at d.offset
     const off = d.offset;
     const n = d.length;
     if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-      for (let i = 0; i < n; i++) nums[pos + i] = Number(values[off + i]);
+      for (let i = 0; i < n; i++) nums[pos + i] = Number(values[i]);
     } else {
       const src = values as ArrayLike<number>;
-      for (let i = 0; i < n; i++) nums[pos + i] = src[off + i] as number;
+      for (let i = 0; i < n; i++) nums[pos + i] = src[i] as number;
     }
     if (bitmap) {
       for (let i = 0; i < n; i++) {

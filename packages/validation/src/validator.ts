@@ -129,20 +129,27 @@ export class SuiteValidator {
   update(input: arrow.RecordBatch | arrow.Table): void {
     if (this.finished)
       throw invalidInput('SuiteValidator.update() after finish()', { hint: 'create a new SuiteValidator per run' });
-    for (const batch of batchesOf(input)) {
-      const view = new BatchView(batch, this.rows, this.seq++);
-      if (!this.tableColumns) this.tableColumns = view.columnNames;
-      this.checkColumns(view.columnNames);
-      for (const s of this.slots) {
-        if (!s.evaluator || s.error) continue;
-        try {
-          s.evaluator.update(view);
-        } catch (err) {
-          s.error = errorMessage(err);
-        }
+    for (const batch of batchesOf(input)) this.updateView(new BatchView(batch, this.rows, this.seq++));
+  }
+
+  /** Feeds an already-read batch view (lets validateAndProfile read each column once for both passes). */
+  updateView(view: BatchView): void {
+    if (!this.tableColumns) this.tableColumns = view.columnNames;
+    this.checkColumns(view.columnNames);
+    for (const s of this.slots) {
+      if (!s.evaluator || s.error) continue;
+      try {
+        s.evaluator.update(view);
+      } catch (err) {
+        s.error = errorMessage(err);
       }
-      this.rows += batch.numRows;
     }
+    this.rows += view.numRows;
+  }
+
+  /** Rows seen so far. */
+  get rowCount(): number {
+    return this.rows;
   }
 
   finish(): ValidationResult {

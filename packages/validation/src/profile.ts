@@ -1,0 +1,455 @@
+/**
+ * Per-column statistics computed in one streaming pass: counts, completeness, distinct counts (exact while small,
+ * HyperLogLog beyond), Welford moments, KLL quantiles, histograms (exact frequencies below 20 distinct values, else 20
+ * equal-width bins), top values, string lengths and optional Pearson correlations. Profiles are plain JSON and mergeable.
+ */
+import { invalidInput } from '@strata/core';
+import type * as arrow from 'apache-arrow';
+import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
+import { compareAny } from './expectations.js';
+import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON } from './sketch.js';
+
+export interface ProfilerOptions {
+  /** Distinct values counted exactly (with frequencies) per column before a HyperLogLog takes over. Default 10000. */
+  exactDistinctLimit?: number;
+  /** Equal-width bins for numeric histograms when a column has more distinct values than this. Default 20. */
+  histogramBins?: number;
+  /** Top values kept for categorical columns. Default 20. */
+  topK?: number;
+  /** Pearson correlations between numeric columns. Default false. */
+  correlations?: boolean;
+}
+
+export interface Histogram {
+  kind: 'categorical' | 'bins';
+  /** Categorical: the values. */
+  values?: unknown[];
+  /** Bins: edges (bins + 1 of them). */
+  edges?: number[];
+  counts: number[];
+  /** False when bin counts come from the quantile sketch (after a merge, or beyond the exact limit). */
+  exact: boolean;
+}
+
+export interface ColumnProfile {
+  name: string;
+  kind: ColKind;
+  dtype: string;
+  arrowType: string;
+  count: number;
+  nullCount: number;
+  nonNullCount: number;
+  completeness: number | null;
+  distinctCount: number;
+  distinctExact: boolean;
+  /** Distinct values appearing exactly once / non-null count (only while exact). */
+  uniqueness: number | null;
+  distinctness: number | null;
+  entropy: number | null;
+  min: number | string | null;
+  max: number | string | null;
+  mean: number | null;
+  stddev: number | null;
+  sum: number | null;
+  /** p0, p1, ..., p100 from the KLL sketch (Hopsworks' 100 percentiles plus the max). */
+  percentiles: number[] | null;
+  quantiles: Record<string, number> | null;
+  histogram: Histogram | null;
+  topValues: { value: unknown; count: number }[] | null;
+  lengths: { min: number; max: number; mean: number } | null;
+  /** Mergeable state: the exact frequency table or HLL registers, moments, the KLL sketch. */
+  state: {
+    freq: [unknown, number][] | null;
+    hll: string | null;
+    /** Top values (space-saving counts) kept once the frequency table is gone. */
+    heavy: [unknown, number][] | null;
+    moments: MomentsJSON | null;
+    kll: KllJSON | null;
+    len: MomentsJSON | null;
+  };
+}
+
+export interface Profile {
+  version: 1;
+  rowCount: number;
+  columns: Record<string, ColumnProfile>;
+  correlations?: Record<string, Record<string, number | null>>;
+  /** Co-moment state for correlations (mergeable). */
+  correlationState?: Record<string, { n: number; sx: number; sy: number; sxx: number; syy: number; sxy: number }>;
+  options: Required<ProfilerOptions>;
+}
+
+class ColumnStats {
+  count = 0;
+  nulls = 0;
+  freq: Map<unknown, number> | null = new Map();
+  hll: HyperLogLog | null = null;
+  heavy: Map<unknown, number> | null = null;
+  moments: Moments | null = null;
+  kll: KllSketch | null = null;
+  len: Moments | null = null;
+  minS: string | null = null;
+  maxS: string | null = null;
+  constructor(
+    readonly name: string,
+    public kind: ColKind,
+    public dtype: string,
+    public arrowType: string,
+    readonly o: Required<ProfilerOptions>,
+  ) {
+    if (kind === 'number' || kind === 'date' || kind === 'boolean') {
+      this.moments = new Moments();
+      if (kind !== 'boolean') this.kll = new KllSketch();
+    }
+    if (kind === 'string') this.len = new Moments();
+  }
+  addKey(k: unknown): void {
+    if (this.freq) {
+      this.freq.set(k, (this.freq.get(k) ?? 0) + 1);
+      if (this.freq.size > this.o.exactDistinctLimit) this.spill();
+    } else {
+      this.hll!.add(k);
+      const h = this.heavy!;
+      const c = h.get(k);
+      if (c !== undefined) h.set(k, c + 1);
+      else if (h.size < this.o.topK * 10) h.set(k, 1);
+      else {
+        // space-saving: replace the smallest counter
+        let minK: unknown;
+        let minC = Number.POSITIVE_INFINITY;
+        for (const [kk, cc] of h) if (cc < minC) [minK, minC] = [kk, cc];
+        h.delete(minK);
+        h.set(k, minC + 1);
+      }
+    }
+  }
+  spill(): void {
+    this.hll = new HyperLogLog();
+    for (const k of this.freq!.keys()) this.hll.add(k);
+    const top = [...this.freq!.entries()].sort((a, b) => b[1] - a[1]).slice(0, this.o.topK * 10);
+    this.heavy = new Map(top);
+    this.freq = null;
+  }
+  update(col: Col): void {
+    this.count += col.length;
+    const { valid, nums, vals } = col;
+    for (let i = 0; i < col.length; i++) {
+      if (!valid[i]) {
+        this.nulls++;
+        continue;
+      }
+      if (nums) {
+        const x = nums[i]!;
+        this.moments!.add(x);
+        this.kll?.add(x);
+        this.addKey(col.kind === 'boolean' ? x === 1 : x);
+      } else {
+        const k = col.kind === 'string' ? vals![i] : keyAt(col, i);
+        if (col.kind === 'string') {
+          const s = k as string;
+          this.len!.add(s.length);
+          if (this.minS === null || s < this.minS) this.minS = s;
+          if (this.maxS === null || s > this.maxS) this.maxS = s;
+        }
+        this.addKey(k);
+      }
+    }
+  }
+  toProfile(): ColumnProfile {
+    const nonNull = this.count - this.nulls;
+    const m = this.moments;
+    const date = this.kind === 'date';
+    const distinctCount = this.freq ? this.freq.size : this.hll!.estimate();
+    let uniqueness: number | null = null;
+    let entropy: number | null = null;
+    if (this.freq && nonNull > 0) {
+      let once = 0;
+      let h = 0;
+      for (const c of this.freq.values()) {
+        if (c === 1) once++;
+        const p = c / nonNull;
+        h -= p * Math.log(p);
+      }
+      uniqueness = once / nonNull;
+      entropy = h;
+    }
+    const pct = this.kll && this.kll.n > 0 ? this.kll.quantiles(Array.from({ length: 101 }, (_, i) => i / 100)) : null;
+    const numericMin = m?.n ? m.min : null;
+    const numericMax = m?.n ? m.max : null;
+    const fmt = (x: number | null) => (x === null ? null : date ? new Date(x).toISOString() : x);
+    return {
+      name: this.name,
+      kind: this.kind,
+      dtype: this.dtype,
+      arrowType: this.arrowType,
+      count: this.count,
+      nullCount: this.nulls,
+      nonNullCount: nonNull,
+      completeness: this.count ? nonNull / this.count : null,
+      distinctCount,
+      distinctExact: this.freq !== null,
+      uniqueness,
+      distinctness: nonNull ? distinctCount / nonNull : null,
+      entropy,
+      min: this.kind === 'string' ? this.minS : fmt(numericMin),
+      max: this.kind === 'string' ? this.maxS : fmt(numericMax),
+      mean: m?.n && !date ? m.mean : null,
+      stddev: m && m.n > 1 && !date ? m.stdev : null,
+      sum: m?.n && !date ? m.sum : null,
+      percentiles: pct,
+      quantiles: pct
+        ? { p01: pct[1]!, p05: pct[5]!, p25: pct[25]!, p50: pct[50]!, p75: pct[75]!, p95: pct[95]!, p99: pct[99]! }
+        : null,
+      histogram: this.histogram(numericMin, numericMax),
+      topValues: this.top(),
+      lengths: this.len?.n ? { min: this.len.min, max: this.len.max, mean: this.len.mean } : null,
+      state: {
+        freq: this.freq ? [...this.freq.entries()] : null,
+        hll: this.hll ? this.hll.toJSON() : null,
+        heavy: this.heavy ? [...this.heavy.entries()] : null,
+        moments: m ? m.toJSON() : null,
+        kll: this.kll ? this.kll.toJSON() : null,
+        len: this.len ? this.len.toJSON() : null,
+      },
+    };
+  }
+  private top(): { value: unknown; count: number }[] | null {
+    const src = this.freq ?? this.heavy;
+    if (!src) return null;
+    return [...src.entries()]
+      .sort((a, b) => b[1] - a[1] || compareAny(a[0], b[0]))
+      .slice(0, this.o.topK)
+      .map(([value, count]) => ({ value: this.kind === 'date' ? new Date(value as number).toISOString() : value, count }));
+  }
+  private histogram(min: number | null, max: number | null): Histogram | null {
+    const bins = this.o.histogramBins;
+    if (this.freq && this.freq.size <= bins) {
+      const entries = [...this.freq.entries()].sort((a, b) => compareAny(a[0], b[0]));
+      return {
+        kind: 'categorical',
+        values: entries.map(([v]) => (this.kind === 'date' ? new Date(v as number).toISOString() : v)),
+        counts: entries.map(([, c]) => c),
+        exact: true,
+      };
+    }
+    if (min === null || max === null || !this.kll) return null;
+    const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + ((max - min) * i) / bins));
+    const counts = new Array<number>(bins).fill(0);
+    if (this.freq) {
+      for (const [v, c] of this.freq) counts[binOf(v as number, min, max, bins)]! += c;
+      return { kind: 'bins', edges, counts, exact: true };
+    }
+    const n = this.kll.n;
+    let prev = 0;
+    for (let i = 0; i < bins; i++) {
+      const cum = i === bins - 1 ? 1 : this.kll.cdf(edges[i + 1]! - Number.EPSILON * Math.abs(edges[i + 1]!));
+      counts[i] = Math.max(0, Math.round((cum - prev) * n));
+      prev = cum;
+    }
+    return { kind: 'bins', edges, counts, exact: false };
+  }
+  static fromProfile(p: ColumnProfile, o: Required<ProfilerOptions>): ColumnStats {
+    const s = new ColumnStats(p.name, p.kind, p.dtype, p.arrowType, o);
+    s.count = p.count;
+    s.nulls = p.nullCount;
+    s.freq = p.state.freq ? new Map(p.state.freq) : null;
+    s.hll = p.state.hll ? HyperLogLog.fromJSON(p.state.hll) : null;
+    s.heavy = p.state.heavy ? new Map(p.state.heavy) : null;
+    s.moments = p.state.moments ? Moments.fromJSON(p.state.moments) : null;
+    s.kll = p.state.kll ? KllSketch.fromJSON(p.state.kll) : null;
+    s.len = p.state.len ? Moments.fromJSON(p.state.len) : null;
+    if (p.kind === 'string') {
+      s.minS = (p.min as string | null) ?? null;
+      s.maxS = (p.max as string | null) ?? null;
+    }
+    return s;
+  }
+  merge(o: ColumnStats): void {
+    this.count += o.count;
+    this.nulls += o.nulls;
+    if (this.freq && o.freq) {
+      for (const [k, c] of o.freq) this.freq.set(k, (this.freq.get(k) ?? 0) + c);
+      if (this.freq.size > this.o.exactDistinctLimit) this.spill();
+    } else {
+      if (this.freq) this.spill();
+      const other = o.freq ? ColumnStats.fromProfile(o.toProfile(), this.o) : o;
+      if (other.freq) other.spill();
+      this.hll!.merge(other.hll!);
+      for (const [k, c] of other.heavy!) this.heavy!.set(k, (this.heavy!.get(k) ?? 0) + c);
+      const top = [...this.heavy!.entries()].sort((a, b) => b[1] - a[1]).slice(0, this.o.topK * 10);
+      this.heavy = new Map(top);
+    }
+    if (this.moments && o.moments) this.moments.merge(o.moments);
+    if (this.kll && o.kll) this.kll.merge(o.kll);
+    if (this.len && o.len) this.len.merge(o.len);
+    if (o.minS !== null && (this.minS === null || o.minS < this.minS)) this.minS = o.minS;
+    if (o.maxS !== null && (this.maxS === null || o.maxS > this.maxS)) this.maxS = o.maxS;
+  }
+}
+
+function binOf(x: number, min: number, max: number, bins: number): number {
+  if (max === min) return 0;
+  const b = Math.floor(((x - min) / (max - min)) * bins);
+  return b >= bins ? bins - 1 : Math.max(b, 0);
+}
+
+function defaults(o: ProfilerOptions = {}): Required<ProfilerOptions> {
+  return {
+    exactDistinctLimit: o.exactDistinctLimit ?? 10_000,
+    histogramBins: o.histogramBins ?? 20,
+    topK: o.topK ?? 20,
+    correlations: o.correlations ?? false,
+  };
+}
+
+type CoState = { n: number; sx: number; sy: number; sxx: number; syy: number; sxy: number };
+
+export class Profiler {
+  private readonly o: Required<ProfilerOptions>;
+  private readonly cols = new Map<string, ColumnStats>();
+  private readonly co = new Map<string, CoState>();
+  private rows = 0;
+  constructor(opts: ProfilerOptions = {}) {
+    this.o = defaults(opts);
+  }
+  update(input: arrow.RecordBatch | arrow.Table | BatchView): void {
+    const views = input instanceof BatchView ? [input] : batchesOf(input).map((b) => new BatchView(b, this.rows, 0));
+    for (const view of views) {
+      const numeric: Col[] = [];
+      for (const name of view.columnNames) {
+        const col = view.col(name);
+        let s = this.cols.get(name);
+        if (!s) {
+          s = new ColumnStats(name, col.kind, col.dtype, col.arrowType, this.o);
+          this.cols.set(name, s);
+        }
+        s.update(col);
+        if (this.o.correlations && col.kind === 'number') numeric.push(col);
+      }
+      for (let a = 0; a < numeric.length; a++) {
+        for (let b = a + 1; b < numeric.length; b++) {
+          const ca = numeric[a]!;
+          const cb = numeric[b]!;
+          const key = `${ca.name}\u0000${cb.name}`;
+          let st = this.co.get(key);
+          if (!st) {
+            st = { n: 0, sx: 0, sy: 0, sxx: 0, syy: 0, sxy: 0 };
+            this.co.set(key, st);
+          }
+          for (let i = 0; i < ca.length; i++) {
+            if (!ca.valid[i] || !cb.valid[i]) continue;
+            const x = ca.nums![i]!;
+            const y = cb.nums![i]!;
+            st.n++;
+            st.sx += x;
+            st.sy += y;
+            st.sxx += x * x;
+            st.syy += y * y;
+            st.sxy += x * y;
+          }
+        }
+      }
+      this.rows += view.numRows;
+    }
+  }
+  finish(): Profile {
+    return buildProfile(this.rows, this.cols, this.co, this.o);
+  }
+}
+
+function buildProfile(
+  rows: number,
+  cols: Map<string, ColumnStats>,
+  co: Map<string, CoState>,
+  o: Required<ProfilerOptions>,
+): Profile {
+  const profile: Profile = { version: 1, rowCount: rows, columns: {}, options: o };
+  for (const [name, s] of cols) profile.columns[name] = s.toProfile();
+  if (o.correlations) {
+    profile.correlations = {};
+    profile.correlationState = {};
+    for (const [key, st] of co) {
+      const [a, b] = key.split('\u0000') as [string, string];
+      profile.correlationState[key] = { ...st };
+      const cov = st.sxy - (st.sx * st.sy) / st.n;
+      const va = st.sxx - (st.sx * st.sx) / st.n;
+      const vb = st.syy - (st.sy * st.sy) / st.n;
+      const r = st.n > 1 && va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : null;
+      profile.correlations[a] = { ...(profile.correlations[a] ?? {}), [b]: r };
+      profile.correlations[b] = { ...(profile.correlations[b] ?? {}), [a]: r };
+    }
+  }
+  return profile;
+}
+
+/** Merges two profiles of the same columns (e.g. two commits, or two partitions of one). */
+export function mergeProfiles(a: Profile, b: Profile): Profile {
+  if (a.version !== 1 || b.version !== 1)
+    throw invalidInput('unknown profile version', { hint: 'profiles must come from Profiler.finish()' });
+  const o = a.options;
+  const cols = new Map<string, ColumnStats>();
+  for (const [name, p] of Object.entries(a.columns)) cols.set(name, ColumnStats.fromProfile(p, o));
+  for (const [name, p] of Object.entries(b.columns)) {
+    const other = ColumnStats.fromProfile(p, o);
+    const mine = cols.get(name);
+    if (!mine) cols.set(name, other);
+    else {
+      if (mine.kind !== other.kind) {
+        throw invalidInput(`column '${name}' is ${mine.kind} in one profile and ${other.kind} in the other`, {
+          where: `profile column ${name}`,
+          hint: 'merge profiles of the same schema only',
+        });
+      }
+      mine.merge(other);
+    }
+  }
+  const co = new Map<string, CoState>();
+  for (const src of [a.correlationState ?? {}, b.correlationState ?? {}]) {
+    for (const [k, s] of Object.entries(src)) {
+      const t = co.get(k) ?? { n: 0, sx: 0, sy: 0, sxx: 0, syy: 0, sxy: 0 };
+      co.set(k, { n: t.n + s.n, sx: t.sx + s.sx, sy: t.sy + s.sy, sxx: t.sxx + s.sxx, syy: t.syy + s.syy, sxy: t.sxy + s.sxy });
+    }
+  }
+  return buildProfile(a.rowCount + b.rowCount, cols, co, o);
+}
+
+/** Hopsworks' FeatureDescriptiveStatistics DTOs (one per column). */
+export function toHopsworksStatistics(profile: Profile): Record<string, unknown>[] {
+  return Object.values(profile.columns).map((c) => {
+    const numeric = c.kind === 'number';
+    const featureType =
+      c.kind === 'number'
+        ? c.dtype.startsWith('int') || c.dtype.startsWith('uint')
+          ? 'Integral'
+          : 'Fractional'
+        : c.kind === 'boolean'
+          ? 'Boolean'
+          : c.kind === 'string'
+            ? 'String'
+            : 'Unknown';
+    const extended: Record<string, unknown> = {};
+    if (c.histogram) {
+      extended.histogram =
+        c.histogram.kind === 'categorical'
+          ? c.histogram.values!.map((v, i) => ({ value: v, count: c.histogram!.counts[i] }))
+          : c.histogram.counts.map((count, i) => ({ value: `${c.histogram!.edges![i]}..${c.histogram!.edges![i + 1]}`, count }));
+    }
+    if (c.topValues) extended.topValues = c.topValues;
+    const corr = profile.correlations?.[c.name];
+    if (corr) extended.correlations = Object.entries(corr).map(([column, correlation]) => ({ column, correlation }));
+    return {
+      featureName: c.name,
+      featureType,
+      count: c.count,
+      completeness: c.completeness,
+      numNonNullValues: c.nonNullCount,
+      numNullValues: c.nullCount,
+      approxNumDistinctValues: c.distinctCount,
+      ...(numeric ? { min: c.min, max: c.max, sum: c.sum, mean: c.mean, stddev: c.stddev, percentiles: c.percentiles } : {}),
+      ...(c.distinctExact
+        ? { distinctness: c.distinctness, entropy: c.entropy, uniqueness: c.uniqueness, exactNumDistinctValues: c.distinctCount }
+        : {}),
+      extendedStatistics: JSON.stringify(extended),
+    };
+  });
+}
