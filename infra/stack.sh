@@ -15,10 +15,11 @@ STATE_DIR="${STRATA_STATE_DIR:-$REPO_DIR/.strata}"
 CACHE_DIR="${STRATA_CACHE:-${HOME:-/tmp}/.cache/strata}"
 TEMPORAL_VERSION="v1.5.1"
 
-PG_PORT=5433
-REDIS_PORT=6380
-TEMPORAL_PORT=7233
-TEMPORAL_UI_PORT=8233
+# Ports can be moved (e.g. to run a second stack beside the first one); the defaults are what docs/stack.md lists.
+PG_PORT="${STRATA_PG_PORT:-5433}"
+REDIS_PORT="${STRATA_REDIS_PORT:-6380}"
+TEMPORAL_PORT="${STRATA_TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${STRATA_TEMPORAL_UI_PORT:-8233}"
 HOST=127.0.0.1
 
 DEFAULT_PG_URL="postgres://strata@$HOST:$PG_PORT/strata"
@@ -139,6 +140,9 @@ EOF
 
   if pg_running; then
     log "postgres: already running on $HOST:$PG_PORT"
+  elif port_busy "$PG_PORT" && pg_query_ok "$DEFAULT_PG_URL"; then
+    log "postgres: a server not started from $PG_DATA already serves $DEFAULT_PG_URL; using it"
+    return 0
   else
     port_busy "$PG_PORT" && die "port $PG_PORT is taken by another process (not our PostgreSQL in $PG_DATA): free it or set STRATA_POSTGRES_URL"
     log "postgres: starting on $HOST:$PG_PORT"
@@ -162,6 +166,12 @@ pg_down() {
   else
     log "postgres: not running"
   fi
+}
+
+pg_query_ok() {
+  local psql_bin
+  psql_bin="$(command -v psql || echo "$PG_BIN/psql")"
+  "$psql_bin" -X -q -tAc 'SELECT 1' "$1" >/dev/null 2>&1
 }
 
 pg_isready_url() {
@@ -200,6 +210,10 @@ save ""
 appendonly no
 EOF
   if redis_running; then log "redis: already running on $HOST:$REDIS_PORT"; return 0; fi
+  if ! pid_alive "$REDIS_PID" && redis_ping_url "$DEFAULT_REDIS_URL"; then
+    log "redis: a server not started by this script already answers on $DEFAULT_REDIS_URL; using it"
+    return 0
+  fi
   port_busy "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process (not our Redis): free it or set STRATA_REDIS_URL"
   log "redis: starting on $HOST:$REDIS_PORT"
   redis-server "$REDIS_DIR/redis.conf" 9>&- || die "redis-server failed to start, see $REDIS_DIR/redis.log"
@@ -255,7 +269,13 @@ find_temporal() {
     TEMPORAL_BIN="$STRATA_TEMPORAL_BIN"; return 0
   fi
   if command -v temporal >/dev/null 2>&1; then TEMPORAL_BIN="$(command -v temporal)"; return 0; fi
-  if [[ -x "$CACHE_DIR/bin/temporal" ]]; then TEMPORAL_BIN="$CACHE_DIR/bin/temporal"; return 0; fi
+  if [[ -x "$CACHE_DIR/bin/temporal" ]]; then
+    # A build made by this script leaves a stamp; a stale one (other version) is rebuilt. No stamp: trust the binary.
+    if [[ -f "$CACHE_DIR/bin/temporal.version" && "$(cat "$CACHE_DIR/bin/temporal.version")" != "$TEMPORAL_VERSION" ]]; then
+      return 1
+    fi
+    TEMPORAL_BIN="$CACHE_DIR/bin/temporal"; return 0
+  fi
   return 1
 }
 
@@ -276,6 +296,7 @@ ensure_temporal() {
   GOBIN="$CACHE_DIR/bin" GOFLAGS="${GOFLAGS:-} -trimpath" "$go_bin" install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION" \
     >"$CACHE_DIR/temporal-build.log" 2>&1 \
     || die "building the Temporal CLI failed (see $CACHE_DIR/temporal-build.log): put a 'temporal' binary on PATH, set STRATA_TEMPORAL_BIN, or set TEMPORAL_ADDRESS to an existing server"
+  echo "$TEMPORAL_VERSION" >"$CACHE_DIR/bin/temporal.version"
   log "temporal: built in $((SECONDS - t0))s"
   TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 }
@@ -405,8 +426,16 @@ with_lock() {
   "$@"
 }
 
+check_external() {
+  # Check the services the user pointed us at before starting anything, so a bad URL fails fast.
+  if pg_external; then pg_up; fi
+  if redis_external; then redis_up; fi
+  if temporal_external; then temporal_up; fi
+}
+
 up() {
   local t0=$SECONDS
+  check_external
   pg_up
   redis_up
   temporal_up

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install, start the local stack, and run every check: typecheck, lint, then all tests (unit + integration).
+#   infra/test.sh [vitest args...]       e.g. infra/test.sh --project unit
+# Exit status: the tests' status; when the tests pass, a failed typecheck or lint still fails the run.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REPO_DIR"
+
+phase "bootstrap" bash infra/bootstrap.sh || fail "bootstrap failed"
+phase "stack up" stack_up_and_env || fail "the local stack did not come up (see the message above)"
+info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
+
+typecheck_rc=0; lint_rc=0; tests_rc=0
+phase "typecheck" pnpm typecheck || typecheck_rc=$?
+phase "lint" pnpm lint || lint_rc=$?
+phase "tests (vitest: unit + integration)" pnpm exec vitest run "$@" || tests_rc=$?
+
+word() { if [[ $1 -eq 0 ]]; then echo ok; else echo "FAILED($1)"; fi; }
+summary="typecheck $(word $typecheck_rc), lint $(word $lint_rc), tests $(word $tests_rc), total $((SECONDS - _T0))s"
+rc=$tests_rc
+[[ $rc -eq 0 && $typecheck_rc -ne 0 ]] && rc=$typecheck_rc
+[[ $rc -eq 0 && $lint_rc -ne 0 ]] && rc=$lint_rc
+if [[ $rc -eq 0 ]]; then info "SUMMARY: PASS - $summary"; else info "SUMMARY: FAIL - $summary"; fi
+exit $rc
