@@ -54,7 +54,7 @@ export function info(cmd: Command, message: string): void {
 /** A progress bar on a TTY (stderr), nothing otherwise. */
 export function progressBar(cmd: Command, label: string, total: number) {
   if (globals(cmd).json || !process.stderr.isTTY) {
-    return { update: (_n: number) => {}, stop: () => {} };
+    return { update: (_n: number, _stage?: string) => {}, setTotal: (_t: number) => {}, stop: () => {} };
   }
   const bar = new cliProgress.SingleBar(
     { format: `${label} [{bar}] {value}/{total} rows | {stage}`, stream: process.stderr, hideCursor: true },
