@@ -1,0 +1,257 @@
+import { StrataError } from '@strata/core';
+import * as arrow from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { renderDataDocs } from './docs.js';
+import { drift } from './drift.js';
+import { mergeProfiles, Profiler, toHopsworksStatistics } from './profile.js';
+import { validateAndProfile } from './run.js';
+import { HyperLogLog, KllSketch, quantileSorted } from './sketch.js';
+import { suggestSuite } from './suggest.js';
+import { parseSuite, resolveParameters, suiteToGx1, suiteToHopsworks } from './suite.js';
+import { f64, str, table } from './testing/data.js';
+import { SuiteValidator } from './validator.js';
+
+function rng(seed: number) {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+const normal = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+
+describe('suite formats', () => {
+  const gx0 = {
+    expectation_suite_name: 'users',
+    expectations: [
+      { expectation_type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id', custom_kw: 1 }, meta: { notes: 'x' } },
+    ],
+    meta: { great_expectations_version: '0.18.8' },
+  };
+  it('reads GX 0.x and writes GX 1.x, keeping unknown kwargs', () => {
+    const s = parseSuite(gx0);
+    expect(s.sourceFormat).toBe('gx0');
+    expect(suiteToGx1(s)).toMatchObject({
+      name: 'users',
+      expectations: [
+        { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id', custom_kw: 1 }, meta: { notes: 'x' } },
+      ],
+    });
+  });
+  it('reads GX 1.x with ids, and round-trips through Hopsworks DTOs with JSON-string kwargs', () => {
+    const s = parseSuite({
+      name: 'n',
+      id: 'abc',
+      expectations: [{ type: 'expect_table_row_count_to_equal', kwargs: { value: 3 }, id: '1' }],
+    });
+    expect(s.sourceFormat).toBe('gx1');
+    const dto = suiteToHopsworks(s) as { expectations: { kwargs: string; expectationType: string }[] };
+    expect(typeof dto.expectations[0]!.kwargs).toBe('string');
+    const back = parseSuite(dto);
+    expect(back.sourceFormat).toBe('hopsworks');
+    expect(back.expectations[0]).toMatchObject({ type: 'expect_table_row_count_to_equal', kwargs: { value: 3 } });
+  });
+  it('gives clear errors for malformed suites', () => {
+    expect(() => parseSuite('{nope', { source: 'suite.json' })).toThrow(StrataError);
+    try {
+      parseSuite({ name: 'x', expectations: [{ kwargs: {} }] }, { source: 'suite.json' });
+    } catch (err) {
+      expect((err as StrataError).where).toBe('suite.json.expectations[0]');
+      expect((err as StrataError).hint).toMatch(/type/);
+    }
+    expect(() => parseSuite({ expectationSuiteName: 'x', expectations: [{ expectationType: 't', kwargs: '{bad' }] })).toThrow(
+      /kwargs is not valid JSON/,
+    );
+    expect(() => parseSuite([1, 2])).toThrow(/JSON object/);
+  });
+  it('resolves $PARAMETER references', () => {
+    const s = parseSuite({
+      name: 'x',
+      expectations: [{ type: 't', kwargs: { value_set: { $PARAMETER: 'vs' }, nested: [{ $PARAMETER: 'n' }] } }],
+    });
+    expect(resolveParameters(s, { vs: ['a'], n: 3 }).expectations[0]!.kwargs).toEqual({ value_set: ['a'], nested: [3] });
+  });
+});
+
+describe('sketches', () => {
+  it('pandas quantile interpolations', () => {
+    const v = [1, 2, 3, 4];
+    expect(quantileSorted(v, 0.5)).toBe(2.5);
+    expect(quantileSorted(v, 0.5, 'nearest')).toBe(3); // numpy rounds half to even: index 1.5 -> 2
+    expect(quantileSorted(v, 0.5, 'lower')).toBe(2);
+    expect(quantileSorted(v, 0.5, 'higher')).toBe(3);
+    expect(quantileSorted(v, 0.5, 'midpoint')).toBe(2.5);
+  });
+  it('KLL stays within 2% rank error on 200k values and merges', () => {
+    const r = rng(1);
+    const a = new KllSketch();
+    const b = new KllSketch();
+    for (let i = 0; i < 100_000; i++) a.add(r());
+    for (let i = 0; i < 100_000; i++) b.add(r());
+    a.merge(b);
+    expect(a.n).toBe(200_000);
+    for (const q of [0.01, 0.25, 0.5, 0.75, 0.99]) expect(Math.abs(a.quantile(q) - q)).toBeLessThan(0.02);
+    expect(JSON.stringify(a.toJSON()).length).toBeLessThan(20_000);
+  });
+  it('HyperLogLog within 3% on 100k distinct values', () => {
+    const h = new HyperLogLog();
+    for (let i = 0; i < 100_000; i++) h.add(`user-${i}`);
+    expect(Math.abs(h.estimate() / 100_000 - 1)).toBeLessThan(0.03);
+    const small = new HyperLogLog();
+    for (let i = 0; i < 1000; i++) small.add(i);
+    expect(Math.abs(small.estimate() - 1000)).toBeLessThan(20);
+  });
+});
+
+describe('Profiler', () => {
+  const t = table({ x: f64([1, 2, 3, null, 5, 5]), s: str(['a', 'b', 'a', null, null, 'c']) });
+  it('computes counts, completeness, moments, exact histograms and top values', () => {
+    const p = new Profiler();
+    p.update(t);
+    const prof = p.finish();
+    const x = prof.columns.x!;
+    expect(x).toMatchObject({
+      count: 6,
+      nullCount: 1,
+      completeness: 5 / 6,
+      distinctCount: 4,
+      distinctExact: true,
+      min: 1,
+      max: 5,
+      mean: 3.2,
+      sum: 16,
+    });
+    expect(x.stddev).toBeCloseTo(Math.sqrt(3.2), 12);
+    expect(x.histogram).toEqual({ kind: 'categorical', values: [1, 2, 3, 5], counts: [1, 1, 1, 2], exact: true });
+    expect(prof.columns.s!.topValues![0]).toEqual({ value: 'a', count: 2 });
+    expect(JSON.parse(JSON.stringify(prof))).toEqual(prof);
+  });
+  it('bins numeric histograms beyond 20 distinct values, switches to HLL beyond the exact limit, and merges', () => {
+    const r = rng(7);
+    const mk = (n: number, shift: number) =>
+      new arrow.Table({
+        v: arrow.vectorFromArray(
+          Array.from({ length: n }, () => normal(r) + shift),
+          new arrow.Float64(),
+        ),
+      });
+    const pa = new Profiler({ exactDistinctLimit: 1000 });
+    pa.update(mk(5000, 0));
+    const a = pa.finish();
+    expect(a.columns.v!.histogram!.kind).toBe('bins');
+    expect(a.columns.v!.histogram!.counts.length).toBe(20);
+    expect(a.columns.v!.histogram!.counts.reduce((x, y) => x + y, 0)).toBeCloseTo(5000, -1);
+    expect(a.columns.v!.distinctExact).toBe(false);
+    expect(Math.abs(a.columns.v!.distinctCount / 5000 - 1)).toBeLessThan(0.03);
+    const pb = new Profiler({ exactDistinctLimit: 1000 });
+    pb.update(mk(5000, 0));
+    const m = mergeProfiles(a, JSON.parse(JSON.stringify(pb.finish())));
+    expect(m.columns.v!.count).toBe(10_000);
+    expect(Math.abs(m.columns.v!.mean!)).toBeLessThan(0.1);
+    expect(Math.abs(m.columns.v!.quantiles!.p50)).toBeLessThan(0.1);
+  });
+  it('exports Hopsworks FeatureDescriptiveStatistics', () => {
+    const p = new Profiler({ correlations: true });
+    p.update(table({ x: f64([1, 2, 3, 4]), y: f64([2, 4, 6, 8.5]) }));
+    const prof = p.finish();
+    expect(prof.correlations!.x!.y).toBeGreaterThan(0.99);
+    const [x] = toHopsworksStatistics(prof);
+    expect(x).toMatchObject({
+      featureName: 'x',
+      featureType: 'Fractional',
+      count: 4,
+      numNonNullValues: 4,
+      numNullValues: 0,
+      completeness: 1,
+      min: 1,
+      max: 4,
+      mean: 2.5,
+      exactNumDistinctValues: 4,
+    });
+    expect((x!.percentiles as number[]).length).toBe(101);
+    expect(JSON.parse(x!.extendedStatistics as string).histogram).toHaveLength(4);
+  });
+});
+
+describe('drift', () => {
+  const r = rng(3);
+  const profileOf = (values: number[], cats: string[]) => {
+    const p = new Profiler();
+    p.update(
+      new arrow.Table({
+        v: arrow.vectorFromArray(values, new arrow.Float64()),
+        c: arrow.vectorFromArray(cats, new arrow.Utf8()),
+      }),
+    );
+    return p.finish();
+  };
+  const n = 20_000;
+  const ref = profileOf(
+    Array.from({ length: n }, () => normal(r)),
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'a' : 'b')),
+  );
+  it('no drift between samples of one distribution', () => {
+    const same = profileOf(
+      Array.from({ length: n }, () => normal(r)),
+      Array.from({ length: n }, (_, i) => (i % 3 === 1 ? 'a' : 'b')),
+    );
+    const d = drift(ref, same);
+    expect(d.drifted).toBe(false);
+    expect(d.columns.find((c) => c.column === 'v')!.psi!).toBeLessThan(0.05);
+  });
+  it('flags a shifted mean and a changed category mix', () => {
+    const shifted = profileOf(
+      Array.from({ length: n }, () => normal(r) + 1),
+      Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'b' : 'c')),
+    );
+    const d = drift(ref, shifted);
+    const v = d.columns.find((c) => c.column === 'v')!;
+    expect(v.kind).toBe('numeric');
+    expect(v.drifted).toBe(true);
+    expect(v.ks!).toBeGreaterThan(0.3);
+    expect(v.ks!).toBeLessThan(0.45); // true KS for N(0,1) vs N(1,1) is 0.383
+    const c = d.columns.find((x) => x.column === 'c')!;
+    expect(c.kind).toBe('categorical');
+    expect(c.drifted).toBe(true);
+    expect(drift(ref, shifted, { psi: 100, ks: 1, js: 1 }).drifted).toBe(false);
+  });
+});
+
+describe('suggestSuite, validateAndProfile and data docs', () => {
+  it('suggests a suite the same data passes', async () => {
+    const t = table({ id: f64([1, 2, 3, 4]), g: str(['a', 'b', 'a', 'b']), v: f64([0.5, null, 2, 3]) });
+    const { profile } = await validateAndProfile([t]);
+    const suite = suggestSuite(profile);
+    const types = suite.expectations.map((e) => e.type);
+    expect(types).toContain('expect_column_values_to_be_unique');
+    expect(types).toContain('expect_column_values_to_be_in_set');
+    const v = new SuiteValidator(parseSuite(suiteToGx1(suite)));
+    v.update(t);
+    const res = v.finish();
+    expect(res.results.filter((x) => !x.success).map((x) => x.expectation_config.type)).toEqual([]);
+  });
+  it('validates and profiles async batches in one pass and renders escaped HTML', async () => {
+    async function* gen() {
+      yield table({ x: f64([1, 2]), s: str(['<b>', 'ok']) });
+      yield table({ x: f64([3, null]), s: str(['ok', null]) });
+    }
+    const suite = parseSuite({
+      name: 's',
+      expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'x' } }],
+    });
+    const { result, profile } = await validateAndProfile(gen(), suite);
+    expect(result!.success).toBe(false);
+    expect(result!.results[0]!.result.partial_unexpected_index_list).toEqual([3]);
+    expect(profile.rowCount).toBe(4);
+    const html = renderDataDocs({
+      suites: [suite],
+      results: [{ label: 'commit 1', result: result! }],
+      profiles: [profile],
+      drift: [drift(profile, profile)],
+    });
+    expect(html).toContain('<!doctype html>');
+    expect(html).toContain('&lt;b&gt;');
+    expect(html).not.toContain('<b>&lt;');
+    expect(html).not.toMatch(/<script/);
+  });
+});
