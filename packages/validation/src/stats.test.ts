@@ -148,7 +148,7 @@ describe('Profiler', () => {
     const m = mergeProfiles(a, JSON.parse(JSON.stringify(pb.finish())));
     expect(m.columns.v!.count).toBe(10_000);
     expect(Math.abs(m.columns.v!.mean!)).toBeLessThan(0.1);
-    expect(Math.abs(m.columns.v!.quantiles!.p50)).toBeLessThan(0.1);
+    expect(Math.abs(m.columns.v!.quantiles!.p50!)).toBeLessThan(0.1);
   });
   it('exports Hopsworks FeatureDescriptiveStatistics', () => {
     const p = new Profiler({ correlations: true });
