@@ -58,13 +58,16 @@ APT_UPDATED=0
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || return 1
   [[ $EUID -eq 0 ]] || return 1
+  mkdir -p "$STATE_DIR"
+  local apt_log="$STATE_DIR/apt.log"
   if [[ $APT_UPDATED -eq 0 ]]; then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || return 1
+    log "apt-get update (log: $apt_log)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$apt_log" 2>&1 || { log "apt-get update failed, see $apt_log"; return 1; }
     APT_UPDATED=1
   fi
-  log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
+  log "apt-get install $* (log: $apt_log)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$apt_log" 2>&1 \
+    || { log "apt-get install $* failed, see $apt_log"; return 1; }
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
