@@ -28,7 +28,17 @@ DEFAULT_TEMPORAL_ADDRESS="$HOST:$TEMPORAL_PORT"
 
 SEARCH_ATTRIBUTES=(StrataProject=Keyword StrataFeatureView=Keyword StrataStage=Keyword StrataIngestionId=Keyword StrataRows=Int)
 
-PG_ROOT="$STATE_DIR/pg"
+# As root, PostgreSQL runs as the `postgres` user, which must reach its folder. When the state folder is somewhere it
+# cannot enter (a checkout under /root, say), the cluster lives in /var/lib/strata/<hash of the state path> instead.
+PG_ROOT="${STRATA_PG_DIR:-$STATE_DIR/pg}"
+if [[ -z "${STRATA_PG_DIR:-}" && $EUID -eq 0 ]] && id postgres >/dev/null 2>&1; then
+  _probe="$STATE_DIR"
+  while [[ ! -e "$_probe" ]]; do _probe="$(dirname "$_probe")"; done
+  if ! runuser -u postgres -- test -x "$_probe" 2>/dev/null; then
+    PG_ROOT="/var/lib/strata/$(printf '%s' "$STATE_DIR" | cksum | cut -d' ' -f1)/pg"
+  fi
+  unset _probe
+fi
 PG_DATA="$PG_ROOT/data"
 PG_RUN="$PG_ROOT/run"
 PG_LOG="$PG_ROOT/postgres.log"
@@ -113,7 +123,7 @@ pg_up() {
   fi
   mkdir -p "$PG_ROOT" "$PG_RUN"
   [[ $EUID -eq 0 ]] && chown postgres: "$PG_ROOT" "$PG_RUN"
-  as_pg test -w "$PG_ROOT" || die "user postgres cannot write $PG_ROOT (a parent folder is not accessible to it): set STRATA_STATE_DIR to a folder it can reach, or set STRATA_POSTGRES_URL"
+  as_pg test -w "$PG_ROOT" || die "user postgres cannot write $PG_ROOT (a parent folder is not accessible to it): set STRATA_PG_DIR or STRATA_STATE_DIR to a folder it can reach, or set STRATA_POSTGRES_URL"
 
   if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
     log "postgres: initdb in $PG_DATA"
