@@ -273,6 +273,11 @@ const cases: Record<string, Case[]> = {
       { observed_value: { quantiles: [0.25], values: [2] } },
     ],
     [
+      'expect_column_quantile_values_to_be_between',
+      { column: 'n', quantile_ranges: { quantiles: [0.5], value_ranges: [[null, 2]] } },
+      false,
+    ],
+    [
       'expect_column_kl_divergence_to_be_less_than',
       { column: 's', partition_object: { values: ['a', 'bb', 'ccc', 'dd'], weights: [0.4, 0.2, 0.2, 0.2] }, threshold: 0.01 },
       true,

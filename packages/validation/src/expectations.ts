@@ -935,7 +935,8 @@ const REGISTRY: Record<string, Factory> = {
       },
       finish() {
         const values = vb.count ? vb.quantiles(quantiles, interp) : quantiles.map(() => null);
-        const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(a), Math.abs(b));
+        const close = (a: number, b: number) =>
+          Number.isFinite(b) && Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(a), Math.abs(b));
         const details = values.map((v, i) => {
           if (v === null || Number.isNaN(v)) return false;
           const lo = ranges[i]?.[0] ?? Number.NEGATIVE_INFINITY;
