@@ -29,3 +29,20 @@ export {
   strataConfigFromFeast,
 } from './feast/repo-files.js';
 export { writeFolder } from './files.js';
+export {
+  type DecodedFeatureGroup,
+  decodeHopsworksFeatureGroup,
+  decodeHopsworksFeatureView,
+  decodeHopsworksTrainingDataset,
+  type Dto as HopsworksDto,
+  encodeHopsworksFeatureGroup,
+  encodeHopsworksFeatureView,
+  encodeHopsworksTrainingDataset,
+  FEATURE_GROUP_TYPES,
+  suiteFromHopsworks,
+  suiteToHopsworks,
+  type TrainingDatasetSplit,
+  type TrainingDatasetSummary,
+} from './hopsworks/dto.js';
+export { buildHopsworksFiles, exportHopsworks, type HopsworksExportOptions, importHopsworks } from './hopsworks/folder.js';
+export { fromHiveType, fromOnlineType, toHiveType, toOnlineType, type TypeMapping } from './hopsworks/types.js';
