@@ -48,7 +48,7 @@ TEMPORAL_DIR="$STATE_DIR/temporal"
 TEMPORAL_PID="$TEMPORAL_DIR/temporal.pid"
 TEMPORAL_LOG="$TEMPORAL_DIR/temporal.log"
 
-log() { printf '[stack] %s\n' "$*" >&2; }
+log() { printf '[stack %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # A service is "ours" unless its env var is set to something other than our default.
