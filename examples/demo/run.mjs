@@ -7,6 +7,7 @@
  * Needs the local stack (infra/stack.sh up) and a build (pnpm build); `bash infra/demo.sh` does both.
  */
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,26 @@ import { createStrataWorker } from '@strata/worker';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const weatherCsv = join(dirname(require.resolve('vega-datasets/package.json')), 'data', 'weather.csv');
+// The package exports only its JS entry (build/index.js); its data folder sits beside build/.
+const weatherCsv = join(dirname(require.resolve('vega-datasets')), '..', 'data', 'weather.csv');
+
+/** POSTs JSON with node:http (fetch refuses port 6566, which is on the Fetch standard's list of blocked ports). */
+function postJson(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 const step = (n, text) => console.log(`\n\x1b[1m${n}. ${text}\x1b[0m`);
 const DAY = 86_400_000;
@@ -85,7 +105,7 @@ function promoTable() {
 async function main() {
   const config = loadConfig({ overrides: { project: process.env.STRATA_PROJECT ?? 'demo' } });
   const strata = await connect({ config });
-  const worker = await createStrataWorker(config, { logLevel: 'WARN' });
+  const worker = await createStrataWorker(config, { logLevel: 'ERROR' });
   const workerRun = worker.worker.run();
   const workflows = [];
   let server;
@@ -97,7 +117,7 @@ async function main() {
       name: 'all_users_agg_m',
       entities: [user],
       timestampField: 'dt',
-      ttlSeconds: 45 * 86400,
+      ttlSeconds: 0, // no limit: monthly aggregates stay valid until the next month replaces them
     });
     console.log(`  inferred: ${allUsers.features.map((f) => `${f.name}: ${f.valueType}`).join(', ')}`);
     const spec = Strata.readSpecFile(join(here, 'features.yaml'));
@@ -114,13 +134,18 @@ async function main() {
       ['daily_weather', weatherCsv],
     ];
     for (const [view, input] of ingests) {
-      const h = await strata.ingest(view, input);
+      // Fixed ingestion ids make the demo idempotent: a second run commits nothing new.
+      const h = await strata.ingest(view, input, { ingestionId: `demo-${strata.project}-${view}-1` });
       const r = await h.result();
       workflows.push(h.workflowId);
       const v = r.validation.validated
         ? `, validation ${r.validation.success ? 'passed' : 'FAILED'} (${r.validation.evaluated} expectations)`
         : '';
-      console.log(`  ${view}: ${r.rows} rows committed as commit ${r.commitSeq}${v}`);
+      console.log(
+        r.alreadyCommitted
+          ? `  ${view}: already committed as commit ${r.commitSeq} by an earlier run; nothing new written`
+          : `  ${view}: ${r.rows} rows committed as commit ${r.commitSeq}${v}`,
+      );
     }
 
     step(4, 'Validate: a bad weather batch under the STRICT policy is quarantined, nothing is committed');
@@ -175,7 +200,9 @@ async function main() {
       const h = await strata.materialize(view);
       const r = await h.result();
       workflows.push(h.workflowId);
-      console.log(`  ${view}: ${r.rowsWritten} entities online`);
+      console.log(
+        `  ${view}: ${r.rowsWritten} entities written online, ${r.rowsSkippedOlder} already current (commits ${r.fromSeq}..${r.toSeq})`,
+      );
     }
 
     step(6, 'Serve: the Feast-compatible HTTP API');
@@ -186,12 +213,7 @@ async function main() {
       full_feature_names: true,
     };
     console.log(`  POST ${server.address}/get-online-features ${JSON.stringify(body)}`);
-    const res = await fetch(`${server.address}/get-online-features`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const online = await res.json();
+    const online = await postJson(`${server.address}/get-online-features`, body);
     const names = online.metadata.feature_names;
     for (let i = 0; i < body.entities.user_id.length; i++) {
       const cells = names.map(
@@ -200,6 +222,22 @@ async function main() {
       );
       console.log(`  ${cells.join('  ')}`);
     }
+
+    const weatherBody = {
+      features: ['daily_weather:temp_max', 'daily_weather:weather'],
+      entities: { location: ['Seattle', 'Paris'] },
+    };
+    const weatherOnline = await postJson(`${server.address}/get-online-features`, weatherBody);
+    console.log(`  POST ${server.address}/get-online-features ${JSON.stringify(weatherBody)}`);
+    for (let i = 0; i < 2; i++) {
+      const cells = weatherOnline.metadata.feature_names.map(
+        (n, c) => `${n}=${JSON.stringify(weatherOnline.results[c].values[i])} (${weatherOnline.results[c].statuses[i]})`,
+      );
+      console.log(`  ${cells.join('  ')}`);
+    }
+    console.log(
+      '  (the weather data ends in 2015 and the view has a 2-day TTL: OUTSIDE_MAX_AGE tells a stale value from a missing one)',
+    );
 
     step(7, "Training set: the slides' wide table, point-in-time correct (features as of each row's time)");
     const entityRows = tableFromRows(
