@@ -46,3 +46,13 @@ export {
 } from './hopsworks/dto.js';
 export { buildHopsworksFiles, exportHopsworks, type HopsworksExportOptions, importHopsworks } from './hopsworks/folder.js';
 export { fromHiveType, fromOnlineType, toHiveType, toOnlineType, type TypeMapping } from './hopsworks/types.js';
+export {
+  type CompareInput,
+  type CompareResult,
+  compare,
+  parseRequirements,
+  type Recommendation,
+  type RequirementRow,
+  type Requirements,
+} from './compare/compare.js';
+export { FACTS, type Fact, renderFactsTable, type Support, type SystemId } from './compare/facts.js';
