@@ -94,6 +94,44 @@ function fastNumeric(v: arrow.Vector, nums: Float64Array, valid: Uint8Array): bo
   return true;
 }
 
+const decoder = new TextDecoder();
+
+/** Utf8 chunks: decode the whole data buffer once and cut it by offsets (ASCII), else decode value by value. */
+function fastStrings(v: arrow.Vector, vals: unknown[], valid: Uint8Array): boolean {
+  let pos = 0;
+  for (const d of v.data) {
+    if (d.type.typeId !== T.Utf8) return false;
+    const offsets = d.valueOffsets as Int32Array;
+    const bytes = d.values as Uint8Array;
+    const n = d.length;
+    const bitmap = d.nullCount > 0 ? d.nullBitmap : undefined;
+    const off = d.offset;
+    const start = offsets[0]!;
+    const end = offsets[n]!;
+    let ascii = true;
+    for (let b = start; b < end; b++) {
+      if (bytes[b]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    const all = ascii ? Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1') : '';
+    for (let i = 0; i < n; i++) {
+      const bit = off + i;
+      if (bitmap && !((bitmap[bit >> 3]! >> (bit & 7)) & 1)) {
+        valid[pos + i] = 0;
+        continue;
+      }
+      valid[pos + i] = 1;
+      vals[pos + i] = ascii
+        ? all.slice(offsets[i]! - start, offsets[i + 1]! - start)
+        : decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+    }
+    pos += n;
+  }
+  return true;
+}
+
 export function readColumn(name: string, v: arrow.Vector): Col {
   const n = v.length;
   const { kind, dtype, integer } = dtypeOf(v.type);
@@ -119,6 +157,7 @@ export function readColumn(name: string, v: arrow.Vector): Col {
   }
   const vals = new Array<unknown>(n);
   col.vals = vals;
+  if (kind === 'string' && fastStrings(v, vals, valid)) return col;
   let i = 0;
   for (const x of v) {
     if (x === null || x === undefined) {

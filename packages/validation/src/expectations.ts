@@ -4,7 +4,7 @@
  */
 import { invalidSpec } from '@strata/core';
 import { type BatchView, type Col, keyAt, toEpochMs, valueAt } from './columns.js';
-import { DistinctCounter, type Interpolation, Moments, ValueBuffer } from './sketch.js';
+import { DistinctCounter, hash2, type Interpolation, Moments, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
 
 export type ResultFormat = 'BOOLEAN_ONLY' | 'BASIC' | 'SUMMARY' | 'COMPLETE';
@@ -824,6 +824,9 @@ const REGISTRY: Record<string, Factory> = {
     const column = K.str(kw, 'column', where);
     const mostly = K.mostly(kw, where);
     const u = new DupTracker(o);
+    const nd = new NumericDup(o);
+    let numeric: boolean | undefined;
+    let isDate = false;
     let nonnull = 0;
     let element = 0;
     return {
@@ -831,14 +834,19 @@ const REGISTRY: Record<string, Factory> = {
       update(b) {
         const col = b.col(column);
         element += col.length;
+        numeric ??= col.kind === 'number' || col.kind === 'date' || col.kind === 'string';
+        isDate = col.kind === 'date';
         for (let i = 0; i < col.length; i++) {
           if (!col.valid[i]) continue;
           nonnull++;
-          u.add(keyAt(col, i), valueAt(col, i), b.rowOffset + i);
+          if (col.kind === 'string') nd.addString(col.vals![i] as string, b.rowOffset + i);
+          else if (numeric) nd.add(col.nums![i]!, b.rowOffset + i);
+          else u.add(keyAt(col, i), valueAt(col, i), b.rowOffset + i);
         }
       },
       finish() {
-        const acc = u.toAcc(element);
+        const acc = numeric ? nd.toAcc(element, isDate) : u.toAcc(element);
+        if (numeric && !nd.exact) u.exact = false;
         const out = acc.output(element === 0 || nonnull === 0 ? true : mostlySuccess(nonnull, acc.unexpected, mostly), nonnull);
         if (!u.exact) out.result.details = { approximate: true, reason: `more than ${o.exactDistinctLimit} distinct values` };
         return out;
@@ -1147,6 +1155,65 @@ function monotonic(kw: Kw, o: EvalOptions, where: string, dir: 1 | -1): Evaluato
       return strictly ? !(x < p) : !(x <= p);
     };
   });
+}
+
+/** Duplicates among numbers: values and row numbers in typed arrays, sorted once at the end (no hash map). */
+class NumericDup {
+  private vals = new Float64Array(1024);
+  private rows = new Float64Array(1024);
+  private len = 0;
+  /** For strings: the values themselves (vals then hold 52-bit hashes, verified against these at the end). */
+  private strings: string[] | null = null;
+  exact = true;
+  constructor(private readonly o: EvalOptions) {}
+  addString(v: string, row: number): void {
+    this.strings ??= [];
+    if (this.len === this.vals.length && this.len >= this.o.exactValueLimit) {
+      this.exact = false;
+      return;
+    }
+    const [h1, h2] = hash2(v);
+    this.strings.push(v);
+    this.add(h1 * 2 ** 21 + (h2 >>> 11), row);
+  }
+  add(x: number, row: number): void {
+    if (this.len === this.vals.length) {
+      if (this.len >= this.o.exactValueLimit) {
+        this.exact = false;
+        return;
+      }
+      const v = new Float64Array(this.len * 2);
+      v.set(this.vals);
+      this.vals = v;
+      const r = new Float64Array(this.len * 2);
+      r.set(this.rows);
+      this.rows = r;
+    }
+    this.vals[this.len] = x;
+    this.rows[this.len++] = row;
+  }
+  toAcc(element: number, dates: boolean): MapAcc {
+    const acc = new MapAcc(this.o);
+    acc.element = element;
+    const vals = this.vals.subarray(0, this.len);
+    const sorted = Float64Array.from(vals).sort();
+    const dup = new Set<number>();
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) dup.add(sorted[i]!);
+    if (dup.size === 0) return acc;
+    const strs = this.strings;
+    if (strs) {
+      // hash collisions are possible: count the actual strings behind the duplicated hashes
+      const counts = new Map<string, number>();
+      for (let i = 0; i < vals.length; i++) if (dup.has(vals[i]!)) counts.set(strs[i]!, (counts.get(strs[i]!) ?? 0) + 1);
+      for (let i = 0; i < vals.length; i++) if (dup.has(vals[i]!) && counts.get(strs[i]!)! > 1) acc.hit(strs[i], this.rows[i]!);
+      return acc;
+    }
+    for (let i = 0; i < vals.length; i++) {
+      const x = vals[i]!;
+      if (dup.has(x)) acc.hit(dates ? new Date(x).toISOString() : x, this.rows[i]!);
+    }
+    return acc;
+  }
 }
 
 /** Counts rows whose key occurs more than once (pandas duplicated(keep=False)), keeping the first rows' positions. */

@@ -61,7 +61,7 @@ export interface ColumnProfile {
   state: {
     freq: [unknown, number][] | null;
     hll: string | null;
-    /** Top values (space-saving counts) kept once the frequency table is gone. */
+    /** Top values (Misra-Gries counts, lower bounds) kept once the frequency table is gone. */
     heavy: [unknown, number][] | null;
     moments: MomentsJSON | null;
     kll: KllJSON | null;
@@ -114,12 +114,11 @@ class ColumnStats {
       if (c !== undefined) h.set(k, c + 1);
       else if (h.size < this.o.topK * 10) h.set(k, 1);
       else {
-        // space-saving: replace the smallest counter
-        let minK: unknown;
-        let minC = Number.POSITIVE_INFINITY;
-        for (const [kk, cc] of h) if (cc < minC) [minK, minC] = [kk, cc];
-        h.delete(minK);
-        h.set(k, minC + 1);
+        // Misra-Gries: decrement every counter, drop the zeros (amortised O(1) per value)
+        for (const [kk, cc] of h) {
+          if (cc <= 1) h.delete(kk);
+          else h.set(kk, cc - 1);
+        }
       }
     }
   }
