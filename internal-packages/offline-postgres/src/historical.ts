@@ -2,22 +2,29 @@
  * Point-in-time-correct training sets: for each entity row and each selected view, the latest feature row whose
  * event time is <= the entity row's time and within the view's TTL counted back from it (TTL 0 = no limit); ties
  * broken by created timestamp, then by commit order. Extra columns of the entity table (labels) are kept.
+ *
+ * The entity rows stream into a temporary table by COPY; the result streams out through a server-side cursor as
+ * Arrow record batches, so neither side is held in memory whole.
  */
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   arrowVector,
   type FeatureSpec,
+  fromArrowType,
   invalidInput,
   type JoinKey,
   schemaMismatch,
   StrataError,
   toPostgresType,
+  type ValueTypeName,
 } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { from as copyFrom } from 'pg-copy-streams';
+import Cursor from 'pg-cursor';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
-import type { Pool } from './pool.js';
+import { arrowColumnBatch, type ColumnBatch } from './offline.js';
+import type { Pool, PoolClient } from './pool.js';
 import type { ViewVersion } from './registry.js';
 import { ident, qualified } from './sql.js';
 
@@ -26,28 +33,71 @@ export interface HistoricalSelection {
   features: FeatureSpec[];
 }
 
+/** The strategies the planner can use; tests run every one of them against the reference. */
+export const PIT_STRATEGIES = ['lateral'] as const;
+export type PitStrategy = (typeof PIT_STRATEGIES)[number];
+
+/** Entity rows given as typed columns and a stream of batches (a file read batch by batch). */
+export interface EntityStream {
+  columns: { name: string; valueType: ValueTypeName }[];
+  batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>;
+}
+
 export interface HistoricalRequest {
-  entityTable: arrow.Table;
+  /** Entity rows: an Arrow table, or typed columns with a stream of batches. */
+  entityTable?: arrow.Table;
+  entityStream?: EntityStream;
   /** Column of the entity table holding each row's time (default: event_timestamp). */
   timestampColumn: string;
   selections: HistoricalSelection[];
   fullFeatureNames: boolean;
   /** Only commits with a sequence number <= this are visible (pin a training set to a commit). */
   asOfCommitSeq?: number;
+  /** Only commits whose committed_at is <= this time are visible (wall-clock time travel). */
+  asOfTime?: Date;
+  /**
+   * Drop feature rows that were not known yet at the entity row's time (backfill leakage): rows whose created
+   * timestamp is after the entity time, or, where the view has no created column (or the value is null), rows whose
+   * commit happened after it.
+   */
+  dropCreatedAfterEntityTime?: boolean;
+  strategy?: PitStrategy;
+  /** Rows per output record batch (default 50,000). */
+  batchSize?: number;
+  /** work_mem for the query (e.g. '256MB'). */
+  workMem?: string;
+  onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
 }
 
 export function outputName(view: string, feature: string, full: boolean): string {
   return full ? `${view}__${feature}` : feature;
 }
 
+function entityColumns(req: HistoricalRequest): { name: string; valueType: ValueTypeName }[] {
+  if (req.entityStream) return req.entityStream.columns;
+  if (!req.entityTable) throw invalidInput('no entity rows given', { hint: 'pass an entity table, a file or a SQL query' });
+  return req.entityTable.schema.fields.map((f) => {
+    const t = fromArrowType(f.type);
+    if (!t) throw invalidInput(`entity column '${f.name}' has an Arrow type Strata cannot read (${f.type})`);
+    return { name: f.name, valueType: t };
+  });
+}
+
+const INTS = new Set<ValueTypeName>(['INT32', 'INT64']);
+
 /** Checks names and key columns before any query; returns the join keys to upload. */
 export function planHistorical(req: HistoricalRequest): JoinKey[] {
-  const cols = new Map(req.entityTable.schema.fields.map((f) => [f.name, f]));
-  if (!cols.has(req.timestampColumn)) {
+  const cols = new Map(entityColumns(req).map((f) => [f.name, f]));
+  const ts = cols.get(req.timestampColumn);
+  if (!ts) {
     throw invalidInput(`the entity table has no timestamp column '${req.timestampColumn}'`, {
       hint: `name it with timestampColumn; the entity table has ${[...cols.keys()].join(', ')}`,
     });
   }
+  if (!['UNIX_TIMESTAMP', 'STRING', 'INT64'].includes(ts.valueType)) {
+    throw schemaMismatch(`entity timestamp column '${req.timestampColumn}' is ${ts.valueType}; it must hold times`);
+  }
+  if (!req.selections.length) throw invalidInput('no features selected', { hint: 'select features or a feature service' });
   const keys = new Map<string, JoinKey>();
   for (const s of req.selections) {
     for (const k of s.view.joinKeys) {
@@ -56,9 +106,24 @@ export function planHistorical(req: HistoricalRequest): JoinKey[] {
         throw schemaMismatch(`join key '${k.name}' is ${prev.valueType} in one view and ${k.valueType} in view '${s.view.name}'`);
       }
       keys.set(k.name, k);
-      if (!cols.has(k.name)) {
+      const col = cols.get(k.name);
+      if (!col) {
         throw invalidInput(`the entity table lacks join key '${k.name}' needed by feature view '${s.view.name}'`, {
           hint: `add a '${k.name}' column (${k.valueType}); the entity table has ${[...cols.keys()].join(', ')}`,
+        });
+      }
+      const ok = col.valueType === k.valueType || (INTS.has(col.valueType) && INTS.has(k.valueType));
+      if (!ok && !(req.entityStream && col.valueType === 'STRING')) {
+        throw schemaMismatch(
+          `entity column '${k.name}' is ${col.valueType} but feature view '${s.view.name}' keys it as ${k.valueType}`,
+          { hint: `cast the column to ${k.valueType}` },
+        );
+      }
+    }
+    for (const f of s.features) {
+      if (!s.view.spec.features.some((g) => g.name === f.name)) {
+        throw new StrataError('UNKNOWN_FEATURE', `feature view '${s.view.name}' has no feature '${f.name}'`, {
+          hint: `its features: ${s.view.spec.features.map((g) => g.name).join(', ')}`,
         });
       }
     }
@@ -82,97 +147,246 @@ export function planHistorical(req: HistoricalRequest): JoinKey[] {
   return [...keys.values()];
 }
 
-export async function getHistoricalFeatures(pool: Pool, schema: string, req: HistoricalRequest): Promise<arrow.Table> {
-  const keys = planHistorical(req);
-  const client = await pool.connect();
-  const tmp = `strata_entities_${process.pid}_${Date.now().toString(36)}`;
-  try {
-    const columns = [
-      { name: '__row', valueType: 'INT64' as const },
-      ...keys,
-      { name: '__ts', valueType: 'UNIX_TIMESTAMP' as const },
-    ];
-    await client.query(
-      `CREATE TEMP TABLE ${ident(tmp)} ("__row" bigint PRIMARY KEY, ${keys.map((k) => `${ident(k.name)} ${pgType(k.valueType)}`).join(', ')}${keys.length ? ', ' : ''}"__ts" timestamptz NOT NULL) ON COMMIT PRESERVE ROWS`,
+/** The output schema's columns: the entity columns (keys typed as the views key them), then the features. */
+export function historicalColumns(req: HistoricalRequest, keys: JoinKey[]): { name: string; valueType: ValueTypeName }[] {
+  const keyType = new Map(keys.map((k) => [k.name, k.valueType]));
+  return [
+    ...entityColumns(req).map((c) => ({
+      name: c.name,
+      valueType:
+        c.name === req.timestampColumn ? ('UNIX_TIMESTAMP' as const) : ((keyType.get(c.name) ?? c.valueType) as ValueTypeName),
+    })),
+    ...req.selections.flatMap((s) =>
+      s.features.map((f) => ({ name: outputName(s.view.name, f.name, req.fullFeatureNames), valueType: f.valueType })),
+    ),
+  ];
+}
+
+/** The highest commit of a view visible at a wall-clock time (0 when none). */
+async function seqAtTime(client: PoolClient, schema: string, vv: ViewVersion, t: Date): Promise<number> {
+  const { rows } = await client.query<{ s: string | null }>(
+    `SELECT max(commit_seq) AS s FROM ${qualified(schema, 'ingestions')}
+     WHERE project = $1 AND view = $2 AND version = $3 AND status = 'committed' AND committed_at <= $4`,
+    [vv.project, vv.name, vv.version, t],
+  );
+  return Number(rows[0]?.s ?? 0);
+}
+
+async function firstCommit(client: PoolClient, schema: string, vv: ViewVersion): Promise<{ seq: number; at: Date } | undefined> {
+  const { rows } = await client.query<{ commit_seq: string; committed_at: Date }>(
+    `SELECT commit_seq, committed_at FROM ${qualified(schema, 'ingestions')}
+     WHERE project = $1 AND view = $2 AND version = $3 AND status = 'committed' ORDER BY commit_seq LIMIT 1`,
+    [vv.project, vv.name, vv.version],
+  );
+  return rows[0] ? { seq: Number(rows[0].commit_seq), at: rows[0].committed_at } : undefined;
+}
+
+/**
+ * Refuses an as-of (commit or time) that is before the first commit of every selected view that has commits:
+ * such a request can only give nulls, and is almost always a mistake.
+ */
+async function checkAsOf(client: PoolClient, schema: string, req: HistoricalRequest): Promise<void> {
+  if (req.asOfCommitSeq === undefined && req.asOfTime === undefined) return;
+  const firsts: { seq: number; at: Date }[] = [];
+  for (const s of req.selections) {
+    const f = await firstCommit(client, schema, s.view);
+    if (f) firsts.push(f);
+  }
+  if (!firsts.length) return;
+  const visible = firsts.some(
+    (f) =>
+      (req.asOfCommitSeq === undefined || f.seq <= req.asOfCommitSeq) &&
+      (req.asOfTime === undefined || f.at.getTime() <= req.asOfTime.getTime()),
+  );
+  if (!visible) {
+    const first = firsts.reduce((a, b) => (a.seq < b.seq ? a : b));
+    throw invalidInput(
+      `the as-of ${req.asOfTime ? `time ${req.asOfTime.toISOString()}` : `commit ${req.asOfCommitSeq}`} is before the first commit of the selected views`,
+      { hint: `the first commit is ${first.seq} at ${first.at.toISOString()}; see 'strata history <view>'` },
     );
-    const table = req.entityTable;
-    const batches = table.batches;
-    let offset = 0;
-    const encoded = async function* () {
-      for (const batch of batches) {
-        const base = offset;
-        const copyCols: CopyColumn[] = columns.map((c) => {
-          if (c.name === '__row') return { ...c, required: true, get: (i: number) => base + i };
-          const vec = batch.getChild(c.name === '__ts' ? req.timestampColumn : c.name);
-          return { ...c, required: true, get: (i: number) => vec?.get(i) };
-        });
-        const text = encodeRows(copyCols, batch.numRows, base);
-        offset += batch.numRows;
-        if (text) yield text;
-      }
-    };
-    try {
-      await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${ident(tmp)} FROM STDIN WITH (FORMAT csv)`)));
-    } catch (err) {
-      if (err instanceof RowError) {
-        const col = err.column === '__ts' ? req.timestampColumn : err.column;
-        throw invalidInput(`entity table row ${err.row}: ${err.message.replace("'__ts'", `'${req.timestampColumn}'`)}`, {
-          where: `entity table, row ${err.row}, column '${col}'`,
-        });
-      }
-      throw err;
-    }
-    await client.query(`ANALYZE ${ident(tmp)}`);
-    const selects: string[] = ['e."__row"'];
-    const joins: string[] = [];
-    req.selections.forEach((s, i) => {
-      const alias = `f${i}`;
-      const spec = s.view.spec;
-      const t = qualified(schema, s.view.tableName);
-      const ts = `v.${ident(spec.timestampField)}`;
-      const conds = [...s.view.joinKeys.map((k) => `v.${ident(k.name)} = e.${ident(k.name)}`), `${ts} <= e."__ts"`];
-      if (spec.ttlSeconds > 0) conds.push(`${ts} >= e."__ts" - make_interval(secs => ${Number(spec.ttlSeconds)})`);
-      if (req.asOfCommitSeq !== undefined) conds.push(`v."__commit_seq" <= ${Number(req.asOfCommitSeq)}`);
-      const order = [
-        `${ts} DESC`,
-        ...(spec.createdTimestampField ? [`v.${ident(spec.createdTimestampField)} DESC NULLS LAST`] : []),
-        'v."__commit_seq" DESC',
+  }
+}
+
+async function loadEntities(
+  client: PoolClient,
+  tmp: string,
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  labels: { name: string; valueType: ValueTypeName }[],
+): Promise<number> {
+  const defs = [
+    '"__row" bigint NOT NULL',
+    ...keys.map((k) => `${ident(k.name)} ${toPostgresType(k.valueType)}`),
+    '"__ts" timestamptz NOT NULL',
+    ...labels.map((l, i) => `${ident(`__l${i}`)} ${toPostgresType(l.valueType)}`),
+  ];
+  await client.query(`CREATE TEMP TABLE ${ident(tmp)} (${defs.join(', ')}) ON COMMIT PRESERVE ROWS`);
+  const columns = [
+    ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
+    { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
+    ...labels.map((l) => ({ name: l.name, source: l.name, valueType: l.valueType, required: false })),
+  ];
+  const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> = req.entityStream
+    ? req.entityStream.batches
+    : (req.entityTable as arrow.Table).batches.map(arrowColumnBatch);
+  let offset = 0;
+  const encoded = async function* () {
+    for await (const batch of batches) {
+      const base = offset;
+      const copyCols: CopyColumn[] = [
+        { name: '__row', valueType: 'INT64', required: true, get: (i: number) => base + i },
+        ...columns.map((c) => {
+          const get = batch.column(c.source);
+          if (!get) throw invalidInput(`entity rows lack column '${c.source}'`, { where: `entity rows from row ${base + 1}` });
+          return { name: c.name, valueType: c.valueType, required: c.required, get };
+        }),
       ];
-      const inner = s.features.map((f, j) => `v.${ident(f.name)} AS ${ident(`c${j}`)}`);
-      joins.push(
-        `LEFT JOIN LATERAL (SELECT ${inner.join(', ')} FROM ${t} v WHERE ${conds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT 1) ${alias} ON true`,
-      );
-      for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)} AS ${ident(`${alias}_c${j}`)}`);
-    });
-    const { rows } = await client.query({
-      text: `SELECT ${selects.join(', ')} FROM ${ident(tmp)} e ${joins.join(' ')} ORDER BY e."__row"`,
-      rowMode: 'array',
-    });
-    const vectors: Record<string, arrow.Vector> = {};
-    for (const f of table.schema.fields) vectors[f.name] = table.getChild(f.name) as arrow.Vector;
-    let col = 1;
-    for (const s of req.selections) {
-      for (const f of s.features) {
-        const c = col++;
-        vectors[outputName(s.view.name, f.name, req.fullFeatureNames)] = arrowVector(
-          f.valueType,
-          rows.map((r: unknown[]) => r[c]),
-        );
-      }
+      const text = encodeRows(copyCols, batch.numRows, base);
+      offset += batch.numRows;
+      req.onProgress?.({ stage: 'loading', rows: offset });
+      if (text) yield text;
     }
-    return new arrow.Table(vectors);
+  };
+  try {
+    await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${ident(tmp)} FROM STDIN WITH (FORMAT csv)`)));
   } catch (err) {
+    if (err instanceof RowError) {
+      const col = err.column === '__ts' ? req.timestampColumn : err.column;
+      throw invalidInput(`entity table row ${err.row}: ${err.message.replace("'__ts'", `'${req.timestampColumn}'`)}`, {
+        where: `entity table, row ${err.row}, column '${col}'`,
+      });
+    }
+    throw err;
+  }
+  await client.query(`CREATE INDEX ON ${ident(tmp)} ("__row")`);
+  await client.query(`ANALYZE ${ident(tmp)}`);
+  return offset;
+}
+
+/** SQL that returns one row per entity row, ordered by __row: the entity columns, then every selected feature. */
+async function buildQuery(
+  client: PoolClient,
+  schema: string,
+  tmp: string,
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  labelCount: number,
+): Promise<string> {
+  const entityCols = entityColumns(req);
+  const keyNames = new Set(keys.map((k) => k.name));
+  let label = 0;
+  const selects: string[] = entityCols.map((c) =>
+    c.name === req.timestampColumn ? 'e."__ts"' : keyNames.has(c.name) ? `e.${ident(c.name)}` : `e.${ident(`__l${label++}`)}`,
+  );
+  if (label !== labelCount) throw new Error('label columns out of step');
+  const joins: string[] = [];
+  for (const [i, s] of req.selections.entries()) {
+    const alias = `f${i}`;
+    const spec = s.view.spec;
+    const t = qualified(schema, s.view.tableName);
+    const ts = `v.${ident(spec.timestampField)}`;
+    const created = spec.createdTimestampField ? `v.${ident(spec.createdTimestampField)}` : undefined;
+    const conds = [...s.view.joinKeys.map((k) => `v.${ident(k.name)} = e.${ident(k.name)}`), `${ts} <= e."__ts"`];
+    if (spec.ttlSeconds > 0) conds.push(`${ts} >= e."__ts" - make_interval(secs => ${Number(spec.ttlSeconds)})`);
+    if (req.asOfCommitSeq !== undefined) conds.push(`v."__commit_seq" <= ${Number(req.asOfCommitSeq)}`);
+    if (req.asOfTime !== undefined) conds.push(`v."__commit_seq" <= ${await seqAtTime(client, schema, s.view, req.asOfTime)}`);
+    if (req.dropCreatedAfterEntityTime) {
+      const committedAt = `(SELECT i.committed_at FROM ${qualified(schema, 'ingestions')} i WHERE i.commit_seq = v."__commit_seq")`;
+      conds.push(`${created ? `COALESCE(${created}, ${committedAt})` : committedAt} <= e."__ts"`);
+    }
+    const order = [`${ts} DESC`, ...(created ? [`${created} DESC NULLS LAST`] : []), 'v."__commit_seq" DESC'];
+    const inner = s.features.map((f, j) => `v.${ident(f.name)} AS ${ident(`c${j}`)}`);
+    joins.push(
+      `LEFT JOIN LATERAL (SELECT ${inner.join(', ')} FROM ${t} v WHERE ${conds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT 1) ${alias} ON true`,
+    );
+    for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)}`);
+  }
+  return `SELECT ${selects.join(', ')} FROM ${ident(tmp)} e ${joins.join(' ')} ORDER BY e."__row"`;
+}
+
+let tmpCounter = 0;
+
+/**
+ * Streams a training set as Arrow record batches in entity-row order. The entity rows are loaded first (COPY into a
+ * temp table), then a server-side cursor reads the join `batchSize` rows at a time.
+ */
+export async function* streamHistoricalFeatures(
+  pool: Pool,
+  schema: string,
+  req: HistoricalRequest,
+): AsyncGenerator<arrow.RecordBatch> {
+  const keys = planHistorical(req);
+  const keyNames = new Set(keys.map((k) => k.name));
+  const labels = entityColumns(req).filter((c) => c.name !== req.timestampColumn && !keyNames.has(c.name));
+  const outCols = historicalColumns(req, keys);
+  const schemaOut = new arrow.Schema(outCols.map((c) => new arrow.Field(c.name, arrowVector(c.valueType, []).type, true)));
+  const client = await pool.connect();
+  const tmp = `strata_entities_${process.pid}_${Date.now().toString(36)}_${++tmpCounter}`;
+  let cursor: Cursor | undefined;
+  try {
+    await checkAsOf(client, schema, req);
+    await loadEntities(client, tmp, req, keys, labels);
+    const sql = await buildQuery(client, schema, tmp, req, keys, labels.length);
+    await client.query('BEGIN');
+    if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
+    cursor = client.query(new Cursor(sql, [], { rowMode: 'array' }));
+    const size = req.batchSize ?? 50_000;
+    let done = 0;
+    let emitted = false;
+    for (;;) {
+      const rows = (await cursor.read(size)) as unknown[][];
+      if (!rows.length) break;
+      const children = outCols.map(
+        (c, j) =>
+          arrowVector(
+            c.valueType,
+            rows.map((r) => r[j]),
+          ).data[0] as arrow.Data,
+      );
+      const data = arrow.makeData({
+        type: new arrow.Struct(schemaOut.fields),
+        length: rows.length,
+        nullCount: 0,
+        children,
+      });
+      done += rows.length;
+      req.onProgress?.({ stage: 'joining', rows: done });
+      emitted = true;
+      yield new arrow.RecordBatch(schemaOut, data);
+    }
+    if (!emitted)
+      yield new arrow.RecordBatch(
+        schemaOut,
+        arrow.makeData({
+          type: new arrow.Struct(schemaOut.fields),
+          length: 0,
+          nullCount: 0,
+          children: outCols.map((c) => arrowVector(c.valueType, []).data[0] as arrow.Data),
+        }),
+      );
+    await cursor.close();
+    cursor = undefined;
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
     if (err instanceof StrataError) throw err;
     const e = err as { code?: string; message?: string };
     if (e.code === '22P02' || e.code === '22003')
       throw invalidInput(`the entity table has a value of the wrong type: ${e.message}`);
     throw err;
   } finally {
+    if (cursor) {
+      await cursor.close().catch(() => {});
+      await client.query('ROLLBACK').catch(() => {});
+    }
     await client.query(`DROP TABLE IF EXISTS ${ident(tmp)}`).catch(() => {});
     client.release();
   }
 }
 
-function pgType(t: JoinKey['valueType']): string {
-  return toPostgresType(t);
+/** A whole training set as one Arrow table (small requests; big ones should stream). */
+export async function getHistoricalFeatures(pool: Pool, schema: string, req: HistoricalRequest): Promise<arrow.Table> {
+  const batches: arrow.RecordBatch[] = [];
+  for await (const b of streamHistoricalFeatures(pool, schema, req)) batches.push(b);
+  return new arrow.Table(batches);
 }

@@ -1,10 +1,15 @@
 export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
 export {
+  type EntityStream,
   getHistoricalFeatures,
   type HistoricalRequest,
   type HistoricalSelection,
+  historicalColumns,
   outputName,
+  PIT_STRATEGIES,
+  type PitStrategy,
   planHistorical,
+  streamHistoricalFeatures,
 } from './historical.js';
 export {
   arrowColumnBatch,

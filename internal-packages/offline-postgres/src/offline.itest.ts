@@ -59,10 +59,14 @@ describe('OfflineStore on real Postgres', () => {
   });
 
   it('stages, commits atomically, and a second commit of the same ingestion writes nothing', async () => {
-    const staged = await store.stage(vv, 'ing-1', batches([
-      { user_id: 777, dt: new Date(t0), feature_1: 88.77, feature_n: 29.01 },
-      { user_id: 778, dt: new Date(t0 + H), feature_1: 1, feature_n: null },
-    ]));
+    const staged = await store.stage(
+      vv,
+      'ing-1',
+      batches([
+        { user_id: 777, dt: new Date(t0), feature_1: 88.77, feature_n: 29.01 },
+        { user_id: 778, dt: new Date(t0 + H), feature_1: 1, feature_n: null },
+      ]),
+    );
     expect(staged.rows).toBe(2);
     expect(staged.minEventTime?.getTime()).toBe(t0);
     // Staged rows are not visible in the view table before the commit.
@@ -86,7 +90,10 @@ describe('OfflineStore on real Postgres', () => {
     expect(err.where).toContain("column 'user_id'");
     const ing = await store.getIngestion('ing-bad');
     expect(ing?.status).toBe('failed');
-    const { rows: tables } = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`, [fresh.schema]);
+    const { rows: tables } = await pool.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
+      [fresh.schema],
+    );
     expect(tables[0].n).toBe(0);
   });
 
@@ -100,10 +107,14 @@ describe('OfflineStore on real Postgres', () => {
   });
 
   it('joins point in time: latest row <= entity time, within TTL, nulls otherwise, labels kept', async () => {
-    await store.stage(vv, 'ing-2', batches([
-      { user_id: 777, dt: new Date(t0 + 2 * H), feature_1: 90, feature_n: 30 },
-      { user_id: 777, dt: new Date(t0 + 5 * H), feature_1: 91, feature_n: 31 },
-    ]));
+    await store.stage(
+      vv,
+      'ing-2',
+      batches([
+        { user_id: 777, dt: new Date(t0 + 2 * H), feature_1: 90, feature_n: 30 },
+        { user_id: 777, dt: new Date(t0 + 5 * H), feature_1: 91, feature_n: 31 },
+      ]),
+    );
     await store.commit('ing-2');
     const entities: arrow.Table = tableFromRows(
       [

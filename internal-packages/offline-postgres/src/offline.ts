@@ -309,7 +309,7 @@ export class OfflineStore {
         [ingestionId, seq],
       );
       await c.query(
-        `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = now(), staging_table = NULL,
+        `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = date_trunc('milliseconds', clock_timestamp()), staging_table = NULL,
            row_count = $3, report = COALESCE($4, report), statistics = COALESCE($5, statistics), workflow_id = COALESCE($6, workflow_id)
          WHERE id = $1`,
         [
