@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { StrataError, validateRepo } from '@strata/core';
 import { describe, expect, it } from 'vitest';
+import type { RepoWithExtras } from '../report.js';
 import { decodeFeastRegistry, encodeFeastRegistry, sameRegistry } from './registry.js';
 import { T } from './schema.js';
 import { decodeMessage, encodeToBytes } from './wire.js';
@@ -156,5 +157,35 @@ describe('bad input', () => {
     expect(
       Buffer.compare(Buffer.from(encodeFeastRegistry([{ project: imp!.project, repo: imp!.repo }])), Buffer.from(bytes)),
     ).toBe(0);
+  });
+});
+
+describe('through the Strata registry (objects only, keys reordered as jsonb does)', () => {
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort((a, b) => a.length - b.length || (a < b ? -1 : 1))
+              .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  it('keeps every entity, view, service and registered data source (object-wise)', () => {
+    const [imp] = decodeFeastRegistry(fixture);
+    const stored = sortKeys(JSON.parse(JSON.stringify(imp!.repo))) as RepoWithExtras;
+    const repo = {
+      entities: [...stored.entities].reverse(),
+      featureViews: [...stored.featureViews].sort((a, b) => a.name.localeCompare(b.name)),
+      featureServices: stored.featureServices,
+    };
+    const out = decodeMessage(T.Registry, encodeFeastRegistry([{ project: 'strata_compat', repo }]));
+    const orig = decodeMessage(T.Registry, fixture);
+    const norm = (list: unknown) => JSON.stringify(sortKeys(list));
+    const realEntities = (orig.entities as { spec: { name: string } }[]).filter((e) => e.spec.name !== '__dummy');
+    expect(norm(out.entities)).toBe(norm(realEntities));
+    expect(norm(out.feature_views)).toBe(norm(orig.feature_views));
+    expect(norm(out.feature_services)).toBe(norm(orig.feature_services));
+    expect(norm(out.data_sources)).toBe(norm(orig.data_sources));
   });
 });

@@ -284,7 +284,8 @@ function decodeProject(project: string, p: ProjectParts): ImportedRepo {
     const remainder = omit(m, ['spec']);
     const specRest = omit(s, ENTITY_MAPPED);
     if (!isEmptyObj(specRest)) remainder.spec = specRest;
-    const part: Extras = { entity: remainder, ...(inferred ? { valueTypeInferred: true } : {}) };
+    const position = p.entities.indexOf(m);
+    const part: Extras = { entity: remainder, position, ...(inferred ? { valueTypeInferred: true } : {}) };
     if (parent) {
       delete tags[COMPOSITE_TAG];
       feastToStrataEntity.set(name, parent);
@@ -375,8 +376,12 @@ function decodeProject(project: string, p: ProjectParts): ImportedRepo {
     }
     const remainder = omit(m, ['spec']);
     remainder.spec = rest;
+    // The registered data source travels with the view too, so it survives a registry that keeps only objects.
+    const registered = batch?.name === undefined ? undefined : p.sources.find((d) => d.name === batch.name);
     const feast: Extras = {
       view: remainder,
+      position: p.views.indexOf(m),
+      ...(registered ? { registeredSource: clone(registered), registeredSourcePosition: p.sources.indexOf(registered) } : {}),
       ...(Object.keys(featureExtras).length ? { features: featureExtras } : {}),
       ...(unmappedFeatures.length ? { unmappedFeatures } : {}),
       ...(hiddenEntities.length ? { hiddenEntities } : {}),
@@ -462,7 +467,12 @@ function decodeProject(project: string, p: ProjectParts): ImportedRepo {
       ...(str(s.owner) ? { owner: str(s.owner) } : {}),
       ...(tags ? { tags } : {}),
       extras: {
-        feast: { service: remainder, projections, ...(opaqueProjections.length ? { opaqueProjections } : {}) },
+        feast: {
+          service: remainder,
+          position: p.services.indexOf(m),
+          projections,
+          ...(opaqueProjections.length ? { opaqueProjections } : {}),
+        },
       },
     });
     report.created.push(object);
@@ -507,6 +517,20 @@ function setIf(o: Msg, key: string, v: unknown) {
   o[key] = v;
 }
 
+function byPosition<T>(items: { item: T; position: number | undefined }[]): T[] {
+  return items
+    .map((x, i) => ({ ...x, i }))
+    .sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER) || a.i - b.i)
+    .map((x) => x.item);
+}
+
+const positionOf = (o: { extras?: Extras }): number | undefined => {
+  const x = objExtras(o);
+  if (typeof x.position === 'number') return x.position;
+  const parts = x.parts as Extras[] | undefined;
+  return typeof parts?.[0]?.position === 'number' ? (parts[0].position as number) : undefined;
+};
+
 function orderBy<T>(items: T[], key: (t: T) => string, order: string[] | undefined): T[] {
   if (!order?.length) return items;
   const pos = new Map(order.map((n, i) => [n, i]));
@@ -548,10 +572,19 @@ export function buildRegistry(
   const push = (k: string, items: unknown[]) => {
     if (items.length) reg[k] = [...((reg[k] as unknown[] | undefined) ?? []), ...items];
   };
-  for (const { project, repo } of projects) {
-    const x = feastRepoExtras(repo);
+  for (const { project, repo: given } of projects) {
+    let repo: RepoSpec = given;
+    const x = feastRepoExtras(given);
     if (x.registry && reg.registry_schema_version === undefined) Object.assign(reg, clone(x.registry));
     const entityByName = new Map(repo.entities.map((e) => [e.name, e]));
+    // Without the repo-level order (e.g. the repo came back from the Strata registry), use each object's position.
+    const sorted = <T extends { extras?: Extras }>(list: T[]) =>
+      x.order ? list : byPosition(list.map((item) => ({ item, position: positionOf(item) })));
+    repo = {
+      entities: sorted(repo.entities as EntityWithExtras[]),
+      featureViews: sorted(repo.featureViews),
+      featureServices: sorted(repo.featureServices as ServiceWithExtras[]),
+    };
 
     // entities (a composite Strata entity becomes one tagged Feast entity per join key)
     const feastEntityNames = new Map<string, string[]>();
@@ -594,6 +627,7 @@ export function buildRegistry(
     const viewMsgs: Msg[] = [];
     const feastFeaturesOf = new Map<string, Msg[]>();
     const dataSources: Msg[] = clone(x.dataSources ?? []);
+    const sourcePositions = new Map<Msg, number | undefined>();
     for (const v of repo.featureViews) {
       const ex = objExtras(v);
       const m = clone((ex.view as Msg | undefined) ?? {});
@@ -617,6 +651,12 @@ export function buildRegistry(
         if (seconds) d.seconds = String(seconds);
         if (nanos) d.nanos = nanos;
         spec.ttl = d;
+      }
+      const reg = ex.registeredSource as Msg | undefined;
+      if (reg && x.dataSources === undefined && !dataSources.some((d) => d.name === reg.name)) {
+        const copy = clone(reg);
+        dataSources.push(copy);
+        sourcePositions.set(copy, ex.registeredSourcePosition as number | undefined);
       }
       if (!ex.batchSourceAbsent) {
         let batch = spec.batch_source as Msg | undefined;
@@ -704,7 +744,10 @@ export function buildRegistry(
       'feature_services',
       orderBy(serviceMsgs, (m) => str((m.spec as Msg).name), x.order?.feature_services),
     );
-    push('data_sources', dataSources);
+    push(
+      'data_sources',
+      sourcePositions.size ? byPosition(dataSources.map((item) => ({ item, position: sourcePositions.get(item) }))) : dataSources,
+    );
 
     const projectMsgs = x.projects ?? [];
     const meta = x.projectMetadata ?? [];

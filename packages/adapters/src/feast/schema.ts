@@ -23,6 +23,13 @@ const descriptor: protobuf.INamespace = {
             Duration: msg({ seconds: f(1, 'int64'), nanos: f(2, 'int32') }),
             /** EntityMeta, FeatureViewMeta, FeatureServiceMeta, ProjectMeta share fields 1 and 2. */
             Meta: msg({ created_timestamp: f(1, 'Timestamp'), last_updated_timestamp: f(2, 'Timestamp') }),
+            /** DataSource.SourceMeta: event-time range of the data, then the object's own timestamps. */
+            SourceMeta: msg({
+              earliestEventTimestamp: f(1, 'Timestamp'),
+              latestEventTimestamp: f(2, 'Timestamp'),
+              created_timestamp: f(3, 'Timestamp'),
+              last_updated_timestamp: f(4, 'Timestamp'),
+            }),
             Registry: msg({
               entities: rep(1, 'Entity'),
               feature_tables: rep(2, 'bytes'),
@@ -115,7 +122,7 @@ const descriptor: protobuf.INamespace = {
               timestamp_field_type: f(28, 'string'),
               trino_options: f(30, 'bytes'),
               athena_options: f(35, 'bytes'),
-              meta: f(50, 'Meta'),
+              meta: f(50, 'SourceMeta'),
             }),
             FileOptions: msg({ file_format: f(1, 'bytes'), uri: f(2, 'string'), s3_endpoint_override: f(3, 'string') }),
             FeatureService: msg({ spec: f(1, 'FeatureServiceSpec'), meta: f(2, 'Meta') }),
