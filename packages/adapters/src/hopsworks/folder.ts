@@ -231,12 +231,6 @@ export function buildHopsworksFiles(
   }
   for (const dto of x.featureViews ?? []) put('feature_views', dto);
   for (const dto of x.trainingDatasets ?? []) put('training_datasets', dto);
-  for (const v of repo.featureViews)
-    if (v.extras?.feast)
-      report.impossible.push({
-        object: `feature view ${v.name}`,
-        reason: 'Feast extras (batch source, ...) have no Hopsworks field; not exported',
-      });
   return { files, report };
 }
 
