@@ -9,7 +9,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  arrowVector,
   type FeatureSpec,
   fromArrowType,
   invalidInput,
@@ -21,12 +20,12 @@ import {
 } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { from as copyFrom } from 'pg-copy-streams';
-import Cursor from 'pg-cursor';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
 import { arrowColumnBatch, type ColumnBatch } from './offline.js';
 import type { Pool, PoolClient } from './pool.js';
 import type { ViewVersion } from './registry.js';
 import { ident, qualified } from './sql.js';
+import { cursorBatches } from './stream.js';
 
 export interface HistoricalSelection {
   view: ViewVersion;
@@ -319,54 +318,21 @@ export async function* streamHistoricalFeatures(
   const keyNames = new Set(keys.map((k) => k.name));
   const labels = entityColumns(req).filter((c) => c.name !== req.timestampColumn && !keyNames.has(c.name));
   const outCols = historicalColumns(req, keys);
-  const schemaOut = new arrow.Schema(outCols.map((c) => new arrow.Field(c.name, arrowVector(c.valueType, []).type, true)));
   const client = await pool.connect();
   const tmp = `strata_entities_${process.pid}_${Date.now().toString(36)}_${++tmpCounter}`;
-  let cursor: Cursor | undefined;
+  let inTx = false;
   try {
     await checkAsOf(client, schema, req);
     await loadEntities(client, tmp, req, keys, labels);
     const sql = await buildQuery(client, schema, tmp, req, keys, labels.length);
     await client.query('BEGIN');
     if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
-    cursor = client.query(new Cursor(sql, [], { rowMode: 'array' }));
-    const size = req.batchSize ?? 50_000;
-    let done = 0;
-    let emitted = false;
-    for (;;) {
-      const rows = (await cursor.read(size)) as unknown[][];
-      if (!rows.length) break;
-      const children = outCols.map(
-        (c, j) =>
-          arrowVector(
-            c.valueType,
-            rows.map((r) => r[j]),
-          ).data[0] as arrow.Data,
-      );
-      const data = arrow.makeData({
-        type: new arrow.Struct(schemaOut.fields),
-        length: rows.length,
-        nullCount: 0,
-        children,
-      });
-      done += rows.length;
-      req.onProgress?.({ stage: 'joining', rows: done });
-      emitted = true;
-      yield new arrow.RecordBatch(schemaOut, data);
-    }
-    if (!emitted)
-      yield new arrow.RecordBatch(
-        schemaOut,
-        arrow.makeData({
-          type: new arrow.Struct(schemaOut.fields),
-          length: 0,
-          nullCount: 0,
-          children: outCols.map((c) => arrowVector(c.valueType, []).data[0] as arrow.Data),
-        }),
-      );
-    await cursor.close();
-    cursor = undefined;
+    inTx = true;
+    yield* cursorBatches(client, sql, [], outCols, req.batchSize ?? 50_000, (rows) =>
+      req.onProgress?.({ stage: 'joining', rows }),
+    );
     await client.query('COMMIT');
+    inTx = false;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     if (err instanceof StrataError) throw err;
@@ -375,10 +341,7 @@ export async function* streamHistoricalFeatures(
       throw invalidInput(`the entity table has a value of the wrong type: ${e.message}`);
     throw err;
   } finally {
-    if (cursor) {
-      await cursor.close().catch(() => {});
-      await client.query('ROLLBACK').catch(() => {});
-    }
+    if (inTx) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP TABLE IF EXISTS ${ident(tmp)}`).catch(() => {});
     client.release();
   }

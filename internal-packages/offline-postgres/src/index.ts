@@ -26,3 +26,14 @@ export { createPool, type Pool, type PoolClient, withTransaction } from './pool.
 export { type ApplyResult, PgRegistry, REGISTRY_CHANNEL, type ViewVersion } from './registry.js';
 export { migrate, REGISTRY_SCHEMA_VERSION } from './schema.js';
 export { ident, qualified, stagingTableName, viewTableName } from './sql.js';
+export { arrowSchema, cursorBatches, recordBatch } from './stream.js';
+export {
+  type AsOf,
+  type CommitInfo,
+  checkCommitRange,
+  diffCommits,
+  diffSummary,
+  readViewAsOf,
+  resolveAsOf,
+  viewHistory,
+} from './timetravel.js';
