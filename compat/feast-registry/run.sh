@@ -9,7 +9,7 @@
 #                                     export(import(registry.db)) with registry.db byte for byte
 #
 # STRATA_FEAST_PYTHON: a python with feast installed (default: python3). Feast's venv lives outside the repo, e.g.
-#   python3 -m venv /tmp/feastvenv && /tmp/feastvenv/bin/pip install feast==0.67.0
+#   python3 -m venv $HOME/.venvs/feast && $HOME/.venvs/feast/bin/pip install feast==0.67.0
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 py=${STRATA_FEAST_PYTHON:-python3}
