@@ -270,22 +270,49 @@ function columnMap(
   o: EvalOptions,
   where: string,
   prepare: (col: Col, b: BatchView) => (i: number) => boolean,
+  /** The test depends on the value only: on string columns, verdicts are memoised while values repeat. */
+  pure = false,
 ): Evaluator {
   const column = K.str(kw, 'column', where);
   const mostly = K.mostly(kw, where);
   const acc = new MapAcc(o);
   let nonnull = 0;
+  const memo = new Map<string, boolean>();
+  let memoOn = pure;
+  let lookups = 0;
+  let hits = 0;
   return {
     columns: [column],
     update(b) {
       const col = b.col(column);
-      const test = prepare(col, b);
+      const raw = prepare(col, b);
+      let test = raw;
+      if (memoOn && col.kind === 'string') {
+        const vals = col.vals as string[];
+        test = (i) => {
+          const v = vals[i]!;
+          lookups++;
+          const m = memo.get(v);
+          if (m !== undefined) {
+            hits++;
+            return m;
+          }
+          const r = raw(i);
+          if (memo.size < 8192) memo.set(v, r);
+          return r;
+        };
+      }
       const { valid, length } = col;
       acc.element += length;
       for (let i = 0; i < length; i++) {
         if (!valid[i]) continue;
         nonnull++;
         if (test(i)) acc.hit(valueAt(col, i), b.rowOffset + i);
+      }
+      // values rarely repeat (ids, e-mails): stop memoising
+      if (memoOn && lookups > 50_000 && hits < lookups / 2) {
+        memoOn = false;
+        memo.clear();
       }
     },
     finish() {
@@ -758,26 +785,38 @@ const REGISTRY: Record<string, Factory> = {
   },
   expect_column_values_to_match_regex: (kw, o, where) => {
     const rx = pyRegex(K.str(kw, 'regex', where), `${where}.kwargs.regex`);
-    return columnMap(kw, o, where, (col) => (i) => !rx.test(asText(col, i)));
+    return columnMap(kw, o, where, (col) => (i) => !rx.test(asText(col, i)), true);
   },
   expect_column_values_to_not_match_regex: (kw, o, where) => {
     const rx = pyRegex(K.str(kw, 'regex', where), `${where}.kwargs.regex`);
-    return columnMap(kw, o, where, (col) => (i) => rx.test(asText(col, i)));
+    return columnMap(kw, o, where, (col) => (i) => rx.test(asText(col, i)), true);
   },
   expect_column_values_to_match_regex_list: (kw, o, where) => {
     const rxs = K.strList(kw, 'regex_list', where).map((r) => pyRegex(r, `${where}.kwargs.regex_list`));
     const on = K.oneOf(kw, 'match_on', where, ['any', 'all'] as const, 'any');
-    return columnMap(kw, o, where, (col) => (i) => {
-      const s = asText(col, i);
-      return on === 'any' ? !rxs.some((r) => r.test(s)) : !rxs.every((r) => r.test(s));
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => (i) => {
+        const s = asText(col, i);
+        return on === 'any' ? !rxs.some((r) => r.test(s)) : !rxs.every((r) => r.test(s));
+      },
+      true,
+    );
   },
   expect_column_values_to_not_match_regex_list: (kw, o, where) => {
     const rxs = K.strList(kw, 'regex_list', where).map((r) => pyRegex(r, `${where}.kwargs.regex_list`));
-    return columnMap(kw, o, where, (col) => (i) => {
-      const s = asText(col, i);
-      return rxs.some((r) => r.test(s));
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => (i) => {
+        const s = asText(col, i);
+        return rxs.some((r) => r.test(s));
+      },
+      true,
+    );
   },
   expect_column_values_to_be_of_type: (kw, o, where) => typeExpectation([K.str(kw, 'type_', where)], kw, o, where),
   expect_column_values_to_be_in_type_list: (kw, o, where) => typeExpectation(K.strList(kw, 'type_list', where), kw, o, where),
@@ -787,19 +826,31 @@ const REGISTRY: Record<string, Factory> = {
     const strictMin = K.bool(kw, 'strict_min', where, false);
     const strictMax = K.bool(kw, 'strict_max', where, false);
     if (min === undefined && max === undefined) bad(where, 'min_value', 'a number when max_value is null', null);
-    return columnMap(kw, o, where, (col) => {
-      if (col.kind !== 'string')
-        throw new ExpectationError(`value lengths need a string column; '${col.name}' is ${col.arrowType}`);
-      return (i) => !between(strLen(col.vals![i] as string), min, max, strictMin, strictMax);
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => {
+        if (col.kind !== 'string')
+          throw new ExpectationError(`value lengths need a string column; '${col.name}' is ${col.arrowType}`);
+        return (i) => !between(strLen(col.vals![i] as string), min, max, strictMin, strictMax);
+      },
+      true,
+    );
   },
   expect_column_value_lengths_to_equal: (kw, o, where) => {
     const value = K.num(kw, 'value', where);
-    return columnMap(kw, o, where, (col) => {
-      if (col.kind !== 'string')
-        throw new ExpectationError(`value lengths need a string column; '${col.name}' is ${col.arrowType}`);
-      return (i) => strLen(col.vals![i] as string) !== value;
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => {
+        if (col.kind !== 'string')
+          throw new ExpectationError(`value lengths need a string column; '${col.name}' is ${col.arrowType}`);
+        return (i) => strLen(col.vals![i] as string) !== value;
+      },
+      true,
+    );
   },
   expect_column_values_to_match_strftime_format: (kw, o, where) => {
     const fmt = K.str(kw, 'strftime_format', where);
@@ -812,11 +863,17 @@ const REGISTRY: Record<string, Factory> = {
         hint: 'use Python strftime directives such as %Y-%m-%d',
       });
     }
-    return columnMap(kw, o, where, (col) => {
-      if (col.kind !== 'string')
-        throw new ExpectationError(`strptime() argument 1 must be str; column '${col.name}' is ${col.arrowType}`);
-      return (i) => !match(col.vals![i] as string);
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => {
+        if (col.kind !== 'string')
+          throw new ExpectationError(`strptime() argument 1 must be str; column '${col.name}' is ${col.arrowType}`);
+        return (i) => !match(col.vals![i] as string);
+      },
+      true,
+    );
   },
   expect_column_values_to_be_increasing: (kw, o, where) => monotonic(kw, o, where, 1),
   expect_column_values_to_be_decreasing: (kw, o, where) => monotonic(kw, o, where, -1),

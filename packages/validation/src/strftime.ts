@@ -100,18 +100,16 @@ export function compileStrftime(format: string): StrptimeMatcher {
     let month = 1;
     let day = 1;
     let yday: number | undefined;
-    let hasYear = false;
-    fields.forEach((f, k) => {
+    for (let k = 0; k < fields.length; k++) {
+      const f = fields[k]!;
       const s = m[k + 1]!;
       switch (f) {
         case 'Y':
           year = Number(s);
-          hasYear = true;
           break;
         case 'y': {
           const y = Number(s);
           year = y <= 68 ? 2000 + y : 1900 + y;
-          hasYear = true;
           break;
         }
         case 'm':
@@ -131,13 +129,12 @@ export function compileStrftime(format: string): StrptimeMatcher {
           break;
         default:
       }
-    });
+    }
     if (year < 1) return false;
     const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
     const dim = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
     if (day > dim) return false;
     if (yday !== undefined && yday > (leap ? 366 : 365)) return false;
-    void hasYear;
     return true;
   };
 }
