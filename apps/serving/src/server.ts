@@ -2,23 +2,63 @@
  * The online serving app: Feast-compatible POST /get-online-features, /health and Prometheus /metrics.
  * Reads Redis only; the registry comes from a cache that refreshes as soon as an apply commits.
  */
-import { type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
-import type { Pool, PgRegistry } from '@strata/offline-postgres';
+import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
+import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
 import { entityRowsFromColumns, readOnline } from '@strata/sdk';
 import Fastify, { type FastifyInstance } from 'fastify';
 import client from 'prom-client';
+import { type ApiKey, ApiKeys, AuthError, type Principal, type Scope } from './auth.js';
+import { type HopsworksRequest, hopsworksBatch, hopsworksSingle, projectOf, resolveHopsworksView } from './hopsworks.js';
+import { checkPush, OfflinePushBuffer, type PushBody, pushRowToOnline } from './push.js';
 import { RegistryCache } from './registry-cache.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Runs work with a deadline; the request gets 504 when it is not done in time (the work itself is not cancelled). */
+async function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StrataError('UNAVAILABLE', `the request did not finish within ${ms} ms`, {
+            hint: 'the online store is slow or unreachable; retry later',
+            details: { timeoutMs: ms },
+          }),
+        ),
+      ms,
+    );
+  });
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface ServerOptions {
   project: string;
   registry: PgRegistry;
   pool: Pool;
   online: RedisOnlineStore;
-  /** Largest accepted request body (bytes). */
+  /** Needed for POST /push to the offline store; without it offline pushes are refused. */
+  offline?: OfflineStore;
+  /** Largest accepted request body (bytes); larger bodies get 413. */
   bodyLimit?: number;
-  /** Most entity rows per request. */
+  /** Most entity rows per request; more get 400. */
   maxEntities?: number;
+  /** A request that takes longer gets 504 (default 2000 ms). */
+  requestTimeoutMs?: number;
+  /** API keys per project; none: open (serve() then listens on loopback only). */
+  apiKeys?: ApiKey[];
+  /** Offline push micro-batching: one commit per view at most every maxDelayMs or maxRows rows. */
+  push?: { maxDelayMs?: number; maxRows?: number; keyTtlSeconds?: number };
   logger?: boolean;
 }
 
@@ -57,7 +97,8 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
   });
   const redisErrors = new client.Counter({
     name: 'strata_online_store_errors_total',
-    help: 'Online store (Redis) errors seen while serving',
+    help: 'Online store (Redis) errors seen while serving, by kind (unavailable, timeout, internal)',
+    labelNames: ['kind'],
     registers: [registryMetrics],
   });
   const entitiesServed = new client.Counter({
@@ -65,11 +106,23 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     help: 'Entity rows served',
     registers: [registryMetrics],
   });
+  const pushedRows = new client.Counter({
+    name: 'strata_push_rows_total',
+    help: 'Rows accepted by POST /push, by target store',
+    labelNames: ['store'],
+    registers: [registryMetrics],
+  });
 
   const cache = new RegistryCache(opts.registry, opts.pool);
   await cache.start();
   const maxEntities = opts.maxEntities ?? 10_000;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024 });
+  const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
+  const timeoutMs = opts.requestTimeoutMs ?? 2000;
+  const keys = new ApiKeys(opts.apiKeys ?? []);
+  const pushBuffer = opts.offline
+    ? new OfflinePushBuffer(opts.offline, { maxDelayMs: opts.push?.maxDelayMs ?? 200, maxRows: opts.push?.maxRows ?? 10_000 })
+    : undefined;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, return503OnClosing: true });
 
   app.addHook('onResponse', async (req, reply) => {
     latency.observe(
@@ -78,26 +131,58 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     );
   });
 
+  // Authentication before the body is read; authorization per route once the project is known.
+  app.addHook('onRequest', async (req) => {
+    const url = req.routeOptions.url;
+    if (url === '/health' || url === '/metrics') return;
+    req.principal = keys.authenticate(req.headers);
+  });
+  const authorize = (req: { principal?: Principal }, project: string, scope: Scope) =>
+    ApiKeys.authorize(req.principal ?? { project: undefined, scopes: new Set(), open: false }, project, scope);
+  const projectFor = (req: { principal?: Principal }, given: unknown): string => {
+    if (given !== undefined && typeof given !== 'string') throw invalidInput('"project" must be a string');
+    return (given as string | undefined) ?? req.principal?.project ?? opts.project;
+  };
+
   app.setErrorHandler((error, _req, reply) => {
     const err = error as Error & { code?: string; statusCode?: number };
+    if (err instanceof AuthError) {
+      return reply.status(err.status).send({
+        error: { code: err.code, message: err.message, details: err.hint ? { hint: err.hint } : {} },
+      });
+    }
     let e: StrataError;
     if (err instanceof StrataError) e = err;
-    else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      e = new StrataError('INVALID_INPUT', `request body is larger than ${opts.bodyLimit ?? 10 * 1024 * 1024} bytes`, {
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      e = new StrataError('INVALID_INPUT', `request body is larger than ${bodyLimit} bytes`, {
         hint: 'split the request into smaller batches',
       });
       return reply.status(413).send(errorBody(e));
-    } else if (
-      (err as { statusCode?: number }).statusCode === 400 ||
-      (err as { code?: string }).code?.startsWith('FST_ERR_CTP')
-    ) {
+    } else if (err.statusCode === 400 || err.statusCode === 415 || err.code?.startsWith('FST_ERR_CTP')) {
       e = new StrataError('INVALID_INPUT', `malformed request: ${err.message}`, {
         hint: 'send a JSON body with Content-Type: application/json',
       });
     } else e = new StrataError('INTERNAL', err.message);
-    if (e.code === 'UNAVAILABLE') redisErrors.inc();
-    return reply.status(STATUS[e.code] ?? 500).send(errorBody(e));
+    let status = STATUS[e.code] ?? 500;
+    if (e.code === 'UNAVAILABLE' && e.details?.timeoutMs !== undefined) {
+      status = 504;
+      redisErrors.inc({ kind: 'timeout' });
+    } else if (e.code === 'UNAVAILABLE') {
+      redisErrors.inc({ kind: 'unavailable' });
+      reply.header('Retry-After', '1');
+    }
+    return reply.status(status).send(errorBody(e));
   });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(
+      errorBody(
+        new StrataError('UNKNOWN_OBJECT', `no route ${req.method} ${req.url.split('?')[0]}`, {
+          hint: 'routes: POST /get-online-features, POST /push, POST /0.1.0/feature_store, POST /0.1.0/batch_feature_store, GET /health, GET /metrics',
+        }),
+      ),
+    ),
+  );
 
   app.get('/health', async (_req, reply) => {
     const checks: Record<string, string> = {};
@@ -122,47 +207,137 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     return registryMetrics.metrics();
   });
 
+  const objectBody = (body: unknown): Record<string, unknown> => {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidInput('the request body must be a JSON object');
+    return body as Record<string, unknown>;
+  };
+
   app.post('/get-online-features', async (req) => {
-    const body = req.body as {
-      features?: string[];
-      feature_service?: string;
+    const body = objectBody(req.body) as {
+      features?: unknown;
+      feature_service?: unknown;
       entities?: Record<string, unknown[]>;
       full_feature_names?: boolean;
       project?: string;
     };
-    if (!body || typeof body !== 'object') throw new StrataError('INVALID_INPUT', 'the request body must be a JSON object');
-    const project = body.project ?? opts.project;
-    const { repo, views } = await cache.get(project);
-    if (body.features === undefined && body.feature_service === undefined) {
-      throw new StrataError('INVALID_INPUT', 'give "features" (["view:feature", ...]) or "feature_service"');
+    const project = projectFor(req, body.project);
+    authorize(req, project, 'read');
+    return withDeadline(
+      timeoutMs,
+      (async () => {
+        const { repo, views } = await cache.get(project);
+        if (body.features === undefined && body.feature_service === undefined) {
+          throw invalidInput('give "features" (["view:feature", ...]) or "feature_service"');
+        }
+        if (body.feature_service !== undefined && typeof body.feature_service !== 'string') {
+          throw invalidInput('"feature_service" must be a string');
+        }
+        if (
+          body.feature_service === undefined &&
+          (!Array.isArray(body.features) || !body.features.every((f) => typeof f === 'string'))
+        ) {
+          throw invalidInput('"features" must be a list of "view:feature" strings');
+        }
+        const resolved =
+          body.feature_service !== undefined
+            ? resolveFeatureService(repo, body.feature_service as string)
+            : resolveFeatureRefs(repo, body.features as string[]);
+        const rows = entityRowsFromColumns(body.entities as Record<string, unknown>);
+        if (rows.length > maxEntities) {
+          throw invalidInput(`${rows.length} entity rows is more than the limit of ${maxEntities}`, {
+            hint: 'split the request',
+          });
+        }
+        const selections = resolved.map((r) => {
+          const vv = views.get(r.view.name);
+          return { ...r, joinKeys: (vv?.joinKeys ?? []) as JoinKey[] };
+        });
+        const res = await readOnline(opts.online, project, selections, rows, {
+          fullFeatureNames: body.full_feature_names ?? false,
+        });
+        entitiesServed.inc(rows.length);
+        return res;
+      })(),
+    );
+  });
+
+  app.post('/push', async (req) => {
+    const body = objectBody(req.body) as PushBody;
+    const project = projectFor(req, body.project);
+    authorize(req, project, 'write');
+    const name = body.feature_view ?? body.push_source_name;
+    if (typeof name !== 'string' || !name) {
+      throw invalidInput('give "feature_view" or "push_source_name" (a push source is named after its feature view)');
     }
-    const resolved =
-      body.feature_service !== undefined
-        ? resolveFeatureService(repo, body.feature_service)
-        : resolveFeatureRefs(repo, body.features ?? []);
-    const rows = entityRowsFromColumns(body.entities as Record<string, unknown>);
-    if (rows.length > maxEntities) {
-      throw new StrataError('INVALID_INPUT', `${rows.length} entity rows is more than the limit of ${maxEntities}`, {
-        hint: 'split the request',
+    const { views } = await cache.get(project);
+    const vv = views.get(name);
+    if (!vv) {
+      throw new StrataError('UNKNOWN_OBJECT', `no feature view named '${name}' in project '${project}'`, {
+        hint: `known views: ${[...views.keys()].join(', ') || 'none'}`,
       });
     }
-    const selections = resolved.map((r) => {
-      const vv = views.get(r.view.name);
-      return { ...r, joinKeys: (vv?.joinKeys ?? []) as JoinKey[] };
-    });
-    try {
-      const res = await readOnline(opts.online, project, selections, rows, {
-        fullFeatureNames: body.full_feature_names ?? false,
-      });
-      entitiesServed.inc(rows.length);
-      return res;
-    } catch (err) {
-      if (err instanceof StrataError && err.code === 'UNAVAILABLE') redisErrors.inc();
-      throw err;
+    const checked = checkPush(vv, body);
+    if (checked.to !== 'online' && !pushBuffer) {
+      throw new StrataError('CONFIG', 'this server has no offline store for pushes', { hint: 'push with "to": "online"' });
     }
+    if (checked.rows.length > maxEntities) {
+      throw invalidInput(`${checked.rows.length} rows is more than the limit of ${maxEntities}`, { hint: 'split the push' });
+    }
+    const out: Record<string, unknown> = { feature_view: vv.name, version: vv.version, rows: checked.rows.length };
+    if (checked.to !== 'offline') {
+      if (!vv.spec.online) throw invalidInput(`feature view '${vv.name}' is not online`, { hint: 'push with "to": "offline"' });
+      const res = await withDeadline(
+        timeoutMs,
+        opts.online.writeRows(
+          { project, view: vv.spec, joinKeys: vv.joinKeys },
+          checked.rows.map((r) => pushRowToOnline(vv, r)),
+          opts.push?.keyTtlSeconds ? { keyTtlSeconds: opts.push.keyTtlSeconds } : {},
+        ),
+      );
+      pushedRows.inc({ store: 'online' }, checked.rows.length);
+      out.online = res;
+    }
+    if (checked.to !== 'online' && pushBuffer) {
+      const commit = await pushBuffer.add(vv, checked.rows);
+      pushedRows.inc({ store: 'offline' }, checked.rows.length);
+      out.offline = { ingestion_id: commit.ingestionId, commit_seq: commit.commitSeq, commit_rows: commit.rows };
+    }
+    return out;
+  });
+
+  const hopsworks = async (req: { body: unknown; principal?: Principal }, batch: boolean) => {
+    const body = objectBody(req.body) as HopsworksRequest;
+    const project = projectOf(body.featureStoreName);
+    authorize(req, project, 'read');
+    return withDeadline(
+      timeoutMs,
+      (async () => {
+        const { repo, views } = await cache.get(project);
+        const r = resolveHopsworksView(repo, views, body.featureViewName, body.featureViewVersion);
+        const res = batch
+          ? await hopsworksBatch(opts.online, project, r, body, maxEntities)
+          : await hopsworksSingle(opts.online, project, r, body);
+        entitiesServed.inc(batch ? (body.entries as unknown[]).length : 1);
+        return res;
+      })(),
+    );
+  };
+  app.post('/0.1.0/feature_store', (req) => hopsworks(req, false));
+  app.post('/0.1.0/batch_feature_store', (req) => hopsworks(req, true));
+
+  // Graceful shutdown: responses of requests in flight tell keep-alive clients to go away, so close() does not wait
+  // for their idle connections to time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
 
   app.addHook('onClose', async () => {
+    await pushBuffer?.drain();
     await cache.stop();
   });
   return { app, cache };

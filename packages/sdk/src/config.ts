@@ -42,6 +42,25 @@ export const ConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(6566),
+        /** API keys per project with read and/or write scopes; none configured: open, loopback only. */
+        apiKeys: z
+          .array(
+            z
+              .object({
+                key: z.string().min(16, 'an API key has at least 16 characters'),
+                project: z.string(),
+                scopes: z.array(z.enum(['read', 'write'])).min(1),
+              })
+              .strict(),
+          )
+          .default([]),
+        requestTimeoutMs: z.number().int().positive().default(2000),
+        maxEntities: z.number().int().positive().default(10_000),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
       })
       .strict()
       .default({}),
@@ -83,6 +102,24 @@ export function findConfigFile(dir: string = process.cwd()): string | undefined 
   }
 }
 
+/** STRATA_API_KEYS: comma-separated `project:scopes:key`, scopes `read`, `write` or `read+write`. */
+export function parseApiKeys(text: string): { key: string; project: string; scopes: string[] }[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [project, scopes, ...rest] = entry.split(':');
+      const key = rest.join(':');
+      if (!project || !scopes || !key) {
+        throw new StrataError('CONFIG', 'STRATA_API_KEYS entries look like project:read+write:key', {
+          where: 'STRATA_API_KEYS',
+        });
+      }
+      return { project, scopes: scopes.split('+'), key };
+    });
+}
+
 export interface LoadConfigOptions {
   /** Path to strata.yaml; default: STRATA_CONFIG, else strata.yaml in the working folder or a parent, else none. */
   configPath?: string;
@@ -122,6 +159,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
     const v = env[name];
     if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' ? Number(v) : v);
   }
+  if (env.STRATA_API_KEYS) setPath(raw, ['serving', 'apiKeys'], parseApiKeys(env.STRATA_API_KEYS));
   if (raw.project === undefined) raw.project = 'default';
   raw = deepMerge(raw, (opts.overrides ?? {}) as Record<string, unknown>);
   const parsed = ConfigSchema.safeParse(raw);
