@@ -17,6 +17,7 @@ export {
   type FeatureSpec,
   type FeatureViewSpec,
   type JoinKey,
+  type MonitoringSpec,
   NAME_RE,
   normalizeEntity,
   normalizeFeatureView,

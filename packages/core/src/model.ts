@@ -45,8 +45,17 @@ export interface FeatureViewSpec {
   /** Great Expectations suite (JSON) run at ingest. */
   expectationSuite?: Record<string, unknown>;
   validationPolicy?: ValidationPolicy;
+  /** Drift checks against the previous commit and where to send alerts. */
+  monitoring?: MonitoringSpec;
   /** Fields from other systems (Feast, Hopsworks) with no Strata equivalent, kept for lossless round trips. */
   extras?: Record<string, unknown>;
+}
+
+export interface MonitoringSpec {
+  /** Thresholds over which a column counts as drifted (defaults: PSI 0.2, KS 0.1, Jensen-Shannon 0.1). */
+  drift?: { psi?: number; ks?: number; js?: number };
+  /** URL that receives a JSON POST when a commit drifts or fails validation. */
+  alertWebhook?: string;
 }
 
 export interface FeatureServiceSpec {
@@ -156,6 +165,12 @@ export function validateFeatureView(
   }
   if (typeof v.ttlSeconds !== 'number' || !Number.isFinite(v.ttlSeconds) || v.ttlSeconds < 0) {
     problems.push(`${where}: ttlSeconds must be a number >= 0 (0 means no limit)`);
+  }
+  if (v.monitoring?.alertWebhook !== undefined && !/^https?:\/\/\S+$/.test(v.monitoring.alertWebhook)) {
+    problems.push(`${where}: monitoring.alertWebhook must be an http(s) URL`);
+  }
+  for (const [k, x] of Object.entries(v.monitoring?.drift ?? {})) {
+    if (typeof x !== 'number' || !(x > 0)) problems.push(`${where}: monitoring.drift.${k} must be a number > 0`);
   }
   if (v.validationPolicy && !['NONE', 'ALWAYS', 'STRICT'].includes(v.validationPolicy)) {
     problems.push(`${where}: validationPolicy must be NONE, ALWAYS or STRICT`);

@@ -94,6 +94,7 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
     ...opt('tags', tags(o.tags)),
     ...opt('expectationSuite', isObj(o.expectationSuite) ? o.expectationSuite : undefined),
     ...opt('validationPolicy', policy as FeatureViewSpec['validationPolicy']),
+    ...opt('monitoring', isObj(o.monitoring) ? (o.monitoring as FeatureViewSpec['monitoring']) : undefined),
   };
 }
 

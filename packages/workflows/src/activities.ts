@@ -82,10 +82,30 @@ export function createActivities(deps: ActivityDeps) {
         } else {
           await offline.recordReport(ingestionId, { report: summary.report, statistics: summary.statistics });
         }
-        const { report: _r, statistics: _s, ...rest } = summary;
-        return rest;
+        if (summary.driftReport) await offline.recordReport(ingestionId, { drift: summary.driftReport });
+        const { report: _r, statistics: _s, driftReport: _d, ...rest } = summary;
+        const webhook = view.spec.monitoring?.alertWebhook;
+        const alarming = (summary.validated && !summary.success) || summary.drift?.drifted;
+        return webhook && alarming ? { ...rest, alerted: webhook } : rest;
       },
     ),
+
+    /** Posts an alert (failed validation or drift) as JSON to a view's webhook. */
+    sendAlert: wrap(async (url: string, payload: Record<string, unknown>) => {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'strata', ...payload }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (err) {
+        throw new StrataError('UNAVAILABLE', `alert webhook ${url} is unreachable: ${(err as Error).message}`);
+      }
+      if (!res.ok) throw new StrataError('UNAVAILABLE', `alert webhook ${url} answered HTTP ${res.status}`);
+      return { status: res.status };
+    }),
 
     commitIngestion: wrap(async (ingestionId: string, workflowId?: string): Promise<CommitResult> => {
       return offline.commit(ingestionId, workflowId ? { workflowId } : {});

@@ -57,6 +57,10 @@ export interface ValidationSummary {
   policy: 'NONE' | 'ALWAYS' | 'STRICT';
   evaluated: number;
   failed: { expectation: string; column?: string; unexpectedCount?: number; observed?: unknown }[];
+  /** Drift against the view's previous commit (absent for a view's first commit). */
+  drift?: { drifted: boolean; referenceCommit: number; driftedColumns: string[] };
+  /** Where an alert was sent, if one was. */
+  alerted?: string;
 }
 
 export interface IngestResult {

@@ -4,12 +4,13 @@
  */
 import { tableFromRows } from '@strata/core';
 import { type OfflineStore, type ViewVersion, viewColumns } from '@strata/offline-postgres';
-import { parseSuite, Profiler, SuiteValidator } from '@strata/validation';
+import { drift as computeDrift, type DriftReport, type Profile, parseSuite, Profiler, SuiteValidator } from '@strata/validation';
 import type { ValidationSummary } from './shared.js';
 
 export interface ValidationOutcome extends ValidationSummary {
   report: unknown;
   statistics: unknown;
+  driftReport?: DriftReport;
 }
 
 interface GxResult {
@@ -43,8 +44,26 @@ export async function validateStaged(
     heartbeat();
   }
   const statistics = profiler.finish();
+  const reference = await offline.latestCommittedStatistics(view.project, view.name);
+  // Drift is about feature values: keys and event times change from commit to commit by design.
+  const featuresOnly = (p: Profile): Profile => ({
+    ...p,
+    columns: Object.fromEntries(Object.entries(p.columns).filter(([name]) => spec.features.some((f) => f.name === name))),
+  });
+  const driftReport = reference
+    ? computeDrift(featuresOnly(reference.statistics as Profile), featuresOnly(statistics), spec.monitoring?.drift ?? {})
+    : undefined;
+  const drift =
+    reference && driftReport
+      ? {
+          drifted: driftReport.drifted,
+          referenceCommit: reference.commitSeq,
+          driftedColumns: driftReport.columns.filter((c) => c.drifted).map((c) => c.column),
+        }
+      : undefined;
+  const extra = { ...(drift ? { drift } : {}), ...(driftReport ? { driftReport } : {}) };
   if (!validator) {
-    return { validated: false, success: true, policy, evaluated: 0, failed: [], report: null, statistics };
+    return { validated: false, success: true, policy, evaluated: 0, failed: [], report: null, statistics, ...extra };
   }
   const report = validator.finish() as unknown as {
     success: boolean;
@@ -67,5 +86,6 @@ export async function validateStaged(
     failed,
     report,
     statistics,
+    ...extra,
   };
 }

@@ -57,6 +57,11 @@ const long = proxyActivities<Activities>({
   },
 });
 
+const alerts = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
 function stage(name: string, progress: Progress): void {
   progress.stage = name;
   upsertSearchAttributes([{ key: SA.stage, value: name }]);
@@ -82,6 +87,22 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
   stage('validating', progress);
   const validation = await long.validateStagedIngestion(input.ingestionId, input.validationPolicy);
   progress.rowsDone = input.rows;
+  if (validation.alerted) {
+    // Alerts are best effort: a webhook that stays down must not block the data.
+    try {
+      await alerts.sendAlert(validation.alerted, {
+        event: validation.validated && !validation.success ? 'validation_failed' : 'drift',
+        project: input.project,
+        view: input.view,
+        ingestionId: input.ingestionId,
+        workflowId: workflowInfo().workflowId,
+        validation: { success: validation.success, policy: validation.policy, failed: validation.failed },
+        drift: validation.drift ?? null,
+      });
+    } catch {
+      validation.alerted = undefined;
+    }
+  }
   if (!validation.success && validation.policy === 'STRICT') {
     stage('quarantined', progress);
     upsertMemo({ rows: input.rows, quarantined: true, failedExpectations: validation.failed.length });

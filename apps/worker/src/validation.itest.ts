@@ -1,0 +1,161 @@
+/**
+ * Validation inside the ingest workflow on the real stack: a STRICT suite quarantines a bad batch (nothing
+ * committed) and the workflow fails with VALIDATION_FAILED naming the expectations; drift against the previous
+ * commit is computed and stored; a webhook receives alerts; a quarantined batch is released after the suite is fixed.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect, loadConfig, type Strata, StrataError, tableFromRows } from '@strata/sdk';
+import { freshSchema, type FreshSchema, serviceUrls, uniqueName } from '@strata/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStrataWorker } from './index.js';
+
+const cols = [
+  { name: 'sensor_id', valueType: 'INT64' as const },
+  { name: 'ts', valueType: 'UNIX_TIMESTAMP' as const },
+  { name: 'temp', valueType: 'DOUBLE' as const },
+];
+const t0 = Date.parse('2024-01-01T00:00:00Z');
+
+function readings(n: number, at: number, temp: (i: number) => number) {
+  return tableFromRows(
+    cols,
+    Array.from({ length: n }, (_, i) => ({ sensor_id: i, ts: new Date(at), temp: temp(i) })),
+  );
+}
+
+function suite(max: number) {
+  return {
+    name: 'readings_suite',
+    expectations: [
+      { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'temp' } },
+      { type: 'expect_column_values_to_be_between', kwargs: { column: 'temp', min_value: -40, max_value: max } },
+    ],
+  };
+}
+
+describe('validation, drift and alerts in the ingest workflow', () => {
+  let fresh: FreshSchema;
+  let strata: Strata;
+  let worker: Awaited<ReturnType<typeof createStrataWorker>>;
+  let running: Promise<void>;
+  let hook: Server;
+  const alerts: Record<string, unknown>[] = [];
+  let hookUrl = '';
+
+  const repo = (max: number) => ({
+    entities: [{ name: 'sensor', joinKeys: [{ name: 'sensor_id', valueType: 'INT64' as const }] }],
+    featureViews: [
+      {
+        name: 'readings',
+        entities: ['sensor'],
+        timestampField: 'ts',
+        ttlSeconds: 0,
+        online: true,
+        features: [{ name: 'temp', valueType: 'DOUBLE' as const }],
+        validationPolicy: 'STRICT' as const,
+        expectationSuite: suite(max),
+        monitoring: { drift: { psi: 0.2 }, alertWebhook: hookUrl },
+      },
+    ],
+    featureServices: [],
+  });
+
+  beforeAll(async () => {
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        alerts.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+    fresh = await freshSchema();
+    const urls = serviceUrls();
+    const config = loadConfig({
+      env: {},
+      configPath: undefined as unknown as string,
+      overrides: {
+        project: uniqueName('val'),
+        postgres: { url: urls.postgres, schema: fresh.schema },
+        redis: { url: urls.redis },
+        temporal: { address: urls.temporal, namespace: urls.namespace, taskQueue: uniqueName('tq') },
+      },
+    });
+    strata = await connect({ config });
+    await strata.apply(repo(50));
+    worker = await createStrataWorker(config, { logLevel: 'ERROR' });
+    running = worker.worker.run();
+  });
+
+  afterAll(async () => {
+    worker?.worker.shutdown();
+    await running?.catch(() => {});
+    await worker?.close();
+    await strata?.close();
+    await fresh?.drop();
+    hook?.close();
+  });
+
+  const committedRows = async () => {
+    const vv = await strata.getView('readings');
+    const { rows } = await strata.pool.query(`SELECT count(*)::int AS n FROM "${fresh.schema}"."${vv.tableName}"`);
+    return rows[0].n as number;
+  };
+
+  it('commits a good batch, then detects drift in the next one and alerts', async () => {
+    const first = await (
+      await strata.ingest(
+        'readings',
+        readings(500, t0, (i) => 10 + (i % 10)),
+      )
+    ).result();
+    expect(first.validation).toMatchObject({ validated: true, success: true, policy: 'STRICT', evaluated: 2 });
+    expect(first.validation.drift).toBeUndefined();
+
+    const second = await (
+      await strata.ingest(
+        'readings',
+        readings(500, t0 + 3600_000, (i) => 30 + (i % 10)),
+      )
+    ).result();
+    expect(second.validation.success).toBe(true);
+    expect(second.validation.drift).toMatchObject({ drifted: true, referenceCommit: first.commitSeq, driftedColumns: ['temp'] });
+    expect(second.validation.alerted).toBe(hookUrl);
+    const stored = await strata.offline.getIngestion(second.ingestionId);
+    expect((stored?.drift as { drifted: boolean }).drifted).toBe(true);
+    expect(stored?.statistics).toBeTruthy();
+    expect(alerts.at(-1)).toMatchObject({ source: 'strata', event: 'drift', view: 'readings', ingestionId: second.ingestionId });
+    expect(await committedRows()).toBe(1000);
+  });
+
+  it('quarantines a batch that fails a STRICT suite, commits nothing, and releases it after the suite is fixed', async () => {
+    const handle = await strata.ingest(
+      'readings',
+      readings(100, t0 + 7200_000, (i) => (i < 3 ? 80 : 20)),
+    );
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(StrataError);
+    expect(err.code).toBe('VALIDATION_FAILED');
+    expect(err.details.failed).toEqual([
+      expect.objectContaining({ expectation: 'expect_column_values_to_be_between', column: 'temp', unexpectedCount: 3 }),
+    ]);
+    expect((await strata.offline.getIngestion(handle.ingestionId))?.status).toBe('quarantined');
+    expect(await committedRows()).toBe(1000);
+    expect(alerts.at(-1)).toMatchObject({ event: 'validation_failed', ingestionId: handle.ingestionId });
+
+    // Releasing with the same suite fails again; after the fix it commits the staged rows as they were.
+    const stillBad = await (await strata.release('readings', handle.ingestionId)).result().catch((e) => e);
+    expect(stillBad.code).toBe('VALIDATION_FAILED');
+    await strata.apply(repo(100));
+    const released = await (await strata.release('readings', handle.ingestionId)).result();
+    expect(released).toMatchObject({ status: 'committed', rows: 100, alreadyCommitted: false });
+    expect(await committedRows()).toBe(1100);
+    const again = await strata.release('readings', handle.ingestionId).catch((e) => e);
+    expect(again.message).toMatch(/is committed; only quarantined ingestions can be released/);
+  });
+});
