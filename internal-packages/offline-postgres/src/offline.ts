@@ -55,6 +55,7 @@ export interface Ingestion {
   error: unknown;
   report: unknown;
   statistics: unknown;
+  drift: unknown;
 }
 
 export interface StageResult {
@@ -109,6 +110,7 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
     error: r.error ?? null,
     report: r.report ?? null,
     statistics: r.statistics ?? null,
+    drift: r.drift ?? null,
   };
 }
 
@@ -336,17 +338,34 @@ export class OfflineStore {
 
   async recordReport(
     ingestionId: string,
-    fields: { report?: unknown; statistics?: unknown; workflowId?: string },
+    fields: { report?: unknown; statistics?: unknown; drift?: unknown; workflowId?: string },
   ): Promise<void> {
     await this.pool.query(
-      `UPDATE ${this.t('ingestions')} SET report = COALESCE($2, report), statistics = COALESCE($3, statistics), workflow_id = COALESCE($4, workflow_id) WHERE id = $1`,
+      `UPDATE ${this.t('ingestions')} SET report = COALESCE($2, report), statistics = COALESCE($3, statistics),
+         workflow_id = COALESCE($4, workflow_id), drift = COALESCE($5, drift) WHERE id = $1`,
       [
         ingestionId,
         fields.report === undefined ? null : JSON.stringify(fields.report),
         fields.statistics === undefined ? null : JSON.stringify(fields.statistics),
         fields.workflowId ?? null,
+        fields.drift === undefined ? null : JSON.stringify(fields.drift),
       ],
     );
+  }
+
+  /** The statistics of the view's latest commit (the reference for drift), if any. */
+  async latestCommittedStatistics(
+    project: string,
+    view: string,
+  ): Promise<{ ingestionId: string; commitSeq: number; statistics: unknown } | undefined> {
+    const { rows } = await this.pool.query<{ id: string; commit_seq: string; statistics: unknown }>(
+      `SELECT id, commit_seq, statistics FROM ${this.t('ingestions')}
+       WHERE project = $1 AND view = $2 AND status = 'committed' AND statistics IS NOT NULL
+       ORDER BY commit_seq DESC LIMIT 1`,
+      [project, view],
+    );
+    const r = rows[0];
+    return r ? { ingestionId: r.id, commitSeq: Number(r.commit_seq), statistics: r.statistics } : undefined;
   }
 
   /** Drops a staged (not committed) ingestion's rows and marks it failed. */
