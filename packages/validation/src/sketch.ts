@@ -243,7 +243,7 @@ export interface KllJSON {
   levels: number[][];
 }
 
-/** KLL quantile sketch (Karnin, Lang, Liberty 2016): mergeable, rank error about 1.7/k... with k=200 around 1%. */
+/** KLL quantile sketch (Karnin, Lang, Liberty 2016): mergeable; with k = 200 the rank error is about 1%. */
 export class KllSketch {
   levels: number[][] = [[]];
   n = 0;
