@@ -24,7 +24,7 @@ import {
   arrowColumnBatch,
   type ColumnBatch,
   createPool,
-  getHistoricalFeatures,
+  type CommitInfo,
   type Ingestion,
   OfflineStore,
   type Pool,
@@ -48,7 +48,9 @@ import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
 import { type LoadConfigOptions, loadConfig, type StrataConfig } from './config.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
+import { collect, diff, diffSummary, history, readView, streamTrainingSet, type TimeTravelOptions } from './history.js';
 import { readBatches, readTable, viewColumnTypes } from './readers.js';
+import { checkWritable, writeBatches } from './writers.js';
 
 export interface ConnectOptions extends LoadConfigOptions {
   /** A ready config (skips loading strata.yaml). */
@@ -140,6 +142,15 @@ export interface HistoricalOptions {
   fullFeatureNames?: boolean;
   /** Pin the result to what was committed up to this commit sequence number. */
   asOfCommit?: number;
+  /** Pin the result to what was committed at or before this wall-clock time. */
+  asOf?: Date | string | number;
+  /** Drop feature rows created (or, without a created column, committed) after the entity row's time. */
+  dropCreatedAfterEntityTime?: boolean;
+  /** Rows per streamed record batch. */
+  batchSize?: number;
+  /** Postgres work_mem for the join (e.g. '256MB'). */
+  workMem?: string;
+  onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
 }
 
 export class Strata {
@@ -300,6 +311,41 @@ export class Strata {
         `ingestion id '${ingestionId}' belongs to view '${existing.view}' of project '${existing.project}'`,
       );
     }
+    const run = await this.startIngest(viewName, vv.version, ingestionId, rows, source, opts);
+    return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns: [...ignored] }) as IngestHandle;
+  }
+
+  /**
+   * Validates a quarantined ingestion again (after its view's suite was fixed and applied) and commits it when it
+   * passes. Its staged rows are used as they are; nothing is read again.
+   */
+  async release(
+    viewName: string,
+    ingestionId: string,
+    opts: Pick<IngestOptions, 'materialize' | 'validationPolicy'> = {},
+  ): Promise<IngestHandle> {
+    const ing = await this.offline.getIngestion(ingestionId);
+    if (!ing || ing.project !== this.project || ing.view !== viewName) {
+      throw invalidInput(`no ingestion '${ingestionId}' of view '${viewName}' in project '${this.project}'`, {
+        hint: 'list them with `strata ingestions`',
+      });
+    }
+    if (ing.status !== 'quarantined') {
+      throw invalidInput(`ingestion '${ingestionId}' is ${ing.status}; only quarantined ingestions can be released`);
+    }
+    const vv = await this.getView(viewName);
+    const run = await this.startIngest(viewName, vv.version, ingestionId, ing.rowCount, 'release', opts);
+    return Object.assign(run, { ingestionId, stagedRows: ing.rowCount, ignoredColumns: [] }) as IngestHandle;
+  }
+
+  private async startIngest(
+    viewName: string,
+    version: number,
+    ingestionId: string,
+    rows: number,
+    source: string,
+    opts: Pick<IngestOptions, 'materialize' | 'validationPolicy'>,
+  ): Promise<RunHandle<IngestResult>> {
     const client = await this.workflowClient();
     const workflowId = ingestWorkflowId(this.project, viewName, ingestionId);
     const args: IngestInput = {
@@ -323,17 +369,16 @@ export class Strata {
         { key: SA.ingestionId, value: ingestionId },
         { key: SA.rows, value: rows },
       ],
-      memo: { rows, source, version: vv.version },
+      memo: { rows, source, version },
     });
-    const run = new RunHandle<IngestResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
-    return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns: [...ignored] }) as IngestHandle;
+    return new RunHandle<IngestResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
   }
 
   // ---- materialize ----------------------------------------------------------------------------------------------
 
   async materialize(
     viewName: string,
-    opts: { start?: Date | string; end?: Date | string; incremental?: boolean; batchSize?: number } = {},
+    opts: { start?: Date | string; end?: Date | string; incremental?: boolean; batchSize?: number; partitions?: number } = {},
   ): Promise<RunHandle<MaterializeResult>> {
     const vv = await this.getView(viewName);
     if (!vv.spec.online)
@@ -351,6 +396,7 @@ export class Strata {
         }
       : { project: this.project, view: viewName, mode: 'incremental', toSeq };
     if (opts.batchSize) input.batchSize = opts.batchSize;
+    if (opts.partitions) input.partitions = opts.partitions;
     const fromSeq = windowed ? 0 : await this.offline.getWatermark(this.project, viewName);
     const workflowId = materializeWorkflowId(this.project, viewName, input, fromSeq);
     const client = await this.workflowClient();
@@ -401,27 +447,55 @@ export class Strata {
 
   /** A point-in-time-correct training set: entity rows joined with feature values as of each row's time. */
   async getHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): Promise<arrow.Table> {
+    return collect(this.streamHistoricalFeatures(opts));
+  }
+
+  /** The same training set as a stream of Arrow record batches in entity-row order (bounded memory). */
+  async *streamHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): AsyncGenerator<arrow.RecordBatch> {
     const sels = await this.resolve(opts);
-    const tsCol = opts.timestampColumn ?? 'event_timestamp';
-    let entityTable: arrow.Table;
-    if (opts.entities instanceof arrow.Table) entityTable = opts.entities;
-    else if ('path' in opts.entities) {
-      const types: Record<string, 'UNIX_TIMESTAMP' | string> = { [tsCol]: 'UNIX_TIMESTAMP' };
-      for (const s of sels) for (const k of s.vv.joinKeys) types[k.name] = k.valueType;
-      entityTable = await readTable(opts.entities.path, {
-        ...(opts.entities.format ? { format: opts.entities.format } : {}),
-        types: types as Record<string, never>,
-      });
-    } else {
-      entityTable = await this.queryTable(opts.entities.sql);
-    }
-    return getHistoricalFeatures(this.pool, this.registry.schema, {
-      entityTable,
-      timestampColumn: tsCol,
-      selections: sels.map((s) => ({ view: s.vv, features: s.features })),
+    const entities = 'sql' in opts.entities ? await this.queryTable(opts.entities.sql) : opts.entities;
+    yield* streamTrainingSet(this.offline, {
+      selections: sels,
+      entities,
+      timestampColumn: opts.timestampColumn ?? 'event_timestamp',
       fullFeatureNames: opts.fullFeatureNames ?? false,
-      ...(opts.asOfCommit !== undefined ? { asOfCommitSeq: opts.asOfCommit } : {}),
+      ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
+      ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
+      ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      ...(opts.workMem ? { workMem: opts.workMem } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+  }
+
+  /** Streams a training set into a file (CSV, Parquet, Arrow IPC, JSON lines); the file appears whole or not at all. */
+  async writeHistoricalFeatures(
+    opts: FeatureSelection & HistoricalOptions & { out: string; format?: string },
+  ): Promise<{ path: string; rows: number }> {
+    await checkWritable(opts.out, opts.format);
+    return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+  }
+
+  /** A view's commits (and failed or pending ingestions): rows, event-time range, who, when, status. */
+  history(view: string): Promise<CommitInfo[]> {
+    return history(this.offline, this.project, view);
+  }
+
+  /** A view as of a commit or a wall-clock time: every row committed by then, or the latest per entity. */
+  async *readView(
+    view: string,
+    opts: TimeTravelOptions & { latest?: boolean; version?: number; batchSize?: number } = {},
+  ): AsyncGenerator<arrow.RecordBatch> {
+    yield* readView(this.offline, await this.getView(view, opts.version), opts);
+  }
+
+  /** The rows that the commits after `from` up to `to` added to a view. */
+  async *diff(view: string, from: number, to: number, opts: { version?: number } = {}): AsyncGenerator<arrow.RecordBatch> {
+    yield* diff(this.offline, await this.getView(view, opts.version), from, to);
+  }
+
+  async diffSummary(view: string, from: number, to: number, opts: { version?: number } = {}) {
+    return diffSummary(this.offline, await this.getView(view, opts.version), from, to);
   }
 
   /** Runs a read-only SQL query against the offline store and returns the rows as an Arrow table. */

@@ -35,4 +35,6 @@ import { type ConnectOptions, Strata } from './client.js';
 export function connect(opts: ConnectOptions = {}): Promise<Strata> {
   return Strata.connect(opts);
 }
-export { formatTable, writeTable } from './writers.js';
+export { checkWritable, formatTable, writeBatches, writeTable } from './writers.js';
+export { collect, parseAsOf, type TimeTravelOptions } from './history.js';
+export type { CommitInfo } from '@strata/offline-postgres';

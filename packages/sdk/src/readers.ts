@@ -163,6 +163,27 @@ async function* parquetBatches(path: string): AsyncGenerator<ColumnBatch> {
   file.free();
 }
 
+/** Arrow record batches of an Arrow IPC or Parquet file (typed input, no conversion). */
+export async function* readArrowBatches(path: string, format: 'arrow' | 'parquet'): AsyncGenerator<arrow.RecordBatch> {
+  checkFile(path);
+  if (format === 'arrow') {
+    const reader = await arrow.RecordBatchReader.from(createReadStream(path));
+    for await (const batch of reader) yield batch;
+    return;
+  }
+  const pq = await import('parquet-wasm');
+  const file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+  try {
+    const groups = file.metadata().numRowGroups();
+    for (let g = 0; g < groups; g++) {
+      const table = arrow.tableFromIPC((await file.read({ rowGroups: [g] })).intoIPCStream());
+      for (const batch of table.batches) yield batch;
+    }
+  } finally {
+    file.free();
+  }
+}
+
 /** Reads a file in batches of about `batchSize` rows. */
 export function readBatches(path: string, opts: { format?: string; batchSize?: number } = {}): AsyncGenerator<ColumnBatch> {
   checkFile(path);

@@ -21,6 +21,9 @@ type HistoricalCliOptions = {
   timestampColumn: string;
   fullFeatureNames?: boolean;
   asOfCommit?: number;
+  asOf?: string;
+  dropCreatedAfterEntityTime?: boolean;
+  workMem?: string;
   out?: string;
 };
 
@@ -164,24 +167,45 @@ export function register(program: Command): void {
     .option('--timestamp-column <name>', "the entity rows' time column", 'event_timestamp')
     .option('--full-feature-names', 'name columns view__feature')
     .option('--as-of-commit <seq>', 'only commits up to this sequence number (reproducible training sets)', (v) => Number(v))
-    .option('-o, --out <file>', 'output file (.csv, .parquet, .arrow, .jsonl); without it a preview is printed')
+    .option('--as-of <time>', 'only commits committed at or before this time (ISO 8601)')
+    .option(
+      '--drop-created-after-entity-time',
+      'drop feature rows created (or committed) after each entity row (backfill leakage)',
+    )
+    .option('--work-mem <size>', "Postgres work_mem for the join, e.g. '256MB'")
+    .option(
+      '-o, --out <file>',
+      'output file (.csv, .parquet, .arrow, .jsonl), written batch by batch; without it a preview is printed',
+    )
     .action(async (opts: HistoricalCliOptions, cmd: Command) => {
       if (!opts.entities && !opts.entitySql)
         throw new StrataError('INVALID_INPUT', 'give --entities <file> or --entity-sql <query>');
+      if (opts.asOfCommit !== undefined && !Number.isSafeInteger(opts.asOfCommit))
+        throw new StrataError('INVALID_INPUT', '--as-of-commit takes a commit number (see `strata history <view>`)');
       await withStrata(cmd, async (strata) => {
         const sel = opts.featureService ? { featureService: opts.featureService } : { features: opts.features ?? [] };
-        const table = await strata.getHistoricalFeatures({
+        const bar = opts.out ? progressBar(cmd, 'training set', 0) : undefined;
+        const req = {
           ...sel,
           entities: opts.entities ? { path: opts.entities } : { sql: opts.entitySql as string },
           timestampColumn: opts.timestampColumn,
           fullFeatureNames: opts.fullFeatureNames ?? false,
           ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
-        });
-        const columns = table.schema.fields.map((f) => f.name);
+          ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
+          ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+          ...(opts.workMem ? { workMem: opts.workMem } : {}),
+          onProgress: (p: { stage: string; rows: number }) => {
+            if (p.stage === 'loading') bar?.setTotal?.(p.rows);
+            else bar?.update(p.rows);
+          },
+        };
         if (opts.out) {
-          const w = await writeTable(table, opts.out);
-          output(cmd, { out: w.path, rows: w.rows, columns }, `wrote ${w.rows} rows to ${w.path}`);
+          const w = await strata.writeHistoricalFeatures({ ...req, out: opts.out });
+          bar?.stop();
+          output(cmd, { out: w.path, rows: w.rows }, `wrote ${w.rows} rows to ${w.path}`);
         } else {
+          const table = await strata.getHistoricalFeatures(req);
+          const columns = table.schema.fields.map((f) => f.name);
           output(cmd, { rows: table.numRows, columns }, formatTable(table));
         }
       });

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { register as adapters } from './adapters.js';
 import { register as data } from './data.js';
+import { register as history } from './history.js';
 import { register as registry } from './registry.js';
 import { register as services } from './services.js';
 
 /** Every command group; each file registers its commands on the program. */
-export const commandGroups: ((program: Command) => void)[] = [services, registry, data, adapters];
+export const commandGroups: ((program: Command) => void)[] = [services, registry, data, history, adapters];
