@@ -197,4 +197,53 @@ describe.skipIf(!existsSync(cli))('strata CLI on the real stack', () => {
     }[];
     expect(list.filter((i) => i.status === 'committed').map((i) => i.rowCount)).toEqual([2]);
   });
+
+  it('gates CI on a suite (exit 6 on failure), writes data docs, and reports bad suites clearly', async () => {
+    const data = f('readings.csv', 'sensor,temp\n1,20.5\n2,21\n3,95\n4,\n');
+    const suite = f(
+      'suite.json',
+      JSON.stringify({
+        name: 'readings',
+        expectations: [
+          { type: 'expect_column_values_to_be_between', kwargs: { column: 'temp', min_value: -40, max_value: 50 } },
+          { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'temp', mostly: 0.7 } },
+          { type: 'expect_column_to_exist', kwargs: { column: 'sensor' } },
+        ],
+      }),
+    );
+    const docsDir = join(dir, 'docs-out');
+    const failed = await strata('validate', data, '--suite', suite, '--docs', docsDir);
+    expect(failed.code).toBe(6);
+    expect(failed.stdout).toMatch(/validation FAILED: 2\/3 expectations/);
+    expect(failed.stdout).toMatch(/expect_column_values_to_be_between on temp: 1 unexpected, e.g. \[95\]/);
+    expect(readFileSync(join(docsDir, 'index.html'), 'utf8')).toContain('expect_column_values_to_be_between');
+
+    const loose = f(
+      'loose.json',
+      JSON.stringify({
+        expectation_suite_name: 'loose',
+        expectations: [{ expectation_type: 'expect_column_max_to_be_between', kwargs: { column: 'temp', max_value: 100 } }],
+      }),
+    );
+    const passed = await strata('--json', 'validate', data, '--suite', loose);
+    expect(passed.code).toBe(0);
+    expect(JSON.parse(passed.stdout).success).toBe(true);
+
+    const malformed = await strata('validate', data, '--suite', f('broken.json', '{"name": "x", "expectations": ['));
+    expect(malformed.code).toBe(3);
+    expect(malformed.stderr).toMatch(/not valid JSON/);
+
+    const unknown = await strata(
+      'validate',
+      data,
+      '--suite',
+      f('unknown.json', JSON.stringify({ name: 'u', expectations: [{ type: 'expect_the_moon', kwargs: {} }] })),
+    );
+    expect(unknown.code).toBe(6);
+    expect(unknown.stdout).toMatch(/expect_the_moon/);
+
+    const built = await strata('docs', 'build', '-o', join(dir, 'site'));
+    expect(built.code, built.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'site', 'index.html'), 'utf8')).toContain('all_users_agg_m');
+  });
 });
