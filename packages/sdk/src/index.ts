@@ -38,3 +38,14 @@ export function connect(opts: ConnectOptions = {}): Promise<Strata> {
 export { checkWritable, formatTable, writeBatches, writeTable } from './writers.js';
 export { collect, parseAsOf, type TimeTravelOptions } from './history.js';
 export type { CommitInfo } from '@strata/offline-postgres';
+export {
+  createMaterializeSchedule,
+  deleteMaterializeSchedule,
+  describeSchedule,
+  listMaterializeSchedules,
+  type MaterializeSchedule,
+  materializeScheduleId,
+  parseEvery,
+  triggerMaterializeSchedule,
+} from './schedules.js';
+export { type MaterializationRun, materializationHistory } from './materializations.js';

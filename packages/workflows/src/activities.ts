@@ -14,6 +14,7 @@ import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
+import { latestPartitionPage, partitionCount, rowsInRange } from './partitioned.js';
 import { validateStaged } from './validate.js';
 
 export interface ActivityDeps {
@@ -124,6 +125,11 @@ export function createActivities(deps: ActivityDeps) {
       }
       const fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
       const toSeq = input.toSeq ?? (await offline.maxCommitSeq(input.project, input.view));
+      const rowsToRead =
+        input.mode === 'incremental'
+          ? await rowsInRange(offline.pool, registry.schema, input.project, input.view, fromSeq, toSeq)
+          : await rowsInRange(offline.pool, registry.schema, input.project, input.view, 0, toSeq);
+      const partitions = partitionCount(rowsToRead, input.partitions);
       const { rows } = await offline.pool.query<{ id: string }>(
         `INSERT INTO "${registry.schema}".materializations (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running',$9) RETURNING id`,
@@ -150,6 +156,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(input.end ? { end: input.end } : {}),
         runId: Number(rows[0]?.id),
         batchSize: input.batchSize ?? 2000,
+        partitions,
       };
     }),
 
@@ -162,13 +169,14 @@ export function createActivities(deps: ActivityDeps) {
       if (plan.fromSeq >= plan.toSeq && plan.mode === 'incremental') return state;
       const ref = { project: plan.project, view: vv.spec, joinKeys: vv.joinKeys };
       for (;;) {
-        const page = await offline.latestPage(vv, {
+        const page = await latestPartitionPage(offline.pool, registry.schema, vv, {
           ...(plan.mode === 'incremental' ? { fromSeq: plan.fromSeq } : {}),
           toSeq: plan.toSeq,
           ...(plan.start ? { start: new Date(plan.start) } : {}),
           ...(plan.end ? { end: new Date(plan.end) } : {}),
           cursor: state.cursor,
           limit: plan.batchSize,
+          ...(plan.partition ? { partition: plan.partition } : {}),
         });
         if (page.rows.length) {
           const res = await online.writeRows(
@@ -192,6 +200,7 @@ export function createActivities(deps: ActivityDeps) {
         [plan.runId, progress.written, progress.skipped],
       );
       return {
+        partitions: plan.partitions,
         project: plan.project,
         view: plan.view,
         version: plan.version,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 export { type ActivityDeps, createActivities, rowToOnline, toFailure } from './activities.js';
+export { latestPartitionPage, type Partition, partitionCount, rowsInRange } from './partitioned.js';
 export {
   DEFAULT_TASK_QUEUE,
   FailureTypes,

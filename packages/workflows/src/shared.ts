@@ -83,6 +83,8 @@ export interface MaterializeInput {
   /** Upper bound of commits to include (set by the client so the workflow id names the range). */
   toSeq?: number;
   batchSize?: number;
+  /** Child workflows by entity-key hash partition; default from the rows to read (one per 250k, at most 16). */
+  partitions?: number;
 }
 
 export interface MaterializePlan {
@@ -96,6 +98,10 @@ export interface MaterializePlan {
   end?: string;
   runId: number;
   batchSize: number;
+  /** How many entity-key hash partitions the run fans out into (1: no children). */
+  partitions: number;
+  /** The partition one child works on. */
+  partition?: { index: number; count: number };
 }
 
 export interface MaterializeProgress {
@@ -106,6 +112,7 @@ export interface MaterializeProgress {
 }
 
 export interface MaterializeResult {
+  partitions?: number;
   project: string;
   view: string;
   version: number;

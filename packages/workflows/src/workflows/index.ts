@@ -16,6 +16,8 @@ import {
   type IngestInput,
   type IngestResult,
   type MaterializeInput,
+  type MaterializePlan,
+  type MaterializeProgress,
   type MaterializeResult,
   materializeWorkflowId,
   type Progress,
@@ -143,12 +145,60 @@ export async function materializeWorkflow(input: MaterializeInput): Promise<Mate
   const plan = await quick.planMaterialization(input);
   upsertMemo({ fromSeq: plan.fromSeq, toSeq: plan.toSeq, version: plan.version });
   stage('writing', progress);
-  const out = await long.materializeRange(plan);
+  let out: MaterializeProgress;
+  if (plan.partitions > 1) {
+    // Fan out: one child per entity-key hash partition, each heartbeating its own cursor.
+    const id = workflowInfo().workflowId;
+    const parts = await Promise.all(
+      Array.from({ length: plan.partitions }, (_, index) =>
+        executeChild(materializePartitionWorkflow, {
+          args: [{ ...plan, partition: { index, count: plan.partitions } }],
+          workflowId: `${id}:part${index + 1}of${plan.partitions}`,
+          typedSearchAttributes: [
+            { key: SA.project, value: plan.project },
+            { key: SA.view, value: plan.view },
+            { key: SA.stage, value: 'writing' },
+          ],
+        }).then((r) => {
+          progress.rowsDone += r.written + r.skipped;
+          return r;
+        }),
+      ),
+    );
+    out = parts.reduce(
+      (a, r) => ({ cursor: null, written: a.written + r.written, skipped: a.skipped + r.skipped, pages: a.pages + r.pages }),
+      {
+        cursor: null,
+        written: 0,
+        skipped: 0,
+        pages: 0,
+      } as MaterializeProgress,
+    );
+  } else {
+    out = await long.materializeRange(plan);
+  }
   progress.rowsDone = out.written;
   stage('finishing', progress);
   const result = await quick.finishMaterialization(plan, out);
   upsertSearchAttributes([{ key: SA.rows, value: result.rowsWritten }]);
-  upsertMemo({ rowsWritten: result.rowsWritten, rowsSkippedOlder: result.rowsSkippedOlder });
+  upsertMemo({ rowsWritten: result.rowsWritten, rowsSkippedOlder: result.rowsSkippedOlder, partitions: plan.partitions });
   stage('done', progress);
   return result;
 }
+
+/** One entity-key hash partition of a materialization: pages through its keys, heartbeating the cursor. */
+export async function materializePartitionWorkflow(plan: MaterializePlan): Promise<MaterializeProgress> {
+  const progress: Progress = { stage: 'writing', rowsTotal: 0, rowsDone: 0 };
+  setHandler(progressQuery, () => progress);
+  const out = await long.materializeRange(plan);
+  progress.rowsDone = out.written;
+  progress.stage = 'done';
+  upsertMemo({
+    partition: plan.partition?.index ?? 0,
+    of: plan.partitions,
+    rowsWritten: out.written,
+    rowsSkippedOlder: out.skipped,
+  });
+  return out;
+}
+
