@@ -13,7 +13,20 @@ info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_RE
 typecheck_rc=0; lint_rc=0; tests_rc=0
 phase "typecheck" pnpm typecheck || typecheck_rc=$?
 phase "lint" pnpm lint || lint_rc=$?
-phase "tests (vitest: unit + integration)" pnpm exec vitest run "$@" || tests_rc=$?
+# The real peers (feast, great_expectations from PyPI, in venvs outside the repo) for the compatibility suites;
+# set STRATA_SKIP_COMPAT=1 to skip installing them (those suites are then skipped with the reason).
+if [[ -z "${STRATA_SKIP_COMPAT:-}" ]]; then
+  compat_env=$(phase "compat peers (feast, great_expectations)" bash infra/compat-peers.sh) && eval "$compat_env"
+fi
+report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"
+mkdir -p "$(dirname "$report")"
+phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?
+if [[ -f "$report" ]]; then
+  # One plain closing line with the counts, for people and for CI.
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);' "$report" || true
+fi
 
 word() { if [[ $1 -eq 0 ]]; then echo ok; else echo "FAILED($1)"; fi; }
 summary="typecheck $(word $typecheck_rc), lint $(word $lint_rc), tests $(word $tests_rc), total $((SECONDS - _T0))s"

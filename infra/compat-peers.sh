@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the real peers the compatibility suites compare Strata with, each in its own venv outside the repo
+# (PyPI only; never a runtime dependency of Strata), and prints the env lines that point the suites at them:
+#   eval "$(bash infra/compat-peers.sh)"
+# STRATA_FEAST_PYTHON: feast (Redis online store, registry files); STRATA_GX_PYTHON: great_expectations + pandas.
+# A peer that cannot be installed is reported on stderr and left unset, so its suite is skipped with that reason.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+VENVS="${STRATA_CACHE:-${HOME:-/tmp}/.cache/strata}/venvs"
+mkdir -p "$VENVS"
+
+# venv NAME PACKAGES...: (re)creates $VENVS/NAME when its package list changed; prints its python on success.
+venv() {
+  local name="$1"; shift
+  local dir="$VENVS/$name" want="$*"
+  if [[ -x "$dir/bin/python" && -f "$dir/.strata-packages" && "$(cat "$dir/.strata-packages")" == "$want" ]]; then
+    echo "$dir/bin/python"; return 0
+  fi
+  rm -rf "$dir"
+  info "compat: installing $want into $dir"
+  if python3 -m venv "$dir" >&2 && "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" >&2; then
+    echo "$want" > "$dir/.strata-packages"
+    echo "$dir/bin/python"
+  else
+    info "compat: could not install $want; its compatibility suite will be skipped"
+    rm -rf "$dir"
+    return 1
+  fi
+}
+
+if feast_py=$(venv feast feast==0.67.0 redis mmh3); then echo "export STRATA_FEAST_PYTHON=$feast_py"; fi
+if gx_py=$(venv gx great_expectations==1.24.1 pandas==3.1.1); then echo "export STRATA_GX_PYTHON=$gx_py"; fi
+exit 0
