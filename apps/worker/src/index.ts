@@ -4,7 +4,7 @@
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
 import type { StrataConfig } from '@strata/sdk';
-import { createActivities, workflowsPath } from '@strata/workflows';
+import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
 export interface WorkerOptions {
@@ -36,7 +36,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: workflowsPath(),
-    activities: createActivities({ registry, offline, online }),
+    activities: { ...createActivities({ registry, offline, online }), ...createTrainingActivities({ offline }) },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10s',
   });

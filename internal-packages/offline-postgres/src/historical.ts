@@ -84,6 +84,14 @@ function entityColumns(req: HistoricalRequest): { name: string; valueType: Value
 
 const INTS = new Set<ValueTypeName>(['INT32', 'INT64']);
 
+/** Entity columns that are neither join keys nor the timestamp (labels): kept in the output. */
+export function labelColumns(req: HistoricalRequest, keys: JoinKey[]): { name: string; valueType: ValueTypeName }[] {
+  const keyNames = new Set(keys.map((k) => k.name));
+  return entityColumns(req).filter((c) => c.name !== req.timestampColumn && !keyNames.has(c.name));
+}
+
+export { checkAsOf, entityColumns };
+
 /** Checks names and key columns before any query; returns the join keys to upload. */
 export function planHistorical(req: HistoricalRequest): JoinKey[] {
   const cols = new Map(entityColumns(req).map((f) => [f.name, f]));
@@ -206,9 +214,16 @@ async function checkAsOf(client: PoolClient, schema: string, req: HistoricalRequ
   }
 }
 
-async function loadEntities(
+/** Where entity rows live: a session temp table, or an unlogged table in the schema (for training-set workflows). */
+export interface EntityTableRef {
+  /** The quoted (maybe schema-qualified) table name. */
+  sql: string;
+  kind: 'temp' | 'unlogged';
+}
+
+export async function loadEntities(
   client: PoolClient,
-  tmp: string,
+  tmp: EntityTableRef,
   req: HistoricalRequest,
   keys: JoinKey[],
   labels: { name: string; valueType: ValueTypeName }[],
@@ -219,7 +234,11 @@ async function loadEntities(
     '"__ts" timestamptz NOT NULL',
     ...labels.map((l, i) => `${ident(`__l${i}`)} ${toPostgresType(l.valueType)}`),
   ];
-  await client.query(`CREATE TEMP TABLE ${ident(tmp)} (${defs.join(', ')}) ON COMMIT PRESERVE ROWS`);
+  await client.query(
+    tmp.kind === 'temp'
+      ? `CREATE TEMP TABLE ${tmp.sql} (${defs.join(', ')}) ON COMMIT PRESERVE ROWS`
+      : `CREATE UNLOGGED TABLE ${tmp.sql} (${defs.join(', ')})`,
+  );
   const columns = [
     ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
     { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
@@ -247,7 +266,7 @@ async function loadEntities(
     }
   };
   try {
-    await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${ident(tmp)} FROM STDIN WITH (FORMAT csv)`)));
+    await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${tmp.sql} FROM STDIN WITH (FORMAT csv)`)));
   } catch (err) {
     if (err instanceof RowError) {
       const col = err.column === '__ts' ? req.timestampColumn : err.column;
@@ -257,19 +276,20 @@ async function loadEntities(
     }
     throw err;
   }
-  await client.query(`CREATE INDEX ON ${ident(tmp)} ("__row")`);
-  await client.query(`ANALYZE ${ident(tmp)}`);
+  await client.query(`CREATE INDEX ON ${tmp.sql} ("__row")`);
+  await client.query(`ANALYZE ${tmp.sql}`);
   return offset;
 }
 
 /** SQL that returns one row per entity row, ordered by __row: the entity columns, then every selected feature. */
-async function buildQuery(
+export async function buildQuery(
   client: PoolClient,
   schema: string,
-  tmp: string,
+  tmp: EntityTableRef,
   req: HistoricalRequest,
   keys: JoinKey[],
   labelCount: number,
+  range?: { from: number; to: number },
 ): Promise<string> {
   const entityCols = entityColumns(req);
   const keyNames = new Set(keys.map((k) => k.name));
@@ -300,7 +320,8 @@ async function buildQuery(
     );
     for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)}`);
   }
-  return `SELECT ${selects.join(', ')} FROM ${ident(tmp)} e ${joins.join(' ')} ORDER BY e."__row"`;
+  const where = range ? `WHERE e."__row" >= ${Number(range.from)} AND e."__row" < ${Number(range.to)}` : '';
+  return `SELECT ${selects.join(', ')} FROM ${tmp.sql} e ${joins.join(' ')} ${where} ORDER BY e."__row"`;
 }
 
 let tmpCounter = 0;
@@ -319,7 +340,10 @@ export async function* streamHistoricalFeatures(
   const labels = entityColumns(req).filter((c) => c.name !== req.timestampColumn && !keyNames.has(c.name));
   const outCols = historicalColumns(req, keys);
   const client = await pool.connect();
-  const tmp = `strata_entities_${process.pid}_${Date.now().toString(36)}_${++tmpCounter}`;
+  const tmp: EntityTableRef = {
+    sql: ident(`strata_entities_${process.pid}_${Date.now().toString(36)}_${++tmpCounter}`),
+    kind: 'temp',
+  };
   let inTx = false;
   try {
     await checkAsOf(client, schema, req);
@@ -342,7 +366,7 @@ export async function* streamHistoricalFeatures(
     throw err;
   } finally {
     if (inTx) await client.query('ROLLBACK').catch(() => {});
-    await client.query(`DROP TABLE IF EXISTS ${ident(tmp)}`).catch(() => {});
+    await client.query(`DROP TABLE IF EXISTS ${tmp.sql}`).catch(() => {});
     client.release();
   }
 }

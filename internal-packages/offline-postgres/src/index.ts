@@ -37,3 +37,16 @@ export {
   resolveAsOf,
   viewHistory,
 } from './timetravel.js';
+export { checkWritable, emptyBatch, type OutputFormat, outputFormat, writeBatches } from './output.js';
+export {
+  buildTrainingChunk,
+  createTrainingSet,
+  failTrainingSet,
+  finishTrainingSet,
+  getTrainingSet,
+  listTrainingSets,
+  partPath,
+  type TrainingSet,
+  type TrainingSetSpec,
+  type TrainingSetStatus,
+} from './training-sets.js';

@@ -35,6 +35,11 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.watermarks (
       project text NOT NULL, view text NOT NULL, commit_seq bigint NOT NULL DEFAULT 0,
       updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, view))`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.training_sets (
+      id text PRIMARY KEY, project text NOT NULL, status text NOT NULL, spec jsonb NOT NULL, entity_table text,
+      entity_rows bigint NOT NULL DEFAULT 0, rows_done bigint NOT NULL DEFAULT 0, output_uri text, output_format text,
+      as_of_commit_seq bigint, workflow_id text, error jsonb, created_by text,
+      created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
     await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
       JSON.stringify(REGISTRY_SCHEMA_VERSION),
     ]);

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import {
   type Change,
   type EntitySpec,
@@ -25,6 +26,10 @@ import {
   type ColumnBatch,
   createPool,
   type CommitInfo,
+  createTrainingSet,
+  getTrainingSet,
+  listTrainingSets,
+  type TrainingSet,
   type Ingestion,
   OfflineStore,
   type Pool,
@@ -42,13 +47,25 @@ import {
   type Progress,
   progressQuery,
   SA,
+  type TrainingSetInput,
+  type TrainingSetResult,
+  trainingSetWorkflowId,
 } from '@strata/workflows';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
 import { type LoadConfigOptions, loadConfig, type StrataConfig } from './config.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
-import { collect, diff, diffSummary, history, readView, streamTrainingSet, type TimeTravelOptions } from './history.js';
+import {
+  collect,
+  diff,
+  diffSummary,
+  historicalRequest,
+  history,
+  readView,
+  streamTrainingSet,
+  type TimeTravelOptions,
+} from './history.js';
 import { readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
 
@@ -474,6 +491,79 @@ export class Strata {
   ): Promise<{ path: string; rows: number }> {
     await checkWritable(opts.out, opts.format);
     return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+  }
+
+  /**
+   * Starts a big training set as a workflow: the entity rows are loaded now (streamed into Postgres) and the request
+   * is pinned to the latest commit (or the one given); the worker builds it in chunks and writes `out`. The handle's
+   * progress() shows rows done; the output's URI is kept in the registry (`trainingSet(id)`).
+   */
+  async startTrainingSet(
+    opts: FeatureSelection &
+      HistoricalOptions & {
+        out: string;
+        format?: string;
+        id?: string;
+        chunkRows?: number;
+        parallel?: number;
+        createdBy?: string;
+      },
+  ): Promise<RunHandle<TrainingSetResult> & { id: string; entityRows: number }> {
+    const id = opts.id ?? randomUUID();
+    const sels = await this.resolve(opts);
+    const entities = 'sql' in opts.entities ? await this.queryTable(opts.entities.sql) : opts.entities;
+    const req = await historicalRequest({
+      selections: sels,
+      entities,
+      timestampColumn: opts.timestampColumn ?? 'event_timestamp',
+      fullFeatureNames: opts.fullFeatureNames ?? false,
+      ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
+      ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
+      ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    await checkWritable(opts.out, opts.format);
+    const ts = await createTrainingSet(this.offline, this.project, id, req, {
+      uri: resolvePath(opts.out),
+      ...(opts.format ? { format: opts.format } : {}),
+      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+    });
+    const client = await this.workflowClient();
+    const workflowId = trainingSetWorkflowId(this.project, id);
+    const input: TrainingSetInput = {
+      id,
+      project: this.project,
+      entityRows: ts.entityRows,
+      ...(opts.chunkRows ? { chunkRows: opts.chunkRows } : {}),
+      ...(opts.parallel ? { parallel: opts.parallel } : {}),
+    };
+    const handle = await client.workflow.start('trainingSetWorkflow', {
+      workflowId,
+      taskQueue: this.config.temporal.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: SA.project, value: this.project },
+        { key: SA.stage, value: 'training-set' },
+        { key: SA.rows, value: ts.entityRows },
+      ],
+      memo: { trainingSet: id, rows: ts.entityRows, asOfCommit: ts.asOfCommitSeq },
+    });
+    await this.pool.query(`UPDATE "${this.registry.schema}".training_sets SET workflow_id = $2 WHERE id = $1`, [id, workflowId]);
+    const run = new RunHandle<TrainingSetResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
+    return Object.assign(run, { id, entityRows: ts.entityRows }) as RunHandle<TrainingSetResult> & {
+      id: string;
+      entityRows: number;
+    };
+  }
+
+  /** A training set built by a workflow: status, rows, the pinned commit and the output's URI. */
+  trainingSet(id: string): Promise<TrainingSet> {
+    return getTrainingSet(this.offline, id);
+  }
+
+  listTrainingSets(): Promise<TrainingSet[]> {
+    return listTrainingSets(this.offline, this.project);
   }
 
   /** A view's commits (and failed or pending ingestions): rows, event-time range, who, when, status. */

@@ -27,7 +27,7 @@ export {
 } from './online.js';
 export { detectFormat, type FileFormat, inferTextType, readBatches, readTable, viewColumnTypes } from './readers.js';
 export * from '@strata/core';
-export type { IngestResult, MaterializeResult, Progress } from '@strata/workflows';
+export type { IngestResult, MaterializeResult, Progress, TrainingSetResult } from '@strata/workflows';
 
 import { type ConnectOptions, Strata } from './client.js';
 
@@ -37,7 +37,7 @@ export function connect(opts: ConnectOptions = {}): Promise<Strata> {
 }
 export { checkWritable, formatTable, writeBatches, writeTable } from './writers.js';
 export { collect, parseAsOf, type TimeTravelOptions } from './history.js';
-export type { CommitInfo } from '@strata/offline-postgres';
+export type { CommitInfo, TrainingSet } from '@strata/offline-postgres';
 export {
   createMaterializeSchedule,
   deleteMaterializeSchedule,

@@ -202,3 +202,4 @@ export async function materializePartitionWorkflow(plan: MaterializePlan): Promi
   return out;
 }
 
+export * from './training.js';

@@ -1,0 +1,57 @@
+/**
+ * Builds a big training set: entity rows (already loaded by the client) are joined in chunks, each chunk an activity
+ * writing a part file, a few at a time; then the parts are streamed into the output file, whose URI the registry
+ * keeps. The `progress` query reports rows done; a failure marks the training set failed and removes its parts.
+ */
+import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { createTrainingActivities } from '../training-activities.js';
+import type { TrainingSetInput, TrainingSetResult } from '../training-shared.js';
+import { type Progress, progressQuery } from '../shared.js';
+
+type Activities = ReturnType<typeof createTrainingActivities>;
+
+const NON_RETRYABLE = ['INVALID_INPUT', 'INVALID_SPEC', 'SCHEMA_MISMATCH', 'UNKNOWN_OBJECT', 'UNKNOWN_FEATURE'];
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export async function trainingSetWorkflow(input: TrainingSetInput): Promise<TrainingSetResult> {
+  const progress: Progress = { stage: 'joining', rowsTotal: input.entityRows, rowsDone: 0 };
+  setHandler(progressQuery, () => progress);
+  const size = Math.max(1, input.chunkRows ?? 250_000);
+  const chunks = Math.max(1, Math.ceil(input.entityRows / size));
+  const parallel = Math.max(1, input.parallel ?? 2);
+  try {
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        const c = next++;
+        if (c >= chunks) return;
+        const from = c * size;
+        const to = Math.min(input.entityRows, from + size);
+        const rows = await acts.buildTrainingChunk(input.id, c, from, to);
+        progress.rowsDone += rows;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, chunks) }, worker));
+    progress.stage = 'writing';
+    const out = await acts.finishTrainingSet(input.id, chunks);
+    progress.stage = 'done';
+    return { id: input.id, uri: out.uri, rows: out.rows, chunks };
+  } catch (err) {
+    progress.stage = 'failed';
+    const e = err as { message?: string; cause?: { type?: string; message?: string } };
+    await acts.failTrainingSet(input.id, { message: e.cause?.message ?? e.message, type: e.cause?.type });
+    if (err instanceof ApplicationFailure) throw err;
+    throw err;
+  }
+}
