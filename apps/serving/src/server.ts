@@ -5,13 +5,14 @@
 import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
 import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
-import { entityRowsFromColumns, readOnline } from '@strata/sdk';
+import { entityRowsFromColumns } from '@strata/sdk';
 import Fastify, { type FastifyInstance } from 'fastify';
 import client from 'prom-client';
 import { type ApiKey, ApiKeys, AuthError, type Principal, type Scope } from './auth.js';
 import { type HopsworksRequest, hopsworksBatch, hopsworksSingle, projectOf, resolveHopsworksView } from './hopsworks.js';
 import { checkPush, OfflinePushBuffer, type PushBody, pushRowToOnline } from './push.js';
 import { RegistryCache } from './registry-cache.js';
+import { serveOnline } from './respond.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -122,7 +123,27 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
   const pushBuffer = opts.offline
     ? new OfflinePushBuffer(opts.offline, { maxDelayMs: opts.push?.maxDelayMs ?? 200, maxRows: opts.push?.maxRows ?? 10_000 })
     : undefined;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, return503OnClosing: true });
+  // Per-request access logs would cost more than the request itself at batch 1; latency and status live in /metrics.
+  const app = Fastify({ logger: opts.logger ?? false, disableRequestLogging: true, bodyLimit, return503OnClosing: true });
+  // Resolved selections per registry snapshot: a new snapshot after an apply starts a new memo.
+  const resolvedMemo = new WeakMap<object, Map<string, ReturnType<typeof resolveFeatureRefs>>>();
+  const resolveMemo = (
+    repo: Parameters<typeof resolveFeatureRefs>[0],
+    key: string,
+    f: () => ReturnType<typeof resolveFeatureRefs>,
+  ) => {
+    let m = resolvedMemo.get(repo);
+    if (!m) {
+      m = new Map();
+      resolvedMemo.set(repo, m);
+    }
+    let r = m.get(key);
+    if (!r) {
+      r = f();
+      if (m.size < 10_000) m.set(key, r);
+    }
+    return r;
+  };
 
   app.addHook('onResponse', async (req, reply) => {
     latency.observe(
@@ -240,8 +261,12 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
         }
         const resolved =
           body.feature_service !== undefined
-            ? resolveFeatureService(repo, body.feature_service as string)
-            : resolveFeatureRefs(repo, body.features as string[]);
+            ? resolveMemo(repo, `s\u0000${body.feature_service}`, () =>
+                resolveFeatureService(repo, body.feature_service as string),
+              )
+            : resolveMemo(repo, `f\u0000${(body.features as string[]).join('\u0000')}`, () =>
+                resolveFeatureRefs(repo, body.features as string[]),
+              );
         const rows = entityRowsFromColumns(body.entities as Record<string, unknown>);
         if (rows.length > maxEntities) {
           throw invalidInput(`${rows.length} entity rows is more than the limit of ${maxEntities}`, {
@@ -252,7 +277,7 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
           const vv = views.get(r.view.name);
           return { ...r, joinKeys: (vv?.joinKeys ?? []) as JoinKey[] };
         });
-        const res = await readOnline(opts.online, project, selections, rows, {
+        const res = await serveOnline(opts.online, project, selections, rows, {
           fullFeatureNames: body.full_feature_names ?? false,
         });
         entitiesServed.inc(rows.length);
