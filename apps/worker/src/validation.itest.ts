@@ -127,7 +127,7 @@ describe('validation, drift and alerts in the ingest workflow', () => {
     expect(second.validation.drift).toMatchObject({ drifted: true, referenceCommit: first.commitSeq, driftedColumns: ['temp'] });
     expect(second.validation.alerted).toBe(hookUrl);
     const stored = await strata.offline.getIngestion(second.ingestionId);
-    expect((stored?.drift as { drifted: boolean }).drifted).toBe(true);
+    expect(stored?.drift).toMatchObject({ drifted: true });
     expect(stored?.statistics).toBeTruthy();
     expect(alerts.at(-1)).toMatchObject({ source: 'strata', event: 'drift', view: 'readings', ingestionId: second.ingestionId });
     expect(await committedRows()).toBe(1000);
