@@ -39,7 +39,7 @@ async function strataRun() {
     configPath: undefined,
     overrides: {
       project,
-      postgres: { url: pgUrl, schema: 'strata_bench' },
+      postgres: { url: pgUrl, schema: `strata_bench_p2_${stamp}` },
       redis: { url: redisUrl },
       temporal: { address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', taskQueue: `bench-${stamp}` },
     },
@@ -141,6 +141,27 @@ async function feast() {
   return JSON.parse(stdout.trim().split('\n').at(-1));
 }
 
+// Everything a run writes is removed at the end: its Redis hashes (keys end with the project) and its schema.
+async function cleanup() {
+  const redis = new Redis(redisUrl);
+  let removed = 0;
+  for (const project of [`bench_p2_${stamp}`, `bench_p2raw_${stamp}`, `bench_p2feast_${stamp}`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', `*${project}`, 'COUNT', 5000);
+      cursor = String(next);
+      if (keys.length) removed += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  redis.disconnect();
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "strata_bench_p2_${stamp}" CASCADE`);
+  await client.end();
+  log(`cleaned up ${removed} Redis hashes and schema strata_bench_p2_${stamp}`);
+}
+
 const out = {};
 out.strata = await strataRun();
 log(`strata: ${ROWS} rows in ${out.strata.seconds.toFixed(2)} s`);
@@ -164,4 +185,5 @@ const lines = [
     (out.feast ? `; strata/feast = ${(rps(out.strata) / rps(out.feast)).toFixed(1)}x (goal >= 20x)` : ''),
 ];
 process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(out)}\n`);
+await cleanup();
 process.exit(0);
