@@ -37,7 +37,12 @@ export interface CheckedPush {
 
 function toDate(v: unknown, where: string): Date | null {
   if (v === null || v === undefined) return null;
-  const d = v instanceof Date ? v : typeof v === 'number' || typeof v === 'string' ? new Date(v) : undefined;
+  // Text without an offset is UTC (as everywhere in Strata), not the server's local time.
+  const text =
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(v.trim())
+      ? `${v.trim().replace(' ', 'T')}${v.includes(':') ? 'Z' : ''}`
+      : v;
+  const d = text instanceof Date ? text : typeof text === 'number' || typeof text === 'string' ? new Date(text) : undefined;
   if (!d || Number.isNaN(d.getTime())) {
     throw invalidInput(`${where}: '${String(v)}' is not a timestamp`, { hint: 'send ISO 8601 text or epoch milliseconds' });
   }
