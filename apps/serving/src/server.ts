@@ -6,7 +6,7 @@ import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, 
 import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
 import { entityRowsFromColumns } from '@strata/sdk';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import client from 'prom-client';
 import { type ApiKey, ApiKeys, AuthError, type Principal, type Scope } from './auth.js';
 import { type HopsworksRequest, hopsworksBatch, hopsworksSingle, projectOf, resolveHopsworksView } from './hopsworks.js';
@@ -124,7 +124,12 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     ? new OfflinePushBuffer(opts.offline, { maxDelayMs: opts.push?.maxDelayMs ?? 200, maxRows: opts.push?.maxRows ?? 10_000 })
     : undefined;
   // Per-request access logs would cost more than the request itself at batch 1; latency and status live in /metrics.
-  const app = Fastify({ logger: opts.logger ?? false, disableRequestLogging: true, bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    return503OnClosing: true,
+  });
   // Resolved selections per registry snapshot: a new snapshot after an apply starts a new memo.
   const resolvedMemo = new WeakMap<object, Map<string, ReturnType<typeof resolveFeatureRefs>>>();
   const resolveMemo = (
@@ -278,6 +283,7 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
           return { ...r, joinKeys: (vv?.joinKeys ?? []) as JoinKey[] };
         });
         const res = await serveOnline(opts.online, project, selections, rows, {
+          memo: resolved,
           fullFeatureNames: body.full_feature_names ?? false,
         });
         entitiesServed.inc(rows.length);

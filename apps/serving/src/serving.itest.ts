@@ -3,12 +3,14 @@
  * outage under load (503s, then correct answers from the same server instance), graceful shutdown, registry updates
  * within a second of an apply, pushes online and offline, and the Hopsworks-shaped routes.
  */
-import type { RepoSpec } from '@strata/core';
+import { type RepoSpec, resolveFeatureRefs } from '@strata/core';
 import { createPool, OfflineStore, type Pool, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
 import { freshSchema, type FreshSchema, uniqueName } from '@strata/testkit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOnline } from '@strata/sdk';
+import { serveOnline } from './respond.js';
 import { createServer } from './server.js';
 import { findRedisServer, freePort, PrivateRedis } from './testing.itest-helpers.js';
 
@@ -96,6 +98,33 @@ describe.skipIf(!redisBin)('serving app on real Postgres and a private Redis', (
     expect(body.results[2].statuses).toEqual(['PRESENT', 'NULL_VALUE', 'NOT_FOUND']);
     const svc = await post(a, '/get-online-features', { feature_service: 'model_v1', entities: { user_id: [3] } });
     expect(svc.json().results.map((r: { values: unknown[] }) => r.values[0])).toEqual([3, 30, 2.5]);
+
+    // The server's column builder gives exactly what the SDK's readOnline gives, including OUTSIDE_MAX_AGE.
+    const { repo: current } = { repo: await registry.loadRepo(project) };
+    const vv = await registry.getView(project, 'stats');
+    const sel = resolveFeatureRefs(current, ['stats:clicks', 'stats:score', 'stats:label']).map((r) => ({
+      ...r,
+      joinKeys: vv.joinKeys,
+    }));
+    const rows = [{ user_id: 1 }, { user_id: 2 }, { user_id: 999 }];
+    const full = await post(a, '/get-online-features', {
+      features: ['stats:clicks', 'stats:score', 'stats:label'],
+      entities: { user_id: [1, 2, 999] },
+      full_feature_names: true,
+    });
+    expect(full.json()).toEqual(
+      JSON.parse(JSON.stringify(await readOnline(online, project, sel, rows, { fullFeatureNames: true }))),
+    );
+    const ttlSel = sel.map((r) => ({ ...r, view: { ...r.view, ttlSeconds: 60 } }));
+    const now = new Date(T + 3600_000);
+    expect(await serveOnline(online, project, ttlSel, rows, { now })).toEqual(
+      await readOnline(online, project, ttlSel, rows, { now }),
+    );
+    expect((await serveOnline(online, project, ttlSel, rows, { now })).results[1]?.statuses).toEqual([
+      'OUTSIDE_MAX_AGE',
+      'OUTSIDE_MAX_AGE',
+      'NOT_FOUND',
+    ]);
   });
 
   it('refuses bad input with clear errors', async () => {
