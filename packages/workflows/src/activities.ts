@@ -62,6 +62,9 @@ export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): Onli
   };
 }
 
+/** Redis write pipelines in flight per materialization activity. */
+const WRITE_CONCURRENCY = 4;
+
 export function createActivities(deps: ActivityDeps) {
   const { registry, offline, online } = deps;
   return {
@@ -168,23 +171,38 @@ export function createActivities(deps: ActivityDeps) {
       const state: MaterializeProgress = resumed ?? { cursor: null, written: 0, skipped: 0, pages: 0 };
       if (plan.fromSeq >= plan.toSeq && plan.mode === 'incremental') return state;
       const ref = { project: plan.project, view: vv.spec, joinKeys: vv.joinKeys };
-      for (;;) {
-        const page = await latestPartitionPage(offline.pool, registry.schema, vv, {
+      const fetchPage = (cursor: unknown[] | null) =>
+        latestPartitionPage(offline.pool, registry.schema, vv, {
           ...(plan.mode === 'incremental' ? { fromSeq: plan.fromSeq } : {}),
           toSeq: plan.toSeq,
           ...(plan.start ? { start: new Date(plan.start) } : {}),
           ...(plan.end ? { end: new Date(plan.end) } : {}),
-          cursor: state.cursor,
+          cursor,
           limit: plan.batchSize,
           ...(plan.partition ? { partition: plan.partition } : {}),
         });
+      // The next page is read from Postgres while the current one is written to Redis; the heartbeated cursor only
+      // moves past a page once it is written, so a resumed attempt never skips a row.
+      let pending = fetchPage(state.cursor);
+      for (;;) {
+        const page = await pending;
+        if (page.cursor) {
+          pending = fetchPage(page.cursor);
+          pending.catch(() => {});
+        }
         if (page.rows.length) {
-          const res = await online.writeRows(
-            ref,
-            page.rows.map((r) => rowToOnline(vv, r)),
+          // Each entity occurs once per page, so chunks of a page can be written concurrently (more pipelines in flight).
+          const rows = page.rows.map((r) => rowToOnline(vv, r));
+          const chunk = Math.ceil(rows.length / WRITE_CONCURRENCY);
+          const results = await Promise.all(
+            Array.from({ length: Math.ceil(rows.length / chunk) }, (_, c) =>
+              online.writeRows(ref, rows.slice(c * chunk, (c + 1) * chunk)),
+            ),
           );
-          state.written += res.written;
-          state.skipped += res.skippedOlder;
+          for (const res of results) {
+            state.written += res.written;
+            state.skipped += res.skippedOlder;
+          }
         }
         state.pages += 1;
         state.cursor = page.cursor;
