@@ -96,7 +96,7 @@ async function rawHset() {
   // Encoding is done before the clock starts: this is the pure Redis write limit.
   const args = Array.from({ length: ROWS }, (_, i) => {
     const a = [redisKey(project, keys, { user_id: i + 1 })];
-    features.forEach((_f, j) => a.push(fields[j], Buffer.from(encodeValue('DOUBLE', i + 1 + j / 100))));
+    for (let j = 0; j < FEATURES; j++) a.push(fields[j], Buffer.from(encodeValue('DOUBLE', i + 1 + j / 100)));
     a.push(tsField, tsBytes);
     return a;
   });
