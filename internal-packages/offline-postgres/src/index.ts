@@ -50,3 +50,4 @@ export {
   type TrainingSetSpec,
   type TrainingSetStatus,
 } from './training-sets.js';
+export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';

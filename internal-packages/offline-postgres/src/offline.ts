@@ -306,8 +306,16 @@ export class OfflineStore {
         .map((x) => ident(x.name))
         .join(', ');
       const seq = Number((await c.query<{ s: string }>(`SELECT nextval('${this.schema}.commit_seq') AS s`)).rows[0]?.s);
+      // Rows go in sorted by the point-in-time index's key, so its b-tree is filled in order (far fewer random page
+      // writes than inserting in file order) and the table is clustered by entity for the PIT join.
+      const order = [
+        ...vv.joinKeys.map((k) => ident(k.name)),
+        `${ident(vv.spec.timestampField)} DESC`,
+        ...(vv.spec.createdTimestampField ? [`${ident(vv.spec.createdTimestampField)} DESC NULLS LAST`] : []),
+      ];
+      await c.query(`SET LOCAL work_mem = '256MB'`);
       const ins = await c.query(
-        `INSERT INTO ${this.t(vv.tableName)} (${cols}, "__ingestion_id", "__commit_seq") SELECT ${cols}, $1, $2 FROM ${this.t(ing.stagingTable as string)}`,
+        `INSERT INTO ${this.t(vv.tableName)} (${cols}, "__ingestion_id", "__commit_seq") SELECT ${cols}, $1, $2 FROM ${this.t(ing.stagingTable as string)} ORDER BY ${order.join(', ')}`,
         [ingestionId, seq],
       );
       await c.query(

@@ -27,6 +27,7 @@ import {
   createPool,
   type CommitInfo,
   createTrainingSet,
+  csvFastPathHeader,
   getTrainingSet,
   listTrainingSets,
   type TrainingSet,
@@ -34,6 +35,7 @@ import {
   OfflineStore,
   type Pool,
   PgRegistry,
+  stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
@@ -66,7 +68,7 @@ import {
   streamTrainingSet,
   type TimeTravelOptions,
 } from './history.js';
-import { readBatches, readTable, viewColumnTypes } from './readers.js';
+import { detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
 
 export interface ConnectOptions extends LoadConfigOptions {
@@ -142,6 +144,11 @@ export interface IngestOptions {
   validationPolicy?: 'NONE' | 'ALWAYS' | 'STRICT';
   onStaged?: (rows: number) => void;
   createdBy?: string;
+  /**
+   * CSV files whose header is exactly the view's columns go to COPY byte for byte (default true); false forces the
+   * batch path, which coerces each value in JavaScript.
+   */
+  fastCsv?: boolean;
 }
 
 export interface IngestHandle extends RunHandle<IngestResult> {
@@ -303,7 +310,23 @@ export class Strata {
         ingestionId,
       ]);
     }
-    if (!existing || existing.status === 'failed') {
+    const fastHeader =
+      (!existing || existing.status === 'failed') &&
+      typeof input === 'string' &&
+      opts.fastCsv !== false &&
+      !input.toLowerCase().endsWith('.tsv') &&
+      detectFormat(input, opts.format) === 'csv'
+        ? await csvFastPathHeader(vv, input)
+        : undefined;
+    if (fastHeader && typeof input === 'string') {
+      // The file's columns match the view: its bytes go to COPY as they are (Postgres types every value).
+      const staged = await stageCsvFile(this.offline, vv, ingestionId, input, fastHeader, {
+        source,
+        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+        ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
+      });
+      rows = staged.rows;
+    } else if (!existing || existing.status === 'failed') {
       const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> =
         typeof input === 'string'
           ? readBatches(input, opts.format ? { format: opts.format } : {})

@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshSchema, type FreshSchema } from '@strata/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ColumnBatch, OfflineStore } from './offline.js';
+import { createPool, type Pool } from './pool.js';
+import { PgRegistry, type ViewVersion } from './registry.js';
+import { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'strata-csv-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+/** The same CSV text as a ColumnBatch, for the batch (JS-coercing) path. */
+function textBatch(text: string): ColumnBatch {
+  const [head, ...lines] = text.trim().split('\n');
+  const names = (head as string).split(',');
+  const rows = lines.map((l) =>
+    (l.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? [])
+      .map((c) => c.replace(/,$/, ''))
+      .map((c) => (c.startsWith('"') ? c.slice(1, -1).replace(/""/g, '"') : c))
+      .slice(0, names.length),
+  );
+  return {
+    numRows: rows.length,
+    columnNames: names,
+    column: (n) => {
+      const i = names.indexOf(n);
+      return i < 0 ? undefined : (r: number) => (rows[r]?.[i] === '' ? null : rows[r]?.[i]);
+    },
+  };
+}
+
+describe('CSV fast path (bytes to COPY)', () => {
+  let fresh: FreshSchema;
+  let pool: Pool;
+  let store: OfflineStore;
+  let vv: ViewVersion;
+  beforeAll(async () => {
+    fresh = await freshSchema();
+    pool = createPool(fresh.url);
+    const reg = new PgRegistry(pool, fresh.schema);
+    await reg.init();
+    store = new OfflineStore(pool, reg);
+    await reg.apply('p', {
+      entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
+      featureViews: [
+        {
+          name: 'v',
+          entities: ['user'],
+          timestampField: 'ts',
+          ttlSeconds: 0,
+          online: false,
+          features: [
+            { name: 'x', valueType: 'DOUBLE' },
+            { name: 'ok', valueType: 'BOOL' },
+            { name: 's', valueType: 'STRING' },
+          ],
+        },
+      ],
+      featureServices: [],
+    });
+    vv = await reg.getView('p', 'v');
+  });
+  afterAll(async () => {
+    await pool.end();
+    await fresh.drop();
+  });
+
+  const good =
+    'ok,user_id,ts,x,s\ntrue,1,2021-01-01T03:00:00+03:00,1.5,a\nf,2,2021-01-01 00:00:01,,"b,c"\n,3,2021-01-02T00:00:00Z,NaN,d\n';
+
+  it('takes matching files only', async () => {
+    expect(await csvFastPathHeader(vv, file('good.csv', good))).toEqual(['ok', 'user_id', 'ts', 'x', 's']);
+    expect(await csvFastPathHeader(vv, file('extra.csv', 'user_id,ts,x,ok,s,y\n1,2021-01-01,1,t,a,2\n'))).toBeUndefined();
+    expect(await csvFastPathHeader(vv, file('missing.csv', 'user_id,ts,x,ok\n1,2021-01-01,1,t\n'))).toBeUndefined();
+    expect(await csvFastPathHeader(vv, file('epoch.csv', 'user_id,ts,x,ok,s\n1,1609459200,1,t,a\n'))).toBeUndefined();
+    expect(await csvFastPathHeader(vv, file('bom.csv', `\ufeff${good}`))).toBeUndefined();
+  });
+
+  it('stores exactly what the batch path stores, in UTC, with the event-time range', async () => {
+    const fast = await stageCsvFile(store, vv, 'fast', file('good2.csv', good), ['ok', 'user_id', 'ts', 'x', 's']);
+    const slow = await store.stage(vv, 'slow', [textBatch(good)]);
+    expect(fast.rows).toBe(3);
+    expect(fast.minEventTime?.toISOString()).toBe('2021-01-01T00:00:00.000Z');
+    expect(fast.maxEventTime).toEqual(slow.maxEventTime);
+    const q = (t: string) =>
+      pool.query(`SELECT user_id, ts, x, ok, s FROM "${fresh.schema}"."${t}" ORDER BY user_id`).then((r) => r.rows);
+    const a = await q(fast.stagingTable);
+    expect(a).toEqual(await q(slow.stagingTable));
+    expect(a[1]).toMatchObject({ user_id: 2, x: null, ok: false, s: 'b,c' });
+    expect(Number.isNaN(a[2].x)).toBe(true);
+  });
+
+  it('reports a bad value with its line and column and leaves nothing behind', async () => {
+    const bad = file('bad.csv', 'user_id,ts,x,ok,s\n1,2021-01-01,1,t,a\nabc,2021-01-01,1,t,a\n');
+    const err = await stageCsvFile(store, vv, 'bad', bad, ['user_id', 'ts', 'x', 'ok', 's']).catch((e) => e);
+    expect(err.code).toBe('INVALID_INPUT');
+    expect(err.where).toContain('line 3');
+    expect(err.where).toContain("column 'user_id'");
+    const nul = file('null.csv', 'user_id,ts,x,ok,s\n1,,1,t,a\n');
+    const err2 = await stageCsvFile(store, vv, 'nul', nul, ['user_id', 'ts', 'x', 'ok', 's']).catch((e) => e);
+    expect(err2.code).toBe('INVALID_INPUT');
+    expect((await store.getIngestion('bad'))?.status).toBe('failed');
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
+      [fresh.schema],
+    );
+    expect(rows[0].n).toBe(2); // only 'fast' and 'slow' from the test above
+  });
+});
