@@ -33,8 +33,15 @@ export interface HistoricalSelection {
 }
 
 /** The strategies the planner can use; tests run every one of them against the reference. */
-export const PIT_STRATEGIES = ['lateral'] as const;
+export const PIT_STRATEGIES = ['lateral', 'merge'] as const;
 export type PitStrategy = (typeof PIT_STRATEGIES)[number];
+/**
+ * lateral: one index probe per entity row and view (best for few entity rows against big views);
+ * merge: one sort of entity and feature rows per view with window functions (best for big requests).
+ */
+const DEFAULT_STRATEGY: PitStrategy = 'lateral';
+/** Entity rows from which streamHistoricalFeatures picks the merge strategy when none is given. */
+export const MERGE_FROM_ROWS = Number.POSITIVE_INFINITY;
 
 /** Entity rows given as typed columns and a stream of batches (a file read batch by batch). */
 export interface EntityStream {
@@ -299,8 +306,39 @@ export async function buildQuery(
   );
   if (label !== labelCount) throw new Error('label columns out of step');
   const joins: string[] = [];
+  const ctes: string[] = [];
+  const merge = (req.strategy ?? DEFAULT_STRATEGY) === 'merge' && !req.dropCreatedAfterEntityTime;
+  const rangeCond = range ? `e."__row" >= ${Number(range.from)} AND e."__row" < ${Number(range.to)}` : 'true';
   for (const [i, s] of req.selections.entries()) {
     const alias = `f${i}`;
+    if (merge) {
+      // Sort-merge: entity rows and feature rows in one sort by (keys, time, kind, created, commit); a running count
+      // of feature rows numbers the groups, so each entity row's group starts with its latest feature row.
+      const spec = s.view.spec;
+      const keyList = s.view.joinKeys.map((k) => ident(k.name));
+      const created = spec.createdTimestampField ? `v.${ident(spec.createdTimestampField)}` : 'NULL::timestamptz';
+      const where: string[] = [];
+      if (req.asOfCommitSeq !== undefined) where.push(`v."__commit_seq" <= ${Number(req.asOfCommitSeq)}`);
+      if (req.asOfTime !== undefined) where.push(`v."__commit_seq" <= ${await seqAtTime(client, schema, s.view, req.asOfTime)}`);
+      const feats = s.features.map((f, j) => ({
+        col: ident(`c${j}`),
+        src: `v.${ident(f.name)}`,
+        type: toPostgresType(f.valueType),
+      }));
+      const fside = `SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ident(spec.timestampField)} AS "__t", 0 AS "__k", ${created} AS "__c", v."__commit_seq" AS "__s", NULL::bigint AS "__r"${feats.map((f) => `, ${f.src} AS ${f.col}`).join('')} FROM ${qualified(schema, s.view.tableName)} v${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+      const eside = `SELECT ${keyList.map((k) => `e.${k}`).join(', ')}, e."__ts", 1, NULL::timestamptz, NULL::bigint, e."__row"${feats.map((f) => `, NULL::${f.type}`).join('')} FROM ${tmp.sql} e WHERE ${rangeCond}`;
+      const part = keyList.join(', ');
+      ctes.push(
+        `${alias}_g AS (SELECT *, count(*) FILTER (WHERE "__k" = 0) OVER (PARTITION BY ${part} ORDER BY "__t", "__k", "__c" NULLS FIRST, "__s" ROWS UNBOUNDED PRECEDING) AS "__grp" FROM (${fside} UNION ALL ${eside}) u)`,
+      );
+      const ttl = spec.ttlSeconds > 0 ? ` AND "__ft" >= "__t" - make_interval(secs => ${Number(spec.ttlSeconds)})` : '';
+      ctes.push(
+        `${alias} AS (SELECT "__r"${feats.map((f) => `, CASE WHEN "__ft" IS NOT NULL${ttl} THEN ${f.col} END AS ${f.col}`).join('')} FROM (SELECT "__r", "__k", "__t", first_value("__t") OVER w AS "__ft"${feats.map((f) => `, first_value(${f.col}) OVER w AS ${f.col}`).join('')} FROM ${alias}_g WINDOW w AS (PARTITION BY ${part}, "__grp" ORDER BY "__k")) x WHERE "__k" = 1)`,
+      );
+      joins.push(`LEFT JOIN ${alias} ON ${alias}."__r" = e."__row"`);
+      for (const f of feats) selects.push(`${alias}.${f.col}`);
+      continue;
+    }
     const spec = s.view.spec;
     const t = qualified(schema, s.view.tableName);
     const ts = `v.${ident(spec.timestampField)}`;
@@ -320,8 +358,9 @@ export async function buildQuery(
     );
     for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)}`);
   }
-  const where = range ? `WHERE e."__row" >= ${Number(range.from)} AND e."__row" < ${Number(range.to)}` : '';
-  return `SELECT ${selects.join(', ')} FROM ${tmp.sql} e ${joins.join(' ')} ${where} ORDER BY e."__row"`;
+  const where = range ? `WHERE ${rangeCond}` : '';
+  const with_ = ctes.length ? `WITH ${ctes.join(', ')} ` : '';
+  return `${with_}SELECT ${selects.join(', ')} FROM ${tmp.sql} e ${joins.join(' ')} ${where} ORDER BY e."__row"`;
 }
 
 let tmpCounter = 0;
@@ -347,8 +386,11 @@ export async function* streamHistoricalFeatures(
   let inTx = false;
   try {
     await checkAsOf(client, schema, req);
-    await loadEntities(client, tmp, req, keys, labels);
-    const sql = await buildQuery(client, schema, tmp, req, keys, labels.length);
+    const rows = await loadEntities(client, tmp, req, keys, labels);
+    // Measured (docs/benchmarks.md, P4): index probes beat the sort-merge plan at every size tried so far, so
+    // 'lateral' is the default; 'merge' is kept, tested against the reference, for views much larger than memory.
+    const strategy = req.strategy ?? (rows >= MERGE_FROM_ROWS ? 'merge' : 'lateral');
+    const sql = await buildQuery(client, schema, tmp, { ...req, strategy }, keys, labels.length);
     await client.query('BEGIN');
     if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
     inTx = true;

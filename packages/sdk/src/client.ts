@@ -174,6 +174,8 @@ export interface HistoricalOptions {
   batchSize?: number;
   /** Postgres work_mem for the join (e.g. '256MB'). */
   workMem?: string;
+  /** Join plan: 'lateral' (index probes) or 'merge' (one sort per view); default by entity row count. */
+  strategy?: 'lateral' | 'merge';
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
 }
 
@@ -504,6 +506,7 @@ export class Strata {
       ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
+      ...(opts.strategy ? { strategy: opts.strategy } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
   }

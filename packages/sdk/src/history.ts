@@ -98,6 +98,7 @@ export interface StreamHistoricalInput extends TimeTravelOptions {
   dropCreatedAfterEntityTime?: boolean;
   batchSize?: number;
   workMem?: string;
+  strategy?: HistoricalRequest['strategy'];
   onProgress?: HistoricalRequest['onProgress'];
 }
 
@@ -122,6 +123,7 @@ export async function historicalRequest(input: StreamHistoricalInput): Promise<H
     ...(input.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
     ...(input.batchSize ? { batchSize: input.batchSize } : {}),
     ...(input.workMem ? { workMem: input.workMem } : {}),
+    ...(input.strategy ? { strategy: input.strategy } : {}),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   };
 }

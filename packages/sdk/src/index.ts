@@ -38,6 +38,7 @@ export function connect(opts: ConnectOptions = {}): Promise<Strata> {
 export { checkWritable, formatTable, writeBatches, writeTable } from './writers.js';
 export { collect, parseAsOf, type TimeTravelOptions } from './history.js';
 export type { CommitInfo, TrainingSet } from '@strata/offline-postgres';
+export { csvFastPathHeader, stageCsvFile } from '@strata/offline-postgres';
 export {
   createMaterializeSchedule,
   deleteMaterializeSchedule,
