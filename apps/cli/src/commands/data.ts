@@ -24,6 +24,8 @@ type HistoricalCliOptions = {
   asOf?: string;
   dropCreatedAfterEntityTime?: boolean;
   workMem?: string;
+  workflow?: boolean;
+  wait: boolean;
   out?: string;
 };
 
@@ -173,6 +175,8 @@ export function register(program: Command): void {
       'drop feature rows created (or committed) after each entity row (backfill leakage)',
     )
     .option('--work-mem <size>', "Postgres work_mem for the join, e.g. '256MB'")
+    .option('--workflow', 'build it as a Temporal workflow (needs --out; chunks on the worker, progress by query)')
+    .option('--no-wait', 'with --workflow: return once the workflow has started')
     .option(
       '-o, --out <file>',
       'output file (.csv, .parquet, .arrow, .jsonl), written batch by batch; without it a preview is printed',
@@ -199,7 +203,29 @@ export function register(program: Command): void {
             else bar?.update(p.rows);
           },
         };
-        if (opts.out) {
+        if (opts.workflow) {
+          if (!opts.out) throw new StrataError('INVALID_INPUT', '--workflow needs --out <file> (a path the worker can write)');
+          const run = await strata.startTrainingSet({ ...req, out: opts.out });
+          info(cmd, `training set ${run.id}: ${run.entityRows} entity rows; workflow ${run.workflowId}\n  ${run.url}`);
+          if (!opts.wait) {
+            output(cmd, { id: run.id, workflowId: run.workflowId, url: run.url }, run.id);
+            return;
+          }
+          const wbar = progressBar(cmd, 'training set', run.entityRows);
+          const timer = setInterval(() => {
+            run
+              .progress()
+              .then((p) => wbar.update(p.rowsDone))
+              .catch(() => {});
+          }, 1000);
+          try {
+            const r = await run.result();
+            wbar.stop();
+            output(cmd, r, `wrote ${r.rows} rows to ${r.uri} (training set ${r.id}, ${r.chunks} chunks)`);
+          } finally {
+            clearInterval(timer);
+          }
+        } else if (opts.out) {
           const w = await strata.writeHistoricalFeatures({ ...req, out: opts.out });
           bar?.stop();
           output(cmd, { out: w.path, rows: w.rows }, `wrote ${w.rows} rows to ${w.path}`);

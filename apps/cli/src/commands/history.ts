@@ -93,4 +93,24 @@ export function register(program: Command): void {
         output(cmd, { commits: summary, preview: t.toArray().map((r) => r.toJSON()) }, formatTable(t));
       });
     });
+
+  program
+    .command('training-set')
+    .description('a training set built by a workflow: status, rows, pinned commit and where its output is')
+    .argument('[id]', "training-set id; without it the project's training sets are listed")
+    .action(async (id: string | undefined, _opts: unknown, cmd: Command) => {
+      await withStrata(cmd, async (strata) => {
+        const list = id ? [await strata.trainingSet(id)] : await strata.listTrainingSets();
+        output(cmd, id ? list[0] : list, () =>
+          list.length
+            ? list
+                .map(
+                  (t) =>
+                    `${t.id}  ${t.status.padEnd(8)} ${t.rowsDone}/${t.entityRows} rows  commit <= ${t.asOfCommitSeq ?? '-'}  ${t.outputUri ?? ''}`,
+                )
+                .join('\n')
+            : 'no training sets',
+        );
+      });
+    });
 }
