@@ -193,8 +193,15 @@ export async function stageCsvFile(
 
 /** A COPY error with the file's line and column ("COPY stg_x, line 3, column user_id: \"abc\""). */
 function copyError(err: unknown, path: string): StrataError {
-  const e = err as { code?: string; message?: string; where?: string };
+  const e = err as { code?: string; message?: string; where?: string; column?: string };
   const m = /line (\d+)(?:, column (\w+))?/.exec(e.where ?? '');
+  if (e.code === '23502' && m && e.column) {
+    // NOT NULL: the message would name the internal staging table; say it in the view's terms instead.
+    return invalidInput(`column '${e.column}' is null or missing; it is required (join key or event timestamp)`, {
+      where: `${path}, line ${m[1]}, column '${e.column}'`,
+      details: { line: Number(m[1]), column: e.column },
+    });
+  }
   if (e.code && /^(22|23)/.test(e.code) && m) {
     return invalidInput(`${e.message}`, {
       where: `${path}, line ${m[1]}${m[2] ? `, column '${m[2]}'` : ''}`,
