@@ -2,19 +2,14 @@
  * The `strata` command end to end (built CLI in a child process) on the real stack: apply, plan, ingest a CSV,
  * materialize, get-online, get-historical; and each kind of bad input with its message and exit code.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { loadConfig } from '@strata/sdk';
-import { freshSchema, type FreshSchema, serviceUrls, uniqueName } from '@strata/testkit';
+import { CLI_MAIN, freshSchema, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const run = promisify(execFile);
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'strata-cli-'));
 const f = (name: string, text: string) => {
   const p = join(dir, name);
@@ -22,38 +17,18 @@ const f = (name: string, text: string) => {
   return p;
 };
 
-describe.skipIf(!existsSync(cli))('strata CLI on the real stack', () => {
+describe.skipIf(!existsSync(CLI_MAIN))('strata CLI on the real stack', () => {
   let fresh: FreshSchema;
   let env: NodeJS.ProcessEnv;
   let worker: Awaited<ReturnType<typeof createStrataWorker>>;
   let running: Promise<void>;
 
-  async function strata(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env, cwd: dir });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const strata = (...args: string[]) => runCli(env, args, dir);
 
   beforeAll(async () => {
     fresh = await freshSchema();
-    const urls = serviceUrls();
-    const project = uniqueName('cli');
-    const taskQueue = uniqueName('tq');
-    env = {
-      ...process.env,
-      STRATA_CONFIG: '',
-      STRATA_PROJECT: project,
-      STRATA_POSTGRES_URL: urls.postgres,
-      STRATA_POSTGRES_SCHEMA: fresh.schema,
-      STRATA_REDIS_URL: urls.redis,
-      TEMPORAL_ADDRESS: urls.temporal,
-      STRATA_TASK_QUEUE: taskQueue,
-    };
-    const config = loadConfig({ env, configPath: undefined as unknown as string });
+    env = strataEnv(testScope(fresh.schema, 'cli'));
+    const config = loadConfig({ env });
     worker = await createStrataWorker(config, { logLevel: 'ERROR' });
     running = worker.worker.run();
   });

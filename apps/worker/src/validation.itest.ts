@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, loadConfig, type Strata, StrataError, tableFromRows } from '@strata/sdk';
-import { freshSchema, type FreshSchema, serviceUrls, uniqueName } from '@strata/testkit';
+import { freshSchema, type FreshSchema, strataEnv, testScope } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStrataWorker } from './index.js';
 
@@ -75,17 +75,7 @@ describe('validation, drift and alerts in the ingest workflow', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
     hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
     fresh = await freshSchema();
-    const urls = serviceUrls();
-    const config = loadConfig({
-      env: {},
-      configPath: undefined as unknown as string,
-      overrides: {
-        project: uniqueName('val'),
-        postgres: { url: urls.postgres, schema: fresh.schema },
-        redis: { url: urls.redis },
-        temporal: { address: urls.temporal, namespace: urls.namespace, taskQueue: uniqueName('tq') },
-      },
-    });
+    const config = loadConfig({ env: strataEnv(testScope(fresh.schema, 'val')) });
     strata = await connect({ config });
     await strata.apply(repo(50));
     worker = await createStrataWorker(config, { logLevel: 'ERROR' });

@@ -3,31 +3,28 @@
  * online read -> training set; idempotent re-ingest; search attributes and memo; a transient Redis outage that the
  * materialization retries through; a worker process killed mid-materialization whose run resumes from its cursor.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, loadConfig, type Strata, type StrataConfig, tableFromRows } from '@strata/sdk';
-import { eventually, freshSchema, type FreshSchema, serviceUrls, uniqueName } from '@strata/testkit';
+import {
+  eventually,
+  freshSchema,
+  type FreshSchema,
+  STACK_SCRIPT,
+  serviceUrls,
+  spawnWorker,
+  strataEnv,
+  testScope,
+  WORKER_MAIN,
+} from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStrataWorker } from './index.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const H = 3600_000;
 const t0 = Date.parse('2020-12-07T00:00:00Z');
 
-function configFor(schema: string, project: string, taskQueue: string): StrataConfig {
-  const urls = serviceUrls();
-  return loadConfig({
-    env: {},
-    configPath: undefined as unknown as string,
-    overrides: {
-      project,
-      postgres: { url: urls.postgres, schema },
-      redis: { url: urls.redis },
-      temporal: { address: urls.temporal, namespace: urls.namespace, taskQueue },
-    },
-  });
+function configFor(schema: string, prefix: string): StrataConfig {
+  return loadConfig({ env: strataEnv(testScope(schema, prefix)) });
 }
 
 const userRepo = {
@@ -78,7 +75,7 @@ describe('workflows on real Temporal, Postgres and Redis', () => {
 
   beforeAll(async () => {
     fresh = await freshSchema();
-    config = configFor(fresh.schema, uniqueName('wf'), uniqueName('tq'));
+    config = configFor(fresh.schema, 'wf');
     strata = await connect({ config });
     await strata.apply(userRepo);
     worker = await createStrataWorker(config, { logLevel: 'WARN' });
@@ -183,47 +180,34 @@ describe('workflows on real Temporal, Postgres and Redis', () => {
         60_000,
         250,
       );
-      execFileSync('bash', [join(repoRoot, 'infra', 'stack.sh'), 'up'], { stdio: 'ignore' });
+      execFileSync('bash', [STACK_SCRIPT, 'up'], { stdio: 'ignore' });
       const r = await handle.result();
       expect(r.rowsWritten).toBe(20);
     } finally {
-      execFileSync('bash', [join(repoRoot, 'infra', 'stack.sh'), 'up'], { stdio: 'ignore' });
+      execFileSync('bash', [STACK_SCRIPT, 'up'], { stdio: 'ignore' });
     }
     const online = await strata.getOnlineFeatures({ features: ['all_users_agg_m:feature_1'], entities: { user_id: [20] } });
     expect(online.results[1]?.values).toEqual([219]);
   });
 });
 
-const workerMain = join(repoRoot, 'apps', 'worker', 'dist', 'main.js');
-
-describe.skipIf(!existsSync(workerMain))('a worker process killed mid-materialization', () => {
+describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed mid-materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;
   const children: ChildProcess[] = [];
 
   function startWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, [workerMain], {
-      env: {
-        ...process.env,
-        STRATA_CONFIG: '',
-        STRATA_PROJECT: config.project,
-        STRATA_POSTGRES_URL: config.postgres.url,
-        STRATA_POSTGRES_SCHEMA: config.postgres.schema,
-        STRATA_REDIS_URL: config.redis.url,
-        TEMPORAL_ADDRESS: config.temporal.address,
-        TEMPORAL_NAMESPACE: config.temporal.namespace,
-        STRATA_TASK_QUEUE: config.temporal.taskQueue,
-      },
-      stdio: 'ignore',
-    });
+    const child = spawnWorker(
+      strataEnv({ schema: config.postgres.schema, project: config.project, taskQueue: config.temporal.taskQueue }),
+    );
     children.push(child);
     return child;
   }
 
   beforeAll(async () => {
     fresh = await freshSchema();
-    config = configFor(fresh.schema, uniqueName('kill'), uniqueName('tq'));
+    config = configFor(fresh.schema, 'kill');
     strata = await connect({ config });
     await strata.apply(userRepo);
   });

@@ -3,8 +3,14 @@
  * test (which isolates Redis keys, since Feast's layout ends every key with the project), and the stack's addresses.
  * Nothing here mocks a service.
  */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
+
+const execFileAsync = promisify(execFile);
 
 export interface ServiceUrls {
   postgres: string;
@@ -65,5 +71,62 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     }
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface TestScope {
+  /** Postgres schema holding the registry and offline tables (from freshSchema()). */
+  schema: string;
+  project: string;
+  taskQueue: string;
+}
+
+/** A fresh project and task queue in the given schema, so tests never see each other's objects or runs. */
+export function testScope(schema: string, prefix = 't'): TestScope {
+  return { schema, project: uniqueName(prefix), taskQueue: uniqueName('tq') };
+}
+
+/**
+ * The environment that points Strata (loadConfig, the worker, the CLI) at the test stack within one scope. It
+ * names no config file (STRATA_CONFIG is empty), so a strata.yaml nearby cannot leak into a test.
+ */
+export function strataEnv(scope: TestScope, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const urls = serviceUrls(base);
+  return {
+    ...base,
+    STRATA_CONFIG: '',
+    STRATA_PROJECT: scope.project,
+    STRATA_POSTGRES_URL: urls.postgres,
+    STRATA_POSTGRES_SCHEMA: scope.schema,
+    STRATA_REDIS_URL: urls.redis,
+    TEMPORAL_ADDRESS: urls.temporal,
+    TEMPORAL_NAMESPACE: urls.namespace,
+    STRATA_TASK_QUEUE: scope.taskQueue,
+  };
+}
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The built worker and CLI entry points (tests that need a separate process skip when they are not built). */
+export const WORKER_MAIN = join(REPO_ROOT, 'apps', 'worker', 'dist', 'main.js');
+export const CLI_MAIN = join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js');
+export const STACK_SCRIPT = join(REPO_ROOT, 'infra', 'stack.sh');
+
+/** Starts a worker process (the built apps/worker) with the given environment; kill it to simulate a crash. */
+export function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [WORKER_MAIN], { env, stdio: 'ignore' });
+}
+
+/** Runs the built `strata` CLI; never throws for a non-zero exit, which is returned as `code`. */
+export async function runCli(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI_MAIN, ...args], { env, ...(cwd ? { cwd } : {}) });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
 }

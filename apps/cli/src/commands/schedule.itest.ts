@@ -3,11 +3,8 @@
  * entity-key hash partition (with a worker process killed mid-run), the history of runs, and periodic
  * materialization with Temporal Schedules through the SDK and the built `strata schedule` command.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
   connect,
   createMaterializeSchedule,
@@ -21,14 +18,20 @@ import {
   tableFromRows,
   triggerMaterializeSchedule,
 } from '@strata/sdk';
-import { eventually, freshSchema, type FreshSchema, serviceUrls, uniqueName } from '@strata/testkit';
+import {
+  CLI_MAIN,
+  eventually,
+  freshSchema,
+  type FreshSchema,
+  runCli,
+  spawnWorker,
+  strataEnv,
+  testScope,
+  WORKER_MAIN,
+} from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const run = promisify(execFile);
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const cli = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
-const workerMain = join(repoRoot, 'apps', 'worker', 'dist', 'main.js');
 const t0 = Date.parse('2021-03-01T00:00:00Z');
 
 const repo = {
@@ -53,32 +56,12 @@ const cols = [
 const rows = (n: number, hour: number, base = 0) =>
   Array.from({ length: n }, (_, i) => ({ user_id: i + 1, dt: new Date(t0 + hour * 3600_000), v: base + i }));
 
-function configFor(schema: string, project: string, taskQueue: string): StrataConfig {
-  const urls = serviceUrls();
-  return loadConfig({
-    env: {},
-    configPath: undefined as unknown as string,
-    overrides: {
-      project,
-      postgres: { url: urls.postgres, schema },
-      redis: { url: urls.redis },
-      temporal: { address: urls.temporal, namespace: urls.namespace, taskQueue },
-    },
-  });
+function configFor(schema: string, prefix: string): StrataConfig {
+  return loadConfig({ env: strataEnv(testScope(schema, prefix)) });
 }
 
 function envFor(config: StrataConfig): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    STRATA_CONFIG: '',
-    STRATA_PROJECT: config.project,
-    STRATA_POSTGRES_URL: config.postgres.url,
-    STRATA_POSTGRES_SCHEMA: config.postgres.schema,
-    STRATA_REDIS_URL: config.redis.url,
-    TEMPORAL_ADDRESS: config.temporal.address,
-    TEMPORAL_NAMESPACE: config.temporal.namespace,
-    STRATA_TASK_QUEUE: config.temporal.taskQueue,
-  };
+  return strataEnv({ schema: config.postgres.schema, project: config.project, taskQueue: config.temporal.taskQueue });
 }
 
 describe('fan-out materialization, history and schedules (in-process worker)', () => {
@@ -90,7 +73,7 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
 
   beforeAll(async () => {
     fresh = await freshSchema();
-    config = configFor(fresh.schema, uniqueName('fan'), uniqueName('tq'));
+    config = configFor(fresh.schema, 'fan');
     strata = await connect({ config });
     await strata.apply(repo);
     worker = await createStrataWorker(config, { logLevel: 'WARN' });
@@ -162,16 +145,11 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
     await expect(describeSchedule(strata, 'big_view')).rejects.toMatchObject({ code: 'UNKNOWN_OBJECT' });
   });
 
-  it.skipIf(!existsSync(cli))('drives schedules from the built CLI', async () => {
+  it.skipIf(!existsSync(CLI_MAIN))('drives schedules from the built CLI', async () => {
     const env = envFor(config);
     const strataCli = async (...args: string[]) => {
-      try {
-        const { stdout } = await run(process.execPath, [cli, ...args], { env });
-        return { code: 0, stdout };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: `${e.stdout}${e.stderr}` };
-      }
+      const r = await runCli(env, args);
+      return { code: r.code, stdout: `${r.stdout}${r.code === 0 ? '' : r.stderr}` };
     };
     const created = await strataCli('schedule', 'create', 'big_view', '--every', '15m');
     expect(created.stdout).toContain(`materialize:${config.project}:big_view`);
@@ -188,20 +166,20 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
   });
 });
 
-describe.skipIf(!existsSync(workerMain))('a worker process killed during a fanned-out materialization', () => {
+describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed during a fanned-out materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;
   const children: ChildProcess[] = [];
   const startWorker = () => {
-    const c = spawn(process.execPath, [workerMain], { env: envFor(config), stdio: 'ignore' });
+    const c = spawnWorker(envFor(config));
     children.push(c);
     return c;
   };
 
   beforeAll(async () => {
     fresh = await freshSchema();
-    config = configFor(fresh.schema, uniqueName('fank'), uniqueName('tq'));
+    config = configFor(fresh.schema, 'fank');
     strata = await connect({ config });
     await strata.apply(repo);
   });
