@@ -413,13 +413,33 @@ export class OfflineStore {
     );
   }
 
+  /** Rows committed to a view with commit numbers in (fromSeq, toSeq]: sizes a materialization's fan-out. */
+  async committedRows(project: string, view: string, fromSeq: number, toSeq: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string | null }>(
+      `SELECT sum(row_count) AS n FROM ${this.t('ingestions')}
+       WHERE project = $1 AND view = $2 AND status = 'committed' AND commit_seq > $3 AND commit_seq <= $4`,
+      [project, view, fromSeq, toSeq],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /**
    * One page of the latest row per entity, ordered by join key, after `cursor` (a key tuple): resumable by key.
-   * Filters: commit sequence range (incremental) and/or event-time window.
+   * Filters: commit sequence range (incremental) and/or event-time window, and optionally one entity-key hash
+   * partition (`abs(hashtext(ROW(keys)::text)) % count = index`; partitions are disjoint and cover every key, so
+   * fan-out children can each take one and resume from their own cursor).
    */
   async latestPage(
     vv: ViewVersion,
-    opts: { fromSeq?: number; toSeq?: number; start?: Date; end?: Date; cursor?: unknown[] | null; limit: number },
+    opts: {
+      fromSeq?: number;
+      toSeq?: number;
+      start?: Date;
+      end?: Date;
+      cursor?: unknown[] | null;
+      limit: number;
+      partition?: { index: number; count: number };
+    },
   ): Promise<{ rows: Record<string, unknown>[]; cursor: unknown[] | null }> {
     const keys = vv.joinKeys.map((k) => ident(k.name));
     const ts = ident(vv.spec.timestampField);
@@ -435,6 +455,11 @@ export class OfflineStore {
     if (opts.toSeq !== undefined) where.push(`"__commit_seq" <= ${p(opts.toSeq)}`);
     if (opts.start) where.push(`${ts} >= ${p(opts.start)}`);
     if (opts.end) where.push(`${ts} < ${p(opts.end)}`);
+    if (opts.partition && opts.partition.count > 1) {
+      where.push(
+        `abs(hashtext(ROW(${keys.join(', ')})::text)::bigint) % ${p(opts.partition.count)} = ${p(opts.partition.index)}`,
+      );
+    }
     if (opts.cursor) where.push(`(${keys.join(', ')}) > (${opts.cursor.map((v) => p(v)).join(', ')})`);
     const order = [...keys, `${ts} DESC`, ...(created ? [`${created} DESC NULLS LAST`] : []), '"__commit_seq" DESC'];
     const sql = `SELECT DISTINCT ON (${keys.join(', ')}) ${cols.join(', ')} FROM ${this.t(vv.tableName)}

@@ -14,7 +14,7 @@ import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
-import { latestPartitionPage, partitionCount, rowsInRange } from './partitioned.js';
+import { partitionCount } from './partitioned.js';
 import { validateStaged } from './validate.js';
 
 export interface ActivityDeps {
@@ -130,8 +130,8 @@ export function createActivities(deps: ActivityDeps) {
       const toSeq = input.toSeq ?? (await offline.maxCommitSeq(input.project, input.view));
       const rowsToRead =
         input.mode === 'incremental'
-          ? await rowsInRange(offline.pool, registry.schema, input.project, input.view, fromSeq, toSeq)
-          : await rowsInRange(offline.pool, registry.schema, input.project, input.view, 0, toSeq);
+          ? await offline.committedRows(input.project, input.view, fromSeq, toSeq)
+          : await offline.committedRows(input.project, input.view, 0, toSeq);
       const partitions = partitionCount(rowsToRead, input.partitions);
       const { rows } = await offline.pool.query<{ id: string }>(
         `INSERT INTO "${registry.schema}".materializations (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
@@ -172,7 +172,7 @@ export function createActivities(deps: ActivityDeps) {
       if (plan.fromSeq >= plan.toSeq && plan.mode === 'incremental') return state;
       const ref = { project: plan.project, view: vv.spec, joinKeys: vv.joinKeys };
       const fetchPage = (cursor: unknown[] | null) =>
-        latestPartitionPage(offline.pool, registry.schema, vv, {
+        offline.latestPage(vv, {
           ...(plan.mode === 'incremental' ? { fromSeq: plan.fromSeq } : {}),
           toSeq: plan.toSeq,
           ...(plan.start ? { start: new Date(plan.start) } : {}),

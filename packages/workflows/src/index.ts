@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 export { type ActivityDeps, createActivities, rowToOnline, toFailure } from './activities.js';
 export { createTrainingActivities } from './training-activities.js';
 export { type TrainingSetInput, type TrainingSetResult, trainingSetWorkflowId } from './training-shared.js';
-export { latestPartitionPage, type Partition, partitionCount, rowsInRange } from './partitioned.js';
+export { type Partition, partitionCount } from './partitioned.js';
 export {
   DEFAULT_TASK_QUEUE,
   FailureTypes,
