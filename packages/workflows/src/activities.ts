@@ -7,13 +7,12 @@ import {
   type CommitResult,
   type OfflineStore,
   type PgRegistry,
-  translatePgError,
   type ViewVersion,
 } from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
+import { wrap } from './failure.js';
 import { partitionCount } from './partitioned.js';
 import { validateStaged } from './validate.js';
 
@@ -21,29 +20,6 @@ export interface ActivityDeps {
   registry: PgRegistry;
   offline: OfflineStore;
   online: RedisOnlineStore;
-}
-
-export function toFailure(err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
-  const e = err instanceof StrataError ? err : translatePgError(err);
-  return ApplicationFailure.create({
-    type: e.code,
-    message: e.where ? `${e.message} (at ${e.where})` : e.message,
-    // INTERNAL errors are unexpected: let them retry (a bug fixed and a worker redeployed then lets the run finish).
-    nonRetryable: !e.retryable && e.code !== 'INTERNAL',
-    details: [e.toJSON()],
-    cause: err instanceof Error ? err : undefined,
-  });
-}
-
-function wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  return async (...args: A) => {
-    try {
-      return await fn(...args);
-    } catch (err) {
-      throw toFailure(err);
-    }
-  };
 }
 
 export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): OnlineWriteRow {
