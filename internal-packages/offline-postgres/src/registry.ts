@@ -71,6 +71,26 @@ export class PgRegistry {
     };
   }
 
+  /**
+   * Registry-wide objects from another system (a Feast registry's data sources, saved datasets, permissions, ...)
+   * that have no Strata equivalent: kept per project and source so an export gives them back.
+   */
+  async setProjectExtras(project: string, source: string, extras: Record<string, unknown>): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t('project_extras')} (project, source, extras) VALUES ($1, $2, $3)
+       ON CONFLICT (project, source) DO UPDATE SET extras = EXCLUDED.extras, updated_at = now()`,
+      [project, source, JSON.stringify(extras)],
+    );
+  }
+
+  async getProjectExtras(project: string, source: string): Promise<Record<string, unknown> | undefined> {
+    const { rows } = await this.pool.query<{ extras: Record<string, unknown> }>(
+      `SELECT extras FROM ${this.t('project_extras')} WHERE project = $1 AND source = $2`,
+      [project, source],
+    );
+    return rows[0]?.extras;
+  }
+
   async listProjects(): Promise<string[]> {
     const { rows } = await this.pool.query<{ project: string }>(
       `SELECT DISTINCT project FROM ${this.t('objects')} ORDER BY project`,

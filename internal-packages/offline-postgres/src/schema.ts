@@ -40,6 +40,9 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       entity_rows bigint NOT NULL DEFAULT 0, rows_done bigint NOT NULL DEFAULT 0, output_uri text, output_format text,
       as_of_commit_seq bigint, workflow_id text, error jsonb, created_by text,
       created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.project_extras (
+      project text NOT NULL, source text NOT NULL, extras jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (project, source))`);
     await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
       JSON.stringify(REGISTRY_SCHEMA_VERSION),
     ]);

@@ -76,11 +76,6 @@ export function register(program: Command): void {
       const imported = which === 'feast' ? pick(await importFeast(path), wanted, path) : await importHopsworks(path);
       const project = wanted ?? imported.project;
       rootOf(cmd).setOptionValue('project', project);
-      const repoExtras = imported.repo.extras ? Object.keys(imported.repo.extras) : [];
-      if (repoExtras.length)
-        imported.report.warnings.push(
-          `registry-wide objects (${repoExtras.join(', ')} extras: data sources, opaque views, training datasets, ...) are kept by direct file-to-file conversion only; the Strata registry stores entities, views and services`,
-        );
       await withStrata(cmd, async (strata) => {
         const repo = repoOnly(imported.repo);
         if (opts.dryRun) {
@@ -93,6 +88,10 @@ export function register(program: Command): void {
           return;
         }
         const res = await strata.apply(repo);
+        // Registry-wide objects with no Strata equivalent are kept beside the registry, so an export gives them back.
+        if (imported.repo.extras && Object.keys(imported.repo.extras).length) {
+          await strata.registry.setProjectExtras(project, which, imported.repo.extras);
+        }
         output(
           cmd,
           { project, source: which, report: imported.report, config: imported.config, changes: res.changes, applied: true },
@@ -113,7 +112,8 @@ export function register(program: Command): void {
     .action(async (sys: string, opts: { out: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
       const which = system(sys);
       await withStrata(cmd, async (strata) => {
-        const repo = await strata.registry.loadRepo(strata.project);
+        const extras = await strata.registry.getProjectExtras(strata.project, which);
+        const repo = { ...(await strata.registry.loadRepo(strata.project)), ...(extras ? { extras } : {}) };
         const fn = which === 'feast' ? exportFeast : exportHopsworks;
         const res = await fn(strata.project, repo, opts.out, { force: opts.force, dryRun: opts.dryRun });
         output(
