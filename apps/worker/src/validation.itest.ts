@@ -148,4 +148,36 @@ describe('validation, drift and alerts in the ingest workflow', () => {
     const again = await strata.release('readings', handle.ingestionId).catch((e) => e);
     expect(again.message).toMatch(/is committed; only quarantined ingestions can be released/);
   });
+
+  it('profiles a big commit without a suite from a sample, and says so', async () => {
+    await strata.apply({
+      entities: [{ name: 'sensor', joinKeys: [{ name: 'sensor_id', valueType: 'INT64' as const }] }],
+      featureViews: [
+        {
+          name: 'raw_readings',
+          entities: ['sensor'],
+          timestampField: 'ts',
+          ttlSeconds: 0,
+          online: false,
+          features: [{ name: 'temp', valueType: 'DOUBLE' as const }],
+        },
+      ],
+    });
+    const r = await (
+      await strata.ingest(
+        'raw_readings',
+        readings(250_000, t0, (i) => i % 100),
+      )
+    ).result();
+    expect(r.validation).toMatchObject({ validated: false, success: true, policy: 'NONE' });
+    const stats = (await strata.offline.getIngestion(r.ingestionId))?.statistics as {
+      rowCount: number;
+      sample?: { rows: number; of: number };
+    };
+    expect(stats.sample?.of).toBe(250_000);
+    expect(stats.sample?.rows).toBe(stats.rowCount);
+    // A Bernoulli sample of 100k expected rows: far from both 0 and the whole batch.
+    expect(stats.rowCount).toBeGreaterThan(90_000);
+    expect(stats.rowCount).toBeLessThan(110_000);
+  });
 });

@@ -258,11 +258,19 @@ export class OfflineStore {
   }
 
   /** Reads a staged ingestion's rows in batches with a server-side cursor (for validation and profiling). */
-  async *readStaged(ingestionId: string, batchSize = 10_000): AsyncGenerator<Record<string, unknown>[]> {
+  async *readStaged(
+    ingestionId: string,
+    batchSize = 10_000,
+    opts: { sampleRows?: number } = {},
+  ): AsyncGenerator<Record<string, unknown>[]> {
     const ing = await this.getIngestion(ingestionId);
     if (!ing?.stagingTable) return;
+    // A Bernoulli sample of about `sampleRows` rows when the batch is bigger (each row kept with the same chance).
+    const pct = opts.sampleRows && ing.rowCount > opts.sampleRows ? (100 * opts.sampleRows) / ing.rowCount : undefined;
     const client = await this.pool.connect();
-    const cursor = client.query(new Cursor(`SELECT * FROM ${this.t(ing.stagingTable)}`));
+    const cursor = client.query(
+      new Cursor(`SELECT * FROM ${this.t(ing.stagingTable)}${pct ? ` TABLESAMPLE BERNOULLI (${pct.toFixed(6)})` : ''}`),
+    );
     try {
       for (;;) {
         const rows = await cursor.read(batchSize);

@@ -3,12 +3,7 @@
  * code and whose retryability is the code's, so bad input fails at once and transient faults retry with backoff.
  */
 import { type FeatureViewSpec, StrataError } from '@strata/core';
-import {
-  type CommitResult,
-  type OfflineStore,
-  type PgRegistry,
-  type ViewVersion,
-} from '@strata/offline-postgres';
+import type { CommitResult, OfflineStore, PgRegistry, ViewVersion } from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';

@@ -7,6 +7,9 @@ import { type OfflineStore, type ViewVersion, viewColumns } from '@strata/offlin
 import { drift as computeDrift, type DriftReport, type Profile, parseSuite, Profiler, SuiteValidator } from '@strata/validation';
 import type { ValidationSummary } from './shared.js';
 
+/** Rows profiled when a commit is not validated in full (no suite, or policy NONE). */
+export const PROFILE_SAMPLE_ROWS = 100_000;
+
 export interface ValidationOutcome extends ValidationSummary {
   report: unknown;
   statistics: unknown;
@@ -37,13 +40,19 @@ export async function validateStaged(
         })
       : undefined;
   const profiler = new Profiler();
-  for await (const rows of offline.readStaged(ingestionId, 20_000)) {
+  // With a suite to run, every row is read (verdicts must be exact). Without one, the statistics come from a uniform
+  // sample of about PROFILE_SAMPLE_ROWS rows, so a big commit is not read a second time in full just to profile it.
+  const sampleRows = validator ? undefined : PROFILE_SAMPLE_ROWS;
+  for await (const rows of offline.readStaged(ingestionId, 20_000, sampleRows ? { sampleRows } : {})) {
     const table = tableFromRows(columns, rows);
     profiler.update(table);
     validator?.update(table);
     heartbeat();
   }
-  const statistics = profiler.finish();
+  const profile = profiler.finish();
+  const rowCount = (await offline.getIngestion(ingestionId))?.rowCount ?? profile.rowCount;
+  const statistics: Profile & { sample?: { rows: number; of: number } } =
+    profile.rowCount < rowCount ? { ...profile, sample: { rows: profile.rowCount, of: rowCount } } : profile;
   const reference = await offline.latestCommittedStatistics(view.project, view.name);
   // Drift is about feature values: keys and event times change from commit to commit by design.
   const featuresOnly = (p: Profile): Profile => ({
