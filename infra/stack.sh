@@ -426,6 +426,8 @@ print_env() {
   echo "export STRATA_REDIS_URL=$(redis_url)"
   echo "export TEMPORAL_ADDRESS=$(temporal_address)"
   echo "export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}"
+  # Only for the stack's own Temporal: an external server's UI address is not known here.
+  temporal_external || echo "export STRATA_TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT"
 }
 
 with_lock() {

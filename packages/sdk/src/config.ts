@@ -78,6 +78,7 @@ const ENV_MAP: [string, string[]][] = [
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
+  ['STRATA_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
   ['STRATA_SERVING_PORT', ['serving', 'port']],
 ];
 
