@@ -487,6 +487,21 @@ export class Strata {
     );
   }
 
+  /** What every training-set path shares: the resolved features, the entity rows and the time-travel options. */
+  private async trainingRequest(opts: FeatureSelection & HistoricalOptions) {
+    const selections = await this.resolve(opts);
+    const entities = 'sql' in opts.entities ? await this.queryTable(opts.entities.sql) : opts.entities;
+    return {
+      selections,
+      entities,
+      timestampColumn: opts.timestampColumn ?? 'event_timestamp',
+      fullFeatureNames: opts.fullFeatureNames ?? false,
+      ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
+      ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
+      ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true as const } : {}),
+    };
+  }
+
   /** A point-in-time-correct training set: entity rows joined with feature values as of each row's time. */
   async getHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): Promise<arrow.Table> {
     return collect(this.streamHistoricalFeatures(opts));
@@ -494,16 +509,8 @@ export class Strata {
 
   /** The same training set as a stream of Arrow record batches in entity-row order (bounded memory). */
   async *streamHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): AsyncGenerator<arrow.RecordBatch> {
-    const sels = await this.resolve(opts);
-    const entities = 'sql' in opts.entities ? await this.queryTable(opts.entities.sql) : opts.entities;
     yield* streamTrainingSet(this.offline, {
-      selections: sels,
-      entities,
-      timestampColumn: opts.timestampColumn ?? 'event_timestamp',
-      fullFeatureNames: opts.fullFeatureNames ?? false,
-      ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
-      ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
-      ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+      ...(await this.trainingRequest(opts)),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
@@ -536,16 +543,8 @@ export class Strata {
       },
   ): Promise<RunHandle<TrainingSetResult> & { id: string; entityRows: number }> {
     const id = opts.id ?? randomUUID();
-    const sels = await this.resolve(opts);
-    const entities = 'sql' in opts.entities ? await this.queryTable(opts.entities.sql) : opts.entities;
     const req = await historicalRequest({
-      selections: sels,
-      entities,
-      timestampColumn: opts.timestampColumn ?? 'event_timestamp',
-      fullFeatureNames: opts.fullFeatureNames ?? false,
-      ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
-      ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
-      ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+      ...(await this.trainingRequest(opts)),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     await checkWritable(opts.out, opts.format);
