@@ -636,6 +636,21 @@ function klExpectation(kw: Kw, o: EvalOptions, where: string): Evaluator {
 }
 
 // ---------- the registry ----------
+/** The two columns of a column-pair expectation and which rows with missing values it skips. */
+function pairArgs(kw: Kw, where: string) {
+  return {
+    a: K.str(kw, 'column_A', where),
+    b: K.str(kw, 'column_B', where),
+    ignore: K.oneOf(
+      kw,
+      'ignore_row_if',
+      where,
+      ['both_values_are_missing', 'either_value_is_missing', 'neither'] as const,
+      'both_values_are_missing',
+    ),
+  };
+}
+
 const REGISTRY: Record<string, Factory> = {
   // table
   expect_table_row_count_to_be_between: (kw, _o, where) => {
@@ -1091,16 +1106,8 @@ const REGISTRY: Record<string, Factory> = {
     };
   },
   expect_column_pair_values_a_to_be_greater_than_b: (kw, o, where) => {
-    const a = K.str(kw, 'column_A', where);
-    const b = K.str(kw, 'column_B', where);
+    const { a, b, ignore } = pairArgs(kw, where);
     const orEqual = K.bool(kw, 'or_equal', where, false);
-    const ignore = K.oneOf(
-      kw,
-      'ignore_row_if',
-      where,
-      ['both_values_are_missing', 'either_value_is_missing', 'neither'] as const,
-      'both_values_are_missing',
-    );
     return multiMap(
       [a, b],
       kw,
@@ -1120,15 +1127,7 @@ const REGISTRY: Record<string, Factory> = {
     );
   },
   expect_column_pair_values_to_be_equal: (kw, o, where) => {
-    const a = K.str(kw, 'column_A', where);
-    const b = K.str(kw, 'column_B', where);
-    const ignore = K.oneOf(
-      kw,
-      'ignore_row_if',
-      where,
-      ['both_values_are_missing', 'either_value_is_missing', 'neither'] as const,
-      'both_values_are_missing',
-    );
+    const { a, b, ignore } = pairArgs(kw, where);
     return multiMap(
       [a, b],
       kw,
