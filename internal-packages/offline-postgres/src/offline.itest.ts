@@ -141,4 +141,75 @@ describe('OfflineStore on real Postgres', () => {
     expect(out.getChild('label')?.toArray().map(Boolean)).toEqual([true, false, true, true, true, false]);
     expect([...(out.getChild('feature_1') ?? [])]).toEqual([null, 88.77, 90, 90, null, null]);
   });
+
+  it('loads a big first commit without indexes and rebuilds the same indexes, in the same transaction', async () => {
+    await reg.apply('p', {
+      entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
+      featureViews: [
+        {
+          name: 'bulk',
+          entities: ['user'],
+          timestampField: 'dt',
+          ttlSeconds: 0,
+          online: true,
+          features: [
+            { name: 'feature_1', valueType: 'DOUBLE' },
+            { name: 'feature_n', valueType: 'DOUBLE' },
+          ],
+        },
+      ],
+      featureServices: [],
+    });
+    const bulk = await reg.getView('p', 'bulk');
+    const indexDefs = async () =>
+      (
+        await pool.query('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [
+          fresh.schema,
+          bulk.tableName,
+        ])
+      ).rows.map((r) => r.indexdef);
+    const indexOids = async () =>
+      (
+        await pool.query('SELECT indexrelid::int AS oid FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1', [
+          `"${fresh.schema}"."${bulk.tableName}"`,
+        ])
+      ).rows.map((r) => r.oid);
+    const before = await indexDefs();
+    const oidsBefore = await indexOids();
+    expect(before.length).toBe(2);
+    const n = 120_000;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      user_id: n - i,
+      dt: new Date(t0 + (i % 7) * H),
+      feature_1: i,
+      feature_n: null,
+    }));
+    await store.stage(bulk, 'bulk-1', batches(rows));
+    expect((await store.commit('bulk-1')).rows).toBe(n);
+    expect(await indexDefs()).toEqual(before);
+    const oidsAfterBulk = await indexOids();
+    expect(oidsAfterBulk).not.toEqual(oidsBefore); // rebuilt after the load
+    // A second commit into the now non-empty table takes the ordinary path; both are readable point in time.
+    await store.stage(bulk, 'bulk-2', batches([{ user_id: 1, dt: new Date(t0 + 9 * H), feature_1: -1, feature_n: 1 }]));
+    await store.commit('bulk-2');
+    expect(await indexDefs()).toEqual(before);
+    expect(await indexOids()).toEqual(oidsAfterBulk); // maintained, not rebuilt
+    const out = await getHistoricalFeatures(pool, fresh.schema, {
+      entityTable: tableFromRows(
+        [
+          { name: 'user_id', valueType: 'INT64' },
+          { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
+        ],
+        [
+          { user_id: 1, event_timestamp: new Date(t0 + 8 * H) },
+          { user_id: 1, event_timestamp: new Date(t0 + 10 * H) },
+          { user_id: n, event_timestamp: new Date(t0 + 10 * H) },
+        ],
+      ),
+      timestampColumn: 'event_timestamp',
+      selections: [{ view: bulk, features: bulk.spec.features }],
+      fullFeatureNames: false,
+    });
+    expect([...(out.getChild('feature_1') ?? [])]).toEqual([n - 1, -1, 0]);
+  });
 });

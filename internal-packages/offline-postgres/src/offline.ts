@@ -114,6 +114,9 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
   };
 }
 
+/** Commits at least this big into an empty version table load first and build the indexes after. */
+export const BULK_LOAD_MIN_ROWS = 100_000;
+
 export class OfflineStore {
   constructor(
     readonly pool: Pool,
@@ -322,10 +325,30 @@ export class OfflineStore {
         ...(vv.spec.createdTimestampField ? [`${ident(vv.spec.createdTimestampField)} DESC NULLS LAST`] : []),
       ];
       await c.query(`SET LOCAL work_mem = '256MB'`);
+      // A big first commit into an empty version table loads without its indexes and builds them after (one sort per
+      // index instead of maintaining each b-tree row by row). The DDL is part of this transaction: readers of the
+      // (empty) table wait for the commit, and a failure rolls everything back, indexes included.
+      const bulk =
+        ing.rowCount >= BULK_LOAD_MIN_ROWS &&
+        (await c.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${this.t(vv.tableName)}) AS empty`)).rows[0]
+          ?.empty === true;
+      const indexes = bulk
+        ? (
+            await c.query<{ indexname: string; indexdef: string }>(
+              'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2',
+              [this.schema, vv.tableName],
+            )
+          ).rows
+        : [];
+      for (const ix of indexes) await c.query(`DROP INDEX ${this.t(ix.indexname)}`);
       const ins = await c.query(
         `INSERT INTO ${this.t(vv.tableName)} (${cols}, "__ingestion_id", "__commit_seq") SELECT ${cols}, $1, $2 FROM ${this.t(ing.stagingTable as string)} ORDER BY ${order.join(', ')}`,
         [ingestionId, seq],
       );
+      if (indexes.length) {
+        await c.query(`SET LOCAL maintenance_work_mem = '512MB'`);
+        for (const ix of indexes) await c.query(ix.indexdef);
+      }
       await c.query(
         `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = date_trunc('milliseconds', clock_timestamp()), staging_table = NULL,
            row_count = $3, report = COALESCE($4, report), statistics = COALESCE($5, statistics), workflow_id = COALESCE($6, workflow_id)
