@@ -1,11 +1,12 @@
 import { tableFromRows } from '@strata/core';
-import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type { FreshSchema } from '@strata/testkit';
 import type * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getHistoricalFeatures } from './historical.js';
-import { arrowColumnBatch, OfflineStore } from './offline.js';
-import { createPool, type Pool } from './pool.js';
-import { PgRegistry, type ViewVersion } from './registry.js';
+import { arrowColumnBatch, type OfflineStore } from './offline.js';
+import type { Pool } from './pool.js';
+import type { PgRegistry, ViewVersion } from './registry.js';
+import { openTestStore, type TestStore } from './store.itest-helpers.js';
 
 const H = 3600_000;
 const t0 = Date.parse('2020-12-07T00:00:00Z');
@@ -28,12 +29,11 @@ describe('OfflineStore on real Postgres', () => {
   let store: OfflineStore;
   let vv: ViewVersion;
 
+  let test: TestStore;
+
   beforeAll(async () => {
-    fresh = await freshSchema();
-    pool = createPool(fresh.url);
-    reg = new PgRegistry(pool, fresh.schema);
-    await reg.init();
-    store = new OfflineStore(pool, reg);
+    test = await openTestStore();
+    ({ fresh, pool, registry: reg, store } = test);
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
       featureViews: [
@@ -54,8 +54,7 @@ describe('OfflineStore on real Postgres', () => {
     vv = await reg.getView('p', 'agg');
   });
   afterAll(async () => {
-    await pool.end();
-    await fresh.drop();
+    await test.close();
   });
 
   it('stages, commits atomically, and a second commit of the same ingestion writes nothing', async () => {

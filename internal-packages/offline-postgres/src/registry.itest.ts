@@ -1,9 +1,10 @@
 import type { RepoSpec } from '@strata/core';
 import { StrataError } from '@strata/core';
-import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type { FreshSchema } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from './pool.js';
-import { PgRegistry } from './registry.js';
+import type { Pool } from './pool.js';
+import type { PgRegistry } from './registry.js';
+import { openTestStore, type TestStore } from './store.itest-helpers.js';
 
 const repo = (featureType = 'DOUBLE'): RepoSpec => ({
   entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
@@ -27,16 +28,14 @@ describe('PgRegistry on real Postgres', () => {
   let fresh: FreshSchema;
   let pool: Pool;
   let reg: PgRegistry;
+  let test: TestStore;
   beforeAll(async () => {
-    fresh = await freshSchema();
-    pool = createPool(fresh.url);
-    reg = new PgRegistry(pool, fresh.schema);
-    await reg.init();
-    await reg.init(); // idempotent
+    test = await openTestStore();
+    ({ fresh, pool, registry: reg } = test);
+    await reg.init(); // a second migration is a no-op
   });
   afterAll(async () => {
-    await pool.end();
-    await fresh.drop();
+    await test.close();
   });
 
   it('creates, then reports nothing to do, then versions on a type change', async () => {

@@ -1,11 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type { FreshSchema } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ColumnBatch, OfflineStore } from './offline.js';
-import { createPool, type Pool } from './pool.js';
-import { PgRegistry, type ViewVersion } from './registry.js';
+import type { ColumnBatch, OfflineStore } from './offline.js';
+import type { Pool } from './pool.js';
+import type { ViewVersion } from './registry.js';
+import { openTestStore, type TestStore } from './store.itest-helpers.js';
 import { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-csv-'));
@@ -40,12 +41,12 @@ describe('CSV fast path (bytes to COPY)', () => {
   let pool: Pool;
   let store: OfflineStore;
   let vv: ViewVersion;
+  let test: TestStore;
+
   beforeAll(async () => {
-    fresh = await freshSchema();
-    pool = createPool(fresh.url);
-    const reg = new PgRegistry(pool, fresh.schema);
-    await reg.init();
-    store = new OfflineStore(pool, reg);
+    test = await openTestStore();
+    ({ fresh, pool, store } = test);
+    const reg = test.registry;
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
       featureViews: [
@@ -67,8 +68,7 @@ describe('CSV fast path (bytes to COPY)', () => {
     vv = await reg.getView('p', 'v');
   });
   afterAll(async () => {
-    await pool.end();
-    await fresh.drop();
+    await test.close();
   });
 
   const good =

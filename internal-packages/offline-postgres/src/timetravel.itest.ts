@@ -1,10 +1,11 @@
 import { tableFromRows } from '@strata/core';
-import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type { FreshSchema } from '@strata/testkit';
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrowColumnBatch, OfflineStore } from './offline.js';
-import { createPool, type Pool } from './pool.js';
-import { PgRegistry, type ViewVersion } from './registry.js';
+import { arrowColumnBatch, type OfflineStore } from './offline.js';
+import type { Pool } from './pool.js';
+import type { ViewVersion } from './registry.js';
+import { openTestStore, type TestStore } from './store.itest-helpers.js';
 import { diffCommits, diffSummary, readViewAsOf, viewHistory } from './timetravel.js';
 
 const H = 3600_000;
@@ -34,12 +35,12 @@ describe('time travel on real Postgres', () => {
   const seqs: number[] = [];
   const times: Date[] = [];
 
+  let test: TestStore;
+
   beforeAll(async () => {
-    fresh = await freshSchema();
-    pool = createPool(fresh.url);
-    const reg = new PgRegistry(pool, fresh.schema);
-    await reg.init();
-    store = new OfflineStore(pool, reg);
+    test = await openTestStore();
+    ({ fresh, pool, store } = test);
+    const reg = test.registry;
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
       featureViews: [
@@ -82,8 +83,7 @@ describe('time travel on real Postgres', () => {
       .catch(() => {});
   });
   afterAll(async () => {
-    await pool.end();
-    await fresh.drop();
+    await test.close();
   });
 
   it('lists the history with row counts, event-time ranges, who and when, status', async () => {

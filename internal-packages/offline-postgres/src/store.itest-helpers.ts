@@ -1,0 +1,30 @@
+/** For this package's integration tests: a registry and offline store in a fresh Postgres schema, and its teardown. */
+import { freshSchema, type FreshSchema } from '@strata/testkit';
+import { OfflineStore } from './offline.js';
+import { createPool, type Pool } from './pool.js';
+import { PgRegistry } from './registry.js';
+
+export interface TestStore {
+  fresh: FreshSchema;
+  pool: Pool;
+  registry: PgRegistry;
+  store: OfflineStore;
+  close(): Promise<void>;
+}
+
+export async function openTestStore(): Promise<TestStore> {
+  const fresh = await freshSchema();
+  const pool = createPool(fresh.url);
+  const registry = new PgRegistry(pool, fresh.schema);
+  await registry.init();
+  return {
+    fresh,
+    pool,
+    registry,
+    store: new OfflineStore(pool, registry),
+    async close() {
+      await pool.end();
+      await fresh.drop();
+    },
+  };
+}
