@@ -2,7 +2,7 @@
  * Point-in-time correctness of the Postgres path, checked against an independent naive reference (below: plain
  * loops over arrays, Feast's rules written out) on randomized cases (fast-check) and on hand-written edge cases.
  */
-import { type FeatureViewSpec, tableFromRows, type ValueTypeName } from '@strata/core';
+import { type FeatureViewSpec, tableFromRows } from '@strata/core';
 import { freshSchema, type FreshSchema } from '@strata/testkit';
 import * as arrow from 'apache-arrow';
 import fc from 'fast-check';

@@ -1,9 +1,7 @@
 import { tableFromRows } from '@strata/core';
-import type { FreshSchema } from '@strata/testkit';
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrowColumnBatch, type OfflineStore } from './offline.js';
-import type { Pool } from './pool.js';
 import type { ViewVersion } from './registry.js';
 import { openTestStore, type TestStore } from './store.itest-helpers.js';
 import { diffCommits, diffSummary, readViewAsOf, viewHistory } from './timetravel.js';
@@ -28,8 +26,6 @@ async function collect(it: AsyncIterable<arrow.RecordBatch>): Promise<Record<str
 }
 
 describe('time travel on real Postgres', () => {
-  let fresh: FreshSchema;
-  let pool: Pool;
   let store: OfflineStore;
   let vv: ViewVersion;
   const seqs: number[] = [];
@@ -39,7 +35,7 @@ describe('time travel on real Postgres', () => {
 
   beforeAll(async () => {
     test = await openTestStore();
-    ({ fresh, pool, store } = test);
+    ({ store } = test);
     const reg = test.registry;
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],

@@ -24,7 +24,7 @@ import {
 } from './historical.js';
 import type { OfflineStore } from './offline.js';
 import { checkWritable, outputFormat, writeBatches } from './output.js';
-import { ident, qualified } from './sql.js';
+import { qualified } from './sql.js';
 import { cursorBatches } from './stream.js';
 
 export interface TrainingSetSpec {

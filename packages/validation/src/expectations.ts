@@ -636,6 +636,24 @@ function klExpectation(kw: Kw, o: EvalOptions, where: string): Evaluator {
 }
 
 // ---------- the registry ----------
+/** Values (not) to be null: every row counts; an unexpected row is a null (or, for `wantNull`, a value). */
+function nullness(kw: Kw, o: EvalOptions, where: string, wantNull: boolean): Evaluator {
+  const column = K.str(kw, 'column', where);
+  const mostly = K.mostly(kw, where);
+  const acc = new MapAcc(o);
+  return {
+    columns: [column],
+    update(b) {
+      const col = b.col(column);
+      acc.element += col.length;
+      for (let i = 0; i < col.length; i++) {
+        if (Boolean(col.valid[i]) === wantNull) acc.hit(wantNull ? valueAt(col, i) : null, b.rowOffset + i);
+      }
+    },
+    finish: () => acc.output(acc.element === 0 ? true : mostlySuccess(acc.element, acc.unexpected, mostly), undefined),
+  };
+}
+
 /** The two columns of a column-pair expectation and which rows with missing values it skips. */
 function pairArgs(kw: Kw, where: string) {
   return {
@@ -734,34 +752,8 @@ const REGISTRY: Record<string, Factory> = {
   },
 
   // nulls
-  expect_column_values_to_not_be_null: (kw, o, where) => {
-    const column = K.str(kw, 'column', where);
-    const mostly = K.mostly(kw, where);
-    const acc = new MapAcc(o);
-    return {
-      columns: [column],
-      update(b) {
-        const col = b.col(column);
-        acc.element += col.length;
-        for (let i = 0; i < col.length; i++) if (!col.valid[i]) acc.hit(null, b.rowOffset + i);
-      },
-      finish: () => acc.output(acc.element === 0 ? true : mostlySuccess(acc.element, acc.unexpected, mostly), undefined),
-    };
-  },
-  expect_column_values_to_be_null: (kw, o, where) => {
-    const column = K.str(kw, 'column', where);
-    const mostly = K.mostly(kw, where);
-    const acc = new MapAcc(o);
-    return {
-      columns: [column],
-      update(b) {
-        const col = b.col(column);
-        acc.element += col.length;
-        for (let i = 0; i < col.length; i++) if (col.valid[i]) acc.hit(valueAt(col, i), b.rowOffset + i);
-      },
-      finish: () => acc.output(acc.element === 0 ? true : mostlySuccess(acc.element, acc.unexpected, mostly), undefined),
-    };
-  },
+  expect_column_values_to_not_be_null: (kw, o, where) => nullness(kw, o, where, false),
+  expect_column_values_to_be_null: (kw, o, where) => nullness(kw, o, where, true),
 
   // values
   expect_column_values_to_be_between: (kw, o, where) => {
