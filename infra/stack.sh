@@ -168,6 +168,11 @@ EOF
   if ! psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname='strata'" | grep -q 1; then
     psql_admin -c "CREATE DATABASE strata OWNER strata"
   fi
+  # The role user SQL (entity queries) runs as: it can read every table and write nothing (docs/offline-store.md).
+  if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='strata_reader'" | grep -q 1; then
+    psql_admin -c "CREATE ROLE strata_reader NOLOGIN" -c "GRANT pg_read_all_data TO strata_reader" \
+      -c "GRANT strata_reader TO strata"
+  fi
 }
 
 pg_down() {

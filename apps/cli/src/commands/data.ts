@@ -18,6 +18,7 @@ type HistoricalCliOptions = {
   featureService?: string;
   entities?: string;
   entitySql?: string;
+  entitySqlTimeout?: number;
   timestampColumn: string;
   fullFeatureNames?: boolean;
   asOfCommit?: number;
@@ -165,7 +166,8 @@ export function register(program: Command): void {
     .option('-f, --features <refs>', 'comma-separated view:feature references', list)
     .option('-s, --feature-service <name>', 'a feature service instead of --features')
     .option('--entities <file>', 'entity rows: join keys, an event timestamp and any label columns')
-    .option('--entity-sql <sql>', 'entity rows from a read-only SQL query against the offline store')
+    .option('--entity-sql <sql>', 'entity rows from one read-only SELECT against the offline store')
+    .option('--entity-sql-timeout <ms>', 'stop the entity query after this many milliseconds (default 300000)', (v) => Number(v))
     .option('--timestamp-column <name>', "the entity rows' time column", 'event_timestamp')
     .option('--full-feature-names', 'name columns view__feature')
     .option('--as-of-commit <seq>', 'only commits up to this sequence number (reproducible training sets)', (v) => Number(v))
@@ -191,7 +193,12 @@ export function register(program: Command): void {
         const bar = opts.out ? progressBar(cmd, 'training set', 0) : undefined;
         const req = {
           ...sel,
-          entities: opts.entities ? { path: opts.entities } : { sql: opts.entitySql as string },
+          entities: opts.entities
+            ? { path: opts.entities }
+            : {
+                sql: opts.entitySql as string,
+                ...(opts.entitySqlTimeout !== undefined ? { timeoutMs: opts.entitySqlTimeout } : {}),
+              },
           timestampColumn: opts.timestampColumn,
           fullFeatureNames: opts.fullFeatureNames ?? false,
           ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
