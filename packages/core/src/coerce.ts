@@ -66,6 +66,12 @@ function toInt(v: unknown, bits: 32 | 64): number | bigint {
   if (typeof v === 'bigint') n = v;
   else if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new CoerceError(`${describe(v)} is not an integer`);
+    if (bits === 64 && !Number.isSafeInteger(v)) {
+      // A number this big has already been rounded (by JSON.parse, or by whoever made it): the exact key is lost.
+      throw new CoerceError(
+        `${describe(v)} is outside the safe integer range of a JSON/JavaScript number (±${Number.MAX_SAFE_INTEGER}), so it may have been rounded; send INT64 values that big as a string, e.g. "9007199254740993"`,
+      );
+    }
     n = v;
   } else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) {
     const b = BigInt(v.trim());
