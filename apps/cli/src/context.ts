@@ -86,7 +86,17 @@ export function reportError(err: unknown, json: boolean): number {
     }
     return ErrorCodes[err.code].exitCode;
   }
-  const e = err as Error;
-  process.stderr.write(`error: ${e?.stack ?? String(err)}\n`);
-  return 1;
+  // Not a StrataError: a bug or an unexpected system failure. Say so plainly; the stack only on request.
+  const e = err as Error & { code?: string; path?: string };
+  const sys = typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code);
+  const wrapped = new StrataError(sys ? 'UNAVAILABLE' : 'INTERNAL', e?.message ?? String(err), {
+    ...(e?.path ? { where: e.path } : {}),
+    hint: sys
+      ? 'a system call failed (see the message); check the path, its permissions and free disk space'
+      : 'this is a bug in Strata; run again with STRATA_DEBUG=1 to see the stack trace and report it',
+  });
+  if (json) process.stderr.write(`${JSON.stringify({ error: wrapped.toJSON() }, jsonReplacer, 2)}\n`);
+  else process.stderr.write(`error: ${wrapped.describe()}\n`);
+  if (process.env.STRATA_DEBUG) process.stderr.write(`${e?.stack ?? String(err)}\n`);
+  return ErrorCodes[wrapped.code].exitCode;
 }

@@ -68,7 +68,7 @@ import {
   streamTrainingSet,
   type TimeTravelOptions,
 } from './history.js';
-import { detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
+import { checkFile, detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
 
 export interface ConnectOptions extends LoadConfigOptions {
@@ -268,7 +268,7 @@ export class Strata {
       });
     }
     return parseRepoDocuments(
-      docs.map((d) => d.toJS()),
+      docs.map((d) => yamlToJs(d, path)),
       path,
     );
   }
@@ -303,6 +303,7 @@ export class Strata {
     input: arrow.Table | string | AsyncIterable<ColumnBatch>,
     opts: IngestOptions = {},
   ): Promise<IngestHandle> {
+    if (typeof input === 'string') checkFile(input);
     const vv = await this.getView(viewName);
     const ingestionId = opts.ingestionId ?? randomUUID();
     const source = typeof input === 'string' ? input : input instanceof arrow.Table ? 'arrow table' : 'stream';
@@ -666,6 +667,24 @@ export class Strata {
 
   listIngestions(view?: string): Promise<Ingestion[]> {
     return this.offline.listIngestions(this.project, view);
+  }
+}
+
+/** Most aliases a spec document may expand (a "billion laughs" YAML is refused, not expanded). */
+export const MAX_YAML_ALIASES = 100;
+
+/** A parsed YAML document as plain data, refusing alias bombs with a clear error. */
+function yamlToJs(doc: ReturnType<typeof parseAllDocuments>[number], path: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (err instanceof ReferenceError || /alias/i.test((err as Error).message)) {
+      throw new StrataError('INVALID_SPEC', `${path} expands too many YAML aliases (*name): ${(err as Error).message}`, {
+        where: path,
+        hint: `a spec may expand at most ${MAX_YAML_ALIASES} aliases; write the repeated parts out, or use fewer anchors`,
+      });
+    }
+    throw err;
   }
 }
 

@@ -2,7 +2,7 @@
  * File readers: CSV, Parquet, Arrow IPC and JSON lines, each read in batches so memory stays bounded whatever the
  * file size. They yield ColumnBatches for staging; `readTable` collects a small file into an Arrow table.
  */
-import { createReadStream, existsSync, openAsBlob, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, openAsBlob, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
   type FeatureViewSpec,
@@ -39,11 +39,99 @@ export function detectFormat(path: string, format?: string): FileFormat {
   });
 }
 
-function checkFile(path: string): void {
-  if (!existsSync(path)) throw invalidInput(`file ${path} does not exist`, { where: path });
-  if (!statSync(path).isFile()) throw invalidInput(`${path} is not a file`, { where: path });
-  if (statSync(path).size === 0)
+/** Refuses a path that is missing, not a file, unreadable or empty with a clear error (before any reader opens it). */
+export function checkFile(path: string): void {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw invalidInput(`file ${path} does not exist`, {
+        where: path,
+        hint: 'check the path (it is read relative to the current directory)',
+      });
+    }
+    throw invalidInput(`cannot read ${path}: ${(err as Error).message}`, {
+      where: path,
+      hint: 'check the path and its permissions',
+    });
+  }
+  if (!st.isFile())
+    throw invalidInput(`${path} is not a file`, { where: path, hint: 'give the path of a data file, not a folder' });
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw invalidInput(`cannot read ${path}: ${(err as Error).message}`, { where: path, hint: 'check the file permissions' });
+  }
+  if (st.size === 0)
     throw invalidInput(`file ${path} is empty`, { where: path, hint: 'an ingestion needs a header and at least one row' });
+}
+
+/** A damaged (truncated, not really that format) Arrow IPC or Parquet file as a clear INVALID_INPUT. */
+function damaged(format: 'arrow' | 'parquet', path: string, err: unknown): StrataError {
+  if (err instanceof StrataError) return err;
+  const name = format === 'arrow' ? 'Arrow IPC' : 'Parquet';
+  const raw = String((err as Error)?.message ?? err).split('\n')[0] as string;
+  // Arrow's reader dereferences a missing footer/schema message ("Cannot read properties of null"): say what it means.
+  const why = /Cannot read properties of (null|undefined)|Unexpected end|Expected to read/i.test(raw)
+    ? 'it ends early or a message is missing (truncated?)'
+    : raw.replace(/^Parquet error: /, '');
+  return invalidInput(`${path} is not a readable ${name} file: ${why}`, {
+    where: path,
+    hint: `the file is damaged or truncated, or not ${name}; write it again (or name it after its real format)`,
+    cause: err,
+  });
+}
+
+/** Reads an Arrow IPC file (stream or file format), turning any reader failure into a clear error. */
+async function* arrowRecordBatches(path: string): AsyncGenerator<arrow.RecordBatch> {
+  let reader: AsyncIterable<arrow.RecordBatch>;
+  try {
+    reader = (await arrow.RecordBatchReader.from(createReadStream(path))) as AsyncIterable<arrow.RecordBatch>;
+  } catch (err) {
+    throw damaged('arrow', path, err);
+  }
+  const it = reader[Symbol.asyncIterator]();
+  let any = false;
+  for (;;) {
+    let next: IteratorResult<arrow.RecordBatch>;
+    try {
+      next = await it.next();
+    } catch (err) {
+      throw damaged('arrow', path, err);
+    }
+    if (next.done) break;
+    any = true;
+    yield next.value;
+  }
+  if (!any && !(reader as { schema?: unknown }).schema) throw damaged('arrow', path, new Error('it has no schema message'));
+}
+
+/** Reads a Parquet file row group by row group, turning any reader failure into a clear error. */
+async function* parquetRecordBatches(path: string): AsyncGenerator<arrow.RecordBatch> {
+  const pq = await import('parquet-wasm');
+  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
+  let groups: number;
+  try {
+    file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+    groups = file.metadata().numRowGroups();
+  } catch (err) {
+    throw damaged('parquet', path, err);
+  }
+  try {
+    for (let g = 0; g < groups; g++) {
+      let table: arrow.Table;
+      try {
+        table = arrow.tableFromIPC((await file.read({ rowGroups: [g] })).intoIPCStream());
+      } catch (err) {
+        throw damaged('parquet', path, err);
+      }
+      for (const batch of table.batches) yield batch;
+    }
+  } finally {
+    file.free();
+  }
 }
 
 function rowsBatch(header: string[], rows: unknown[][]): ColumnBatch {
@@ -137,51 +225,17 @@ async function* jsonlBatches(path: string, batchSize: number): AsyncGenerator<Co
 }
 
 async function* arrowBatches(path: string): AsyncGenerator<ColumnBatch> {
-  try {
-    const reader = await arrow.RecordBatchReader.from(createReadStream(path));
-    for await (const batch of reader) yield arrowColumnBatch(batch);
-  } catch (err) {
-    if (err instanceof StrataError) throw err;
-    throw invalidInput(`cannot read Arrow IPC file: ${(err as Error).message}`, { where: path });
-  }
+  for await (const batch of arrowRecordBatches(path)) yield arrowColumnBatch(batch);
 }
 
 async function* parquetBatches(path: string): AsyncGenerator<ColumnBatch> {
-  const pq = await import('parquet-wasm');
-  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
-  try {
-    file = await pq.ParquetFile.fromFile(await openAsBlob(path));
-  } catch (err) {
-    throw invalidInput(`cannot read Parquet file: ${String((err as Error)?.message ?? err)}`, { where: path });
-  }
-  const groups = file.metadata().numRowGroups();
-  for (let g = 0; g < groups; g++) {
-    const wasmTable = await file.read({ rowGroups: [g] });
-    const table = arrow.tableFromIPC(wasmTable.intoIPCStream());
-    for (const batch of table.batches) yield arrowColumnBatch(batch);
-  }
-  file.free();
+  for await (const batch of parquetRecordBatches(path)) yield arrowColumnBatch(batch);
 }
 
 /** Arrow record batches of an Arrow IPC or Parquet file (typed input, no conversion). */
 export async function* readArrowBatches(path: string, format: 'arrow' | 'parquet'): AsyncGenerator<arrow.RecordBatch> {
   checkFile(path);
-  if (format === 'arrow') {
-    const reader = await arrow.RecordBatchReader.from(createReadStream(path));
-    for await (const batch of reader) yield batch;
-    return;
-  }
-  const pq = await import('parquet-wasm');
-  const file = await pq.ParquetFile.fromFile(await openAsBlob(path));
-  try {
-    const groups = file.metadata().numRowGroups();
-    for (let g = 0; g < groups; g++) {
-      const table = arrow.tableFromIPC((await file.read({ rowGroups: [g] })).intoIPCStream());
-      for (const batch of table.batches) yield batch;
-    }
-  } finally {
-    file.free();
-  }
+  yield* format === 'arrow' ? arrowRecordBatches(path) : parquetRecordBatches(path);
 }
 
 /** Reads a file in batches of about `batchSize` rows. */
@@ -241,20 +295,9 @@ export async function readTable(
 ): Promise<arrow.Table> {
   const format = detectFormat(path, opts.format);
   if (format === 'arrow' || format === 'parquet') {
-    const parts: arrow.Table[] = [];
     const batches: arrow.RecordBatch[] = [];
-    checkFile(path);
-    if (format === 'arrow') {
-      const reader = await arrow.RecordBatchReader.from(createReadStream(path));
-      for await (const b of reader) batches.push(b);
-      return new arrow.Table(batches);
-    }
-    const pq = await import('parquet-wasm');
-    const file = await pq.ParquetFile.fromFile(await openAsBlob(path));
-    const t = await file.read();
-    parts.push(arrow.tableFromIPC(t.intoIPCStream()));
-    file.free();
-    return parts[0] as arrow.Table;
+    for await (const b of readArrowBatches(path, format)) batches.push(b);
+    return new arrow.Table(batches);
   }
   const columns = new Map<string, unknown[]>();
   let total = 0;

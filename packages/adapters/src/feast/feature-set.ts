@@ -18,7 +18,16 @@ export function parseFeatureSet(
     const list = Array.isArray(parsed) ? parsed : [parsed];
     const bad = list.find((d) => d.errors.length);
     if (bad) throw invalidInput(`${where} is not valid YAML/JSON: ${bad.errors[0]?.message}`, { where });
-    docs = list.map((d) => d.toJS());
+    docs = list.map((d) => {
+      try {
+        return d.toJS({ maxAliasCount: 100 });
+      } catch (err) {
+        throw invalidInput(`${where} expands too many YAML aliases (*name): ${(err as Error).message}`, {
+          where,
+          hint: 'write the repeated parts out, or use fewer anchors',
+        });
+      }
+    });
   } else docs = Array.isArray(doc) ? doc : [doc];
   for (const [i, d] of docs.entries()) {
     const kind = (d as { kind?: unknown } | null)?.kind;
