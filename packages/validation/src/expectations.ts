@@ -6,6 +6,7 @@ import { invalidSpec } from '@strata/core';
 import { type BatchView, type Col, keyAt, toEpochMs, valueAt } from './columns.js';
 import { DistinctCounter, hash2, type Interpolation, Moments, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
+import { pyRegex } from './regex.js';
 
 export type ResultFormat = 'BOOLEAN_ONLY' | 'BASIC' | 'SUMMARY' | 'COMPLETE';
 
@@ -152,23 +153,6 @@ function between(
   if (min !== undefined && (strictMin ? !(value > min) : !(value >= min))) return false;
   if (max !== undefined && (strictMax ? !(value < max) : !(value <= max))) return false;
   return true;
-}
-
-/** Python-flavoured regex to JavaScript: named groups, \A and \Z. */
-export function pyRegex(src: string, where = 'regex'): RegExp {
-  const js = src
-    .replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>')
-    .replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>')
-    .replace(/\\A/g, '^')
-    .replace(/\\Z/g, '$');
-  try {
-    return new RegExp(js);
-  } catch (err) {
-    throw invalidSpec(`invalid regular expression ${JSON.stringify(src)}: ${(err as Error).message}`, {
-      where,
-      hint: 'write a regular expression that both Python and JavaScript accept',
-    });
-  }
 }
 
 function asText(col: Col, i: number): string {
