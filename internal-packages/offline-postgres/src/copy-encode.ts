@@ -66,6 +66,8 @@ export interface CopyColumn {
 }
 
 export class RowError extends Error {
+  /** The input file's line where the row starts, when the input has lines. */
+  line: number | undefined;
   constructor(
     message: string,
     readonly row: number,

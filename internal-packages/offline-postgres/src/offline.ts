@@ -20,6 +20,8 @@ export interface ColumnBatch {
   columnNames: string[];
   /** A getter for row i of the named column, or undefined when the batch has no such column. */
   column(name: string): ((i: number) => unknown) | undefined;
+  /** The line of the input file where row i starts (text inputs), for error messages. */
+  line?(i: number): number;
 }
 
 /** Views an Arrow record batch (or table) as a ColumnBatch. */
@@ -194,7 +196,13 @@ export class OfflineStore {
             }
             return { ...c, get };
           });
-          const text = encodeRows(copyCols, batch.numRows, rows, onTs, vv.spec.timestampField);
+          let text: string;
+          try {
+            text = encodeRows(copyCols, batch.numRows, rows, onTs, vv.spec.timestampField);
+          } catch (err) {
+            if (err instanceof RowError && batch.line) err.line = batch.line(err.row - rows - 1);
+            throw err;
+          }
           rows += batch.numRows;
           opts.onProgress?.(rows);
           if (text) yield text;
@@ -213,8 +221,8 @@ export class OfflineStore {
       const e =
         err instanceof RowError
           ? invalidInput(err.message, {
-              where: `${opts.source ?? 'input'}, row ${err.row}, column '${err.column}'`,
-              details: { row: err.row, column: err.column },
+              where: `${opts.source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
+              details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
             })
           : err instanceof StrataError
             ? err

@@ -1,47 +1,25 @@
 /**
  * The fast path for CSV files whose columns already match the view: the file's bytes go to Postgres' COPY as they
- * are (no per-value JavaScript work), after cheap checks on a sample decide the file fits. Postgres parses and types
- * every value; a bad one fails the COPY with its line and column, which becomes an INVALID_INPUT error. Row count
- * and event-time range come from one scan of the staging table afterwards. Memory is one read buffer.
+ * are, while a streaming check (csv-check.ts) vouches for every field on the way: each value must be one that
+ * Postgres reads exactly as the slow path (JS coercion) would store it. When the check cannot vouch for a value, or
+ * Postgres refuses one anyway, the fast path stops, leaves nothing behind, and the caller ingests the file on the
+ * slow path, which gives the verdict (the value, or an error naming its line and column). So both paths give every
+ * value the same verdict, wherever it is in the file. Row count and event-time range come from one scan of the
+ * staging table afterwards. Memory is one read buffer.
  *
- * Not eligible (the caller falls back to the batch path, which coerces every value in JS): a header that is not
- * exactly the view's columns, list or bytes columns, a byte-order mark, text timestamps that are not ISO 8601, or
- * epoch-seconds timestamps.
+ * Not eligible at all (the caller goes straight to the slow path): a header that is not exactly the view's columns,
+ * list or bytes columns, a byte-order mark, or a first MB whose values the check already cannot vouch for.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { invalidInput, isListType, StrataError, type ValueTypeName } from '@strata/core';
+import { invalidInput, StrataError } from '@strata/core';
 import { from as copyFrom } from 'pg-copy-streams';
+import { CsvCheckStream, type CsvCheckColumn, CsvChecker, CsvFallback, fastPathType } from './csv-check.js';
 import { type OfflineStore, type StageResult, translatePgError, viewColumns } from './offline.js';
 import type { ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
-
-const TS_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|z|UTC|[+-]\d{2}(:?\d{2})?)?$/;
-const INT_RE = /^[+-]?\d+$/;
-const FLOAT_RE = /^([+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)|[+-]?(nan|NaN|inf|Inf|infinity|Infinity))$/;
-const BOOL_RE = /^(true|false|t|f|yes|no|1|0)$/i;
-
-function sampleOk(t: ValueTypeName, v: string): boolean {
-  if (v === '') return true;
-  switch (t) {
-    case 'UNIX_TIMESTAMP':
-      return TS_RE.test(v);
-    case 'INT32':
-    case 'INT64':
-      return INT_RE.test(v);
-    case 'FLOAT':
-    case 'DOUBLE':
-      return FLOAT_RE.test(v);
-    case 'BOOL':
-      return BOOL_RE.test(v);
-    case 'STRING':
-      return true;
-    default:
-      return false;
-  }
-}
 
 /** Splits simple CSV lines (quoted fields allowed) for the sample check. */
 function splitLine(line: string): string[] {
@@ -80,7 +58,7 @@ function splitLine(line: string): string[] {
  */
 export async function csvFastPathHeader(vv: ViewVersion, path: string, sampleBytes = 1 << 20): Promise<string[] | undefined> {
   const cols = viewColumns(vv.spec, vv.joinKeys);
-  if (cols.some((c) => isListType(c.valueType) || c.valueType === 'BYTES')) return undefined;
+  if (cols.some((c) => !fastPathType(c.valueType))) return undefined;
   const fh = await open(path, 'r');
   let text: string;
   try {
@@ -97,12 +75,12 @@ export async function csvFastPathHeader(vv: ViewVersion, path: string, sampleByt
   const types = new Map(cols.map((c) => [c.name, c.valueType]));
   if (header.length !== cols.length || new Set(header).size !== header.length || !header.every((h) => types.has(h)))
     return undefined;
-  for (const line of lines.slice(1, 2001)) {
-    if (!line) continue;
-    const cells = splitLine(line);
-    if (cells.length !== header.length) return undefined;
-    for (let i = 0; i < cells.length; i++)
-      if (!sampleOk(types.get(header[i] as string) as ValueTypeName, cells[i] as string)) return undefined;
+  // The same check as the stream's, on the first MB: a file it already cannot vouch for goes to the slow path now.
+  try {
+    new CsvChecker(checkColumns(vv, header)).check(Buffer.from(text), text.length < sampleBytes);
+  } catch (err) {
+    if (err instanceof CsvFallback) return undefined;
+    throw err;
   }
   return header;
 }
@@ -125,9 +103,20 @@ class LineCounter extends Transform {
   }
 }
 
+/** The columns of the header in file order, for the check (join keys and the event time are required). */
+function checkColumns(vv: ViewVersion, header: string[]): CsvCheckColumn[] {
+  const cols = new Map(viewColumns(vv.spec, vv.joinKeys).map((c) => [c.name, c]));
+  return header.map((h) => {
+    const c = cols.get(h);
+    if (!c) throw new Error(`column ${h} is not in the view`);
+    return { valueType: c.valueType, required: Boolean(c.required) };
+  });
+}
+
 /**
- * Stages a CSV file by passing its bytes to COPY (see csvFastPathHeader). On any error the staging table is dropped
- * and the ingestion is marked failed: nothing is half-written.
+ * Stages a CSV file by passing its bytes to COPY (see csvFastPathHeader). Returns undefined, having left nothing
+ * behind (no staging table, no ingestion record), when the file must be ingested on the slow path instead. On any
+ * other error the staging table is dropped and the ingestion is marked failed: nothing is half-written.
  */
 export async function stageCsvFile(
   store: OfflineStore,
@@ -136,7 +125,7 @@ export async function stageCsvFile(
   path: string,
   header: string[],
   opts: { source?: string; createdBy?: string; onProgress?: (rows: number) => void } = {},
-): Promise<StageResult> {
+): Promise<StageResult | undefined> {
   const t = (n: string) => qualified(store.schema, n);
   const existing = await store.getIngestion(ingestionId);
   if (existing) {
@@ -151,6 +140,7 @@ export async function stageCsvFile(
     [ingestionId, vv.project, vv.name, vv.version, staging, opts.source ?? path, opts.createdBy ?? null],
   );
   const client = await store.pool.connect();
+  let released = false;
   try {
     await client.query(`SET TIME ZONE 'UTC'`);
     await client.query(`CREATE UNLOGGED TABLE ${t(staging)} (LIKE ${t(vv.tableName)} INCLUDING DEFAULTS)`);
@@ -158,6 +148,7 @@ export async function stageCsvFile(
     const counter = new LineCounter(opts.onProgress);
     await pipeline(
       createReadStream(path, { highWaterMark: 1 << 20 }),
+      new CsvCheckStream(checkColumns(vv, header)),
       counter,
       client.query(copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`)),
     );
@@ -166,7 +157,7 @@ export async function stageCsvFile(
       `SELECT count(*) AS n, min(${ts}) AS lo, max(${ts}) AS hi FROM ${t(staging)}`,
     );
     const n = Number(rows[0]?.n ?? 0);
-    if (n === 0) throw invalidInput('the input has no rows', { hint: 'an ingestion must contain at least one row' });
+    if (n === 0) throw new CsvFallback(1, 'no rows (the slow path says so)');
     opts.onProgress?.(n);
     const lo = rows[0]?.lo ?? null;
     const hi = rows[0]?.hi ?? null;
@@ -176,6 +167,16 @@ export async function stageCsvFile(
     );
     return { ingestionId, stagingTable: staging, rows: n, minEventTime: lo, maxEventTime: hi };
   } catch (err) {
+    // The check could not vouch for a value, or Postgres refused one: the slow path decides. Leave nothing behind.
+    const code = (err as { code?: string }).code;
+    if (err instanceof CsvFallback || (typeof code === 'string' && /^(22|23)/.test(code))) {
+      // Close the connection of the interrupted COPY first (its backend ends and lets go of the table), then clean up.
+      released = true;
+      client.release(true);
+      await store.pool.query(`DROP TABLE IF EXISTS ${t(staging)}`);
+      await store.pool.query(`DELETE FROM ${t('ingestions')} WHERE id = $1 AND status = 'staging'`, [ingestionId]);
+      return undefined;
+    }
     const e = err instanceof StrataError ? err : copyError(err, path);
     await client.query(`DROP TABLE IF EXISTS ${t(staging)}`).catch(() => {});
     await store.pool
@@ -186,8 +187,10 @@ export async function stageCsvFile(
       .catch(() => {});
     throw e;
   } finally {
-    await client.query('RESET TIME ZONE').catch(() => {});
-    client.release();
+    if (!released) {
+      await client.query('RESET TIME ZONE').catch(() => {});
+      client.release();
+    }
   }
 }
 

@@ -35,19 +35,25 @@ export function parseTimestamp(v: unknown): Date {
     const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/.exec(s);
     if (m) {
       const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', tz] = m;
-      const ms = frac ? Math.floor(Number(`0${frac}`) * 1000) : 0;
-      let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), ms);
+      // Milliseconds from the first three fraction digits (further digits are cut, never rounded up).
+      const ms = frac ? Number(frac.slice(1, 4).padEnd(3, '0')) : 0;
+      const base = new Date(0);
+      base.setUTCFullYear(Number(y), Number(mo) - 1, Number(d)); // years 0-99 are years 0-99, not 1900-1999
+      base.setUTCHours(Number(h), Number(mi), Number(sec), ms);
+      let t = base.getTime();
       if (tz && tz !== 'Z' && tz !== 'z' && tz !== 'UTC') {
         const sign = tz.startsWith('-') ? -1 : 1;
         const digits = tz.slice(1).replace(':', '');
         const off = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
         t -= sign * off * 60_000;
       }
+      const leap = (Number(y) % 4 === 0 && Number(y) % 100 !== 0) || Number(y) % 400 === 0;
+      const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][Number(mo) - 1] ?? 31;
       const outOfRange =
         Number(mo) < 1 ||
         Number(mo) > 12 ||
         Number(d) < 1 ||
-        Number(d) > 31 ||
+        Number(d) > monthDays ||
         Number(h) > 23 ||
         Number(mi) > 59 ||
         Number(sec) > 60;
@@ -128,7 +134,14 @@ function scalar(t: ValueTypeName, v: unknown): unknown {
       return toInt(v, 32);
     case 'INT64':
       return toInt(v, 64);
-    case 'FLOAT':
+    case 'FLOAT': {
+      // 32-bit: a finite value that becomes infinite or zero in 32 bits does not fit (Postgres' real refuses it too).
+      const x = toFloat(v);
+      const r = Math.fround(x);
+      if (Number.isFinite(x) && (!Number.isFinite(r) || (r === 0 && x !== 0)))
+        throw new CoerceError(`${describe(v)} does not fit in FLOAT (32-bit; use DOUBLE)`);
+      return x;
+    }
     case 'DOUBLE':
       return toFloat(v);
     case 'STRING':

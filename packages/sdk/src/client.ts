@@ -303,6 +303,21 @@ export class Strata {
     input: arrow.Table | string | AsyncIterable<ColumnBatch>,
     opts: IngestOptions = {},
   ): Promise<IngestHandle> {
+    const { vv, ingestionId, rows, source, ignoredColumns } = await this.stage(viewName, input, opts);
+    const run = await this.startIngest(viewName, vv.version, ingestionId, rows, source, opts);
+    return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns }) as IngestHandle;
+  }
+
+  /**
+   * The first half of ingest: reads the input into a staging table (a CSV file whose header is the view's goes by
+   * the fast path, everything else and any value the fast path cannot vouch for by the slow path), without starting
+   * the commit. Idempotent per ingestion id like ingest.
+   */
+  async stage(
+    viewName: string,
+    input: arrow.Table | string | AsyncIterable<ColumnBatch>,
+    opts: Pick<IngestOptions, 'ingestionId' | 'format' | 'onStaged' | 'createdBy' | 'fastCsv'> = {},
+  ): Promise<{ vv: ViewVersion; ingestionId: string; rows: number; source: string; ignoredColumns: string[] }> {
     if (typeof input === 'string') checkFile(input);
     const vv = await this.getView(viewName);
     const ingestionId = opts.ingestionId ?? randomUUID();
@@ -324,14 +339,18 @@ export class Strata {
       detectFormat(input, opts.format) === 'csv'
         ? await csvFastPathHeader(vv, input)
         : undefined;
-    if (fastHeader && typeof input === 'string') {
-      // The file's columns match the view: its bytes go to COPY as they are (Postgres types every value).
-      const staged = await stageCsvFile(this.offline, vv, ingestionId, input, fastHeader, {
-        source,
-        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
-        ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
-      });
-      rows = staged.rows;
+    // The file's columns match the view: its bytes go to COPY as they are while a check vouches for every value;
+    // when it cannot (or Postgres refuses a value), nothing is left behind and the slow path below decides.
+    const fast =
+      fastHeader && typeof input === 'string'
+        ? await stageCsvFile(this.offline, vv, ingestionId, input, fastHeader, {
+            source,
+            ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+            ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
+          })
+        : undefined;
+    if (fast) {
+      rows = fast.rows;
     } else if (!existing || existing.status === 'failed') {
       const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> =
         typeof input === 'string'
@@ -357,8 +376,7 @@ export class Strata {
         `ingestion id '${ingestionId}' belongs to view '${existing.view}' of project '${existing.project}'`,
       );
     }
-    const run = await this.startIngest(viewName, vv.version, ingestionId, rows, source, opts);
-    return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns: [...ignored] }) as IngestHandle;
+    return { vv, ingestionId, rows, source, ignoredColumns: [...ignored] };
   }
 
   /**

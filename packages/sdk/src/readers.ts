@@ -102,6 +102,11 @@ async function* arrowRecordBatches(path: string): AsyncGenerator<arrow.RecordBat
       throw damaged('arrow', path, err);
     }
     if (next.done) break;
+    if (!any)
+      checkUniqueColumns(
+        next.value.schema.fields.map((f) => f.name),
+        path,
+      );
     any = true;
     yield next.value;
   }
@@ -127,6 +132,11 @@ async function* parquetRecordBatches(path: string): AsyncGenerator<arrow.RecordB
       } catch (err) {
         throw damaged('parquet', path, err);
       }
+      if (g === 0)
+        checkUniqueColumns(
+          table.schema.fields.map((f) => f.name),
+          path,
+        );
       for (const batch of table.batches) yield batch;
     }
   } finally {
@@ -134,7 +144,23 @@ async function* parquetRecordBatches(path: string): AsyncGenerator<arrow.RecordB
   }
 }
 
-function rowsBatch(header: string[], rows: unknown[][]): ColumnBatch {
+/** Refuses a header (or set of columns) that names a column twice: which one would win is a guess. */
+export function checkUniqueColumns(names: string[], where: string): void {
+  const seen = new Map<string, number>();
+  names.forEach((name, i) => {
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw invalidInput(`column '${name}' appears twice (columns ${first + 1} and ${i + 1})`, {
+        where,
+        hint: 'give every column a distinct name; remove or rename the duplicate',
+        details: { column: name, positions: [first + 1, i + 1] },
+      });
+    }
+    seen.set(name, i);
+  });
+}
+
+function rowsBatch(header: string[], rows: unknown[][], endLines: number[]): ColumnBatch {
   const index = new Map(header.map((h, i) => [h, i]));
   return {
     numRows: rows.length,
@@ -147,6 +173,12 @@ function rowsBatch(header: string[], rows: unknown[][]): ColumnBatch {
         return v === '' ? null : v;
       };
     },
+    line(r: number) {
+      // csv-parse reports the line where a record ends; a quoted field may hold newlines.
+      let newlines = 0;
+      for (const cell of rows[r] as string[]) for (let j = cell.indexOf('\n'); j >= 0; j = cell.indexOf('\n', j + 1)) newlines++;
+      return (endLines[r] as number) - newlines;
+    },
   };
 }
 
@@ -156,21 +188,26 @@ async function* csvBatches(path: string, batchSize: number): AsyncGenerator<Colu
       bom: true,
       relax_column_count: false,
       skip_empty_lines: true,
+      info: true,
       delimiter: path.toLowerCase().endsWith('.tsv') ? '\t' : ',',
     }),
   );
   let header: string[] | undefined;
   let rows: unknown[][] = [];
+  let lines: number[] = [];
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
         header = record.map((h) => h.trim());
+        checkUniqueColumns(header, `${path}, line ${info.lines} (the header)`);
         continue;
       }
       rows.push(record);
+      lines.push(info.lines);
       if (rows.length >= batchSize) {
-        yield rowsBatch(header, rows);
+        yield rowsBatch(header, rows, lines);
         rows = [];
+        lines = [];
       }
     }
   } catch (err) {
@@ -182,16 +219,18 @@ async function* csvBatches(path: string, batchSize: number): AsyncGenerator<Colu
     });
   }
   if (!header) throw invalidInput(`file ${path} has no header line`, { where: path });
-  if (rows.length) yield rowsBatch(header, rows);
+  if (rows.length) yield rowsBatch(header, rows, lines);
 }
 
 async function* jsonlBatches(path: string, batchSize: number): AsyncGenerator<ColumnBatch> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
   let objs: Record<string, unknown>[] = [];
+  let lineNos: number[] = [];
   let names = new Set<string>();
   let lineNo = 0;
   const flush = (): ColumnBatch => {
     const batch = objs;
+    const at = lineNos;
     const header = [...names];
     return {
       numRows: batch.length,
@@ -200,6 +239,7 @@ async function* jsonlBatches(path: string, batchSize: number): AsyncGenerator<Co
         if (!names.has(name)) return undefined;
         return (r: number) => (batch[r] as Record<string, unknown>)[name] ?? null;
       },
+      line: (r: number) => at[r] as number,
     };
   };
   for await (const line of lines) {
@@ -214,10 +254,12 @@ async function* jsonlBatches(path: string, batchSize: number): AsyncGenerator<Co
     if (!obj || typeof obj !== 'object' || Array.isArray(obj))
       throw invalidInput('each line must be a JSON object', { where: `${path}, line ${lineNo}` });
     objs.push(obj as Record<string, unknown>);
+    lineNos.push(lineNo);
     for (const k of Object.keys(obj)) names.add(k);
     if (objs.length >= batchSize) {
       yield flush();
       objs = [];
+      lineNos = [];
       names = new Set(names);
     }
   }
