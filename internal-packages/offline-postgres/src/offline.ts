@@ -58,6 +58,8 @@ export interface Ingestion {
   report: unknown;
   statistics: unknown;
   drift: unknown;
+  /** Rows the commit dropped as exact duplicates of a later row of the same input (last in input order wins). */
+  duplicateRows: number;
 }
 
 export interface StageResult {
@@ -75,6 +77,8 @@ export interface CommitResult {
   commitSeq: number;
   /** True when this ingestion had been committed before: nothing new was written. */
   alreadyCommitted: boolean;
+  /** Rows dropped as exact duplicates (same keys, event and created time) of a later row of the same input. */
+  duplicateRows: number;
 }
 
 /** Columns of a view's offline table in table order (keys, event time, created time, features). */
@@ -113,6 +117,7 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
     report: r.report ?? null,
     statistics: r.statistics ?? null,
     drift: r.drift ?? null,
+    duplicateRows: Number(r.duplicate_rows ?? 0),
   };
 }
 
@@ -314,6 +319,7 @@ export class OfflineStore {
           rows: ing.rowCount,
           commitSeq: ing.commitSeq as number,
           alreadyCommitted: true,
+          duplicateRows: ing.duplicateRows,
         };
       }
       if (ing.status !== 'staged' && ing.status !== 'quarantined') {
@@ -349,29 +355,48 @@ export class OfflineStore {
           ).rows
         : [];
       for (const ix of indexes) await c.query(`DROP INDEX ${this.t(ix.indexname)}`);
+      // Exact duplicates (same join keys, event time and created time) in one commit: the last one in input order
+      // wins, as in Feast's offline stores, so training sets, time travel and materialization all see that one row.
+      // A staging table is filled by one COPY and never updated, so its physical order (ctid) is the input order.
+      const same = [
+        ...vv.joinKeys.map((k) => ident(k.name)),
+        ident(vv.spec.timestampField),
+        ...(vv.spec.createdTimestampField ? [ident(vv.spec.createdTimestampField)] : []),
+      ];
       const ins = await c.query(
-        `INSERT INTO ${this.t(vv.tableName)} (${cols}, "__ingestion_id", "__commit_seq") SELECT ${cols}, $1, $2 FROM ${this.t(ing.stagingTable as string)} ORDER BY ${order.join(', ')}`,
+        `INSERT INTO ${this.t(vv.tableName)} (${cols}, "__ingestion_id", "__commit_seq") SELECT ${cols}, $1, $2 FROM (SELECT DISTINCT ON (${same.join(', ')}) ${cols} FROM ${this.t(ing.stagingTable as string)} ORDER BY ${order.join(', ')}, ctid DESC) AS last_wins ORDER BY ${order.join(', ')}`,
         [ingestionId, seq],
       );
+      const inserted = ins.rowCount ?? 0;
+      const duplicates = Math.max(0, ing.rowCount - inserted);
       if (indexes.length) {
         await c.query(`SET LOCAL maintenance_work_mem = '512MB'`);
         for (const ix of indexes) await c.query(ix.indexdef);
       }
       await c.query(
         `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = date_trunc('milliseconds', clock_timestamp()), staging_table = NULL,
-           row_count = $3, report = COALESCE($4, report), statistics = COALESCE($5, statistics), workflow_id = COALESCE($6, workflow_id)
+           row_count = $3, report = COALESCE($4, report), statistics = COALESCE($5, statistics), workflow_id = COALESCE($6, workflow_id),
+           duplicate_rows = $7
          WHERE id = $1`,
         [
           ingestionId,
           seq,
-          ins.rowCount,
+          inserted,
           extra.report === undefined ? null : JSON.stringify(extra.report),
           extra.statistics === undefined ? null : JSON.stringify(extra.statistics),
           extra.workflowId ?? null,
+          duplicates,
         ],
       );
       await c.query(`DROP TABLE ${this.t(ing.stagingTable as string)}`);
-      return { ingestionId, status: 'committed', rows: ins.rowCount ?? 0, commitSeq: seq, alreadyCommitted: false };
+      return {
+        ingestionId,
+        status: 'committed',
+        rows: inserted,
+        commitSeq: seq,
+        alreadyCommitted: false,
+        duplicateRows: duplicates,
+      };
     });
   }
 

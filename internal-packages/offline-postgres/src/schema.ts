@@ -26,6 +26,7 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       created_by text, created_at timestamptz NOT NULL DEFAULT now(), committed_at timestamptz,
       workflow_id text, error jsonb, report jsonb, statistics jsonb)`);
     await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS drift jsonb`);
+    await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS duplicate_rows bigint NOT NULL DEFAULT 0`);
     await c.query(`CREATE INDEX IF NOT EXISTS ingestions_view ON ${s}.ingestions (project, view, commit_seq)`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.materializations (
       id bigserial PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL, mode text NOT NULL,

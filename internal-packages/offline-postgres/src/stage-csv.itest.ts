@@ -84,6 +84,7 @@ describe('CSV fast path (bytes to COPY)', () => {
 
   it('stores exactly what the batch path stores, in UTC, with the event-time range', async () => {
     const fast = await stageCsvFile(store, vv, 'fast', file('good2.csv', good), ['ok', 'user_id', 'ts', 'x', 's']);
+    if (!fast) throw new Error('the clean file fell back to the slow path');
     const slow = await store.stage(vv, 'slow', [textBatch(good)]);
     expect(fast.rows).toBe(3);
     expect(fast.minEventTime?.toISOString()).toBe('2021-01-01T00:00:00.000Z');

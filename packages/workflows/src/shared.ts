@@ -69,6 +69,8 @@ export interface IngestResult {
   rows: number;
   commitSeq: number;
   alreadyCommitted: boolean;
+  /** Rows dropped as exact duplicates of a later row of the same input (same keys, event and created time). */
+  duplicateRows?: number;
   validation: ValidationSummary;
   materialization?: MaterializeResult;
 }

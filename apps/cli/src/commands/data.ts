@@ -37,6 +37,11 @@ function describeIngest(view: string, result: IngestResult): string {
       ? `ingestion ${result.ingestionId} was already committed (commit ${result.commitSeq}); nothing new written`
       : `committed ${result.rows} rows into ${view} as commit ${result.commitSeq} (ingestion ${result.ingestionId})`,
   ];
+  if (!result.alreadyCommitted && result.duplicateRows) {
+    lines.push(
+      `${result.duplicateRows} exact duplicate rows (same keys, event time and created time) dropped: the last in input order won`,
+    );
+  }
   if (v.validated) {
     lines.push(
       `validation: ${v.success ? 'passed' : 'FAILED'} (${v.evaluated - v.failed.length}/${v.evaluated} expectations, policy ${v.policy})`,
@@ -258,7 +263,7 @@ export function register(program: Command): void {
             found
               .map(
                 (i) =>
-                  `${String(i.commitSeq ?? '-').padStart(5)}  ${i.status.padEnd(11)} ${i.view} v${i.version}  ${i.rowCount} rows  ${i.id}  ${i.createdAt.toISOString()}`,
+                  `${String(i.commitSeq ?? '-').padStart(5)}  ${i.status.padEnd(11)} ${i.view} v${i.version}  ${i.rowCount} rows${i.duplicateRows ? ` (+${i.duplicateRows} duplicates dropped)` : ''}  ${i.id}  ${i.createdAt.toISOString()}`,
               )
               .join('\n') || 'no ingestions',
         );
