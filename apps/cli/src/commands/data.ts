@@ -144,7 +144,8 @@ export function register(program: Command): void {
         for (const e of opts.entity) {
           const [k, vs] = e.split('=');
           if (!k || vs === undefined) throw new StrataError('INVALID_INPUT', `--entity '${e}' is not key=value[,value...]`);
-          entities[k] = vs.split(',').map((v) => (/^-?\d+$/.test(v) ? Number(v) : v));
+          // Digits beyond 2^53 stay text: a number would be rounded, and text gives an INT64 key exactly.
+          entities[k] = vs.split(',').map((v) => (/^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v));
         }
         await withStrata(cmd, async (strata) => {
           const sel = opts.featureService ? { featureService: opts.featureService } : { features: opts.features ?? [] };
