@@ -25,7 +25,15 @@ export {
   readOnline,
   responseToRows,
 } from './online.js';
-export { detectFormat, type FileFormat, inferTextType, readBatches, readTable, viewColumnTypes } from './readers.js';
+export {
+  detectFormat,
+  type FileFormat,
+  inferTextType,
+  readArrowBatches,
+  readBatches,
+  readTable,
+  viewColumnTypes,
+} from './readers.js';
 export * from '@strata/core';
 export type { IngestResult, MaterializeResult, Progress, TrainingSetResult } from '@strata/workflows';
 
@@ -50,3 +58,28 @@ export {
   triggerMaterializeSchedule,
 } from './schedules.js';
 export { type MaterializationRun, materializationHistory } from './materializations.js';
+export type {
+  ClientFeatureSelection,
+  ClientHistoricalOptions,
+  ClientIngestOptions,
+  IngestRun,
+  Run,
+  RunInfo,
+  StrataClient,
+  TrainingSetRun,
+} from './api.js';
+export {
+  type ApiKeyRecord,
+  type AuditEntry,
+  checkRoles,
+  generateApiKey,
+  hashApiKey,
+  hasRole,
+  Identity,
+  type IdentityOptions,
+  type KeyPrincipal,
+  ROLES,
+  type Role,
+  roleOn,
+} from './identity.js';
+export type { Ingestion, ViewVersion } from '@strata/offline-postgres';
