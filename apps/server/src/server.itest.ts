@@ -49,7 +49,7 @@ describe('strata server on the real stack', () => {
   const call = async (
     method: string,
     path: string,
-    opts: { key?: string; body?: unknown; type?: string; headers?: Record<string, string> } = {},
+    opts: { key?: string | undefined; body?: unknown; type?: string; headers?: Record<string, string> } = {},
   ) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
@@ -64,7 +64,7 @@ describe('strata server on the real stack', () => {
     return { status: res.status, body: text as any, headers: res.headers };
   };
   const p = (rest: string) => `/api/v1/projects/${project}${rest}`;
-  const waitRun = (link: string, key: string) =>
+  const waitRun = (link: string, key: string | undefined) =>
     eventually(async () => {
       const r = await call('GET', link, { key });
       return r.body.status !== 'RUNNING' ? r.body : undefined;

@@ -37,7 +37,7 @@ import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './up
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal?: KeyPrincipal;
+    caller?: KeyPrincipal;
     errorCode?: string;
   }
   interface FastifyContextConfig {
@@ -155,7 +155,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (url === '/api/v1/health' || url === '/api/v1/openapi.json' || !url.startsWith('/api/v1')) return;
     if (!(await identity.enabled())) {
       // No key exists yet: the server is open, and it only listens on loopback then (see listen()).
-      req.principal = { id: 'anonymous', name: 'anonymous (no keys configured)', roles: { '*': 'admin' }, anonymous: true };
+      req.caller = { id: 'anonymous', name: 'anonymous (no keys configured)', roles: { '*': 'admin' }, anonymous: true };
     } else {
       const auth = req.headers.authorization;
       const bearer = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
@@ -167,7 +167,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         });
       const p = await identity.authenticate(presented);
       if (!p) throw new HttpError(401, 'UNAUTHENTICATED', 'the API key is not valid (unknown or revoked)');
-      req.principal = p;
+      req.caller = p;
     }
     const role = req.routeOptions.config.role;
     const project = (req.params as { project?: string }).project;
@@ -175,8 +175,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   function principal(req: FastifyRequest): KeyPrincipal {
-    if (!req.principal) throw new HttpError(401, 'UNAUTHENTICATED', 'an API key is required');
-    return req.principal;
+    if (!req.caller) throw new HttpError(401, 'UNAUTHENTICATED', 'an API key is required');
+    return req.caller;
   }
 
   function requireRole(req: FastifyRequest, project: string, role: Role): void {
@@ -210,8 +210,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const status = reply.statusCode;
     try {
       await identity.audit({
-        principalId: req.principal?.id ?? null,
-        principalName: req.principal?.name ?? null,
+        principalId: req.caller?.id ?? null,
+        principalName: req.caller?.name ?? null,
         project,
         action: `${req.method} ${url}`,
         target: target || null,

@@ -83,3 +83,22 @@ export {
   roleOn,
 } from './identity.js';
 export type { Ingestion, ViewVersion } from '@strata/offline-postgres';
+export { type RemoteOptions, RemoteStrata } from './remote.js';
+
+import type { StrataClient } from './api.js';
+import { loadConfig } from './config.js';
+import { RemoteStrata } from './remote.js';
+
+/**
+ * Connects in the mode the configuration asks for: a Strata server (remote: `server.url` in strata.yaml,
+ * STRATA_SERVER_URL, or `server` here) with an API key, else the stores directly (local). Both implement
+ * StrataClient.
+ */
+export async function connectClient(
+  opts: ConnectOptions & { server?: { url?: string | undefined; apiKey?: string | undefined } } = {},
+): Promise<StrataClient> {
+  const config = opts.config ?? loadConfig(opts);
+  const url = opts.server?.url ?? config.server.url;
+  if (url) return new RemoteStrata({ url, apiKey: opts.server?.apiKey ?? config.server.apiKey, project: config.project });
+  return Strata.connect({ ...opts, config });
+}
