@@ -265,6 +265,43 @@ describe('strata server on the real stack', () => {
     expect((pq.body as Buffer).subarray(0, 4).toString()).toBe('PAR1');
   });
 
+  it('the serving app checks the same keys: viewer reads, only editors push, other projects and no key are refused', async () => {
+    const { createServer: createServing } = await import('@strata/serving');
+    const { app: serving } = await createServing({
+      project,
+      registry: strata.registry,
+      pool: strata.pool,
+      online: strata.online,
+      keyLookup: identity,
+    });
+    try {
+      const body = { project, features: ['user_stats:clicks'], entities: { user_id: [1, 2] } };
+      const ask = (key: string | undefined, url = '/get-online-features', payload: unknown = body) =>
+        serving.inject({
+          method: 'POST',
+          url,
+          payload: payload as object,
+          headers: key ? { authorization: `Bearer ${key}` } : {},
+        });
+      const read = await ask(keys.viewer);
+      expect(read.statusCode, read.body).toBe(200);
+      expect(read.json().results[1].values).toEqual([3, 7]);
+      expect((await ask(undefined)).statusCode).toBe(401);
+      expect((await ask('strata_forged-key')).statusCode).toBe(401);
+      expect((await ask(keys.other)).statusCode).toBe(403);
+      const vv = await strata.forProject(project).getView('user_stats');
+      const df: Record<string, unknown[]> = { user_id: [9], event_timestamp: ['2024-03-01T00:00:00Z'] };
+      for (const f of vv.spec.features) df[f.name] = [f.valueType === 'STRING' ? 'x' : 1];
+      const row = { project, feature_view: 'user_stats', to: 'online', df };
+      const pushViewer = await ask(keys.viewer, '/push', row);
+      expect(pushViewer.statusCode).toBe(403);
+      const pushEditor = await ask(keys.editor, '/push', row);
+      expect(pushEditor.statusCode, pushEditor.body).toBe(200);
+    } finally {
+      await serving.close();
+    }
+  });
+
   it('answers bad input with a JSON error: 400 with the field, 404, 413; a cut-off upload leaves nothing', async () => {
     const bad = await call('POST', p('/materializations'), { key: keys.editor, body: { start: 'x' } });
     expect(bad.status).toBe(400);
