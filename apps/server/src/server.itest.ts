@@ -376,6 +376,26 @@ describe('strata server on the real stack', () => {
     expect((await call('GET', p(''), { key: keys.viewer })).status).toBe(401);
   });
 
+  it('never answers with a webhook URL: specs and plans show it masked', async () => {
+    const hooked = `entities:\n  - name: user\n    joinKeys: [{ name: user_id, valueType: INT64 }]\nfeatureViews:\n  - name: hooked\n    entities: [user]\n    timestampField: event_timestamp\n    monitoring: { alertWebhook: 'https://hooks.example/T0/secret-token' }\n    features: [{ name: x, valueType: DOUBLE }]\n`;
+    expect((await call('POST', p('/apply'), { key: keys.editor, body: hooked })).status).toBe(200);
+    const changed = hooked.replace('secret-token', 'other-secret');
+    const plan = await call('POST', p('/plan'), { key: keys.editor, body: changed });
+    expect(plan.status).toBe(200);
+    const view = await call('GET', p('/feature-views/hooked'), { key: keys.editor });
+    expect(view.body.spec.monitoring.alertWebhook).toBe('***');
+    const texts = [
+      plan,
+      view,
+      await call('GET', p('/repo'), { key: keys.editor }),
+      await call('GET', p('/feature-views'), { key: keys.editor }),
+    ];
+    for (const r of texts) {
+      expect(JSON.stringify(r.body)).not.toContain('secret-token');
+      expect(JSON.stringify(r.body)).not.toContain('other-secret');
+    }
+  });
+
   it('a bootstrap admin key from the configuration works without being stored', async () => {
     const withAdmin = new Identity(strata.pool, fresh.schema, { adminKey: ADMIN });
     const p2 = await withAdmin.authenticate(ADMIN);

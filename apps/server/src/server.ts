@@ -196,6 +196,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const strataFor = (project: string) => opts.strata.forProject(project);
   const by = (req: FastifyRequest) => principal(req).name;
 
+  // ---- secrets never leave: webhook URLs in specs and passwords in URLs are masked in every JSON response -----
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('json')) return payload;
+    return redactSecrets(payload);
+  });
+
   // ---- the audit log: one entry per write (never its body, so never a secret) -------------------------------
   app.addHook('onSend', async (req, reply, payload) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return payload;
@@ -1110,6 +1116,16 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   );
 
   return app;
+}
+
+/**
+ * Masks secrets in a JSON text: the value of every `alertWebhook` (also inside JSON quoted in a string, as in plan
+ * reasons) and the password of any `scheme://user:password@host` URL.
+ */
+export function redactSecrets(json: string): string {
+  return json
+    .replace(/(\\?"alertWebhook\\?"\s*:\s*\\?")((?:[^"\\]|\\(?!"))*)/g, '$1***')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]+:)[^@\s"/]+@/gi, '$1***@');
 }
 
 /** An ingestion as the API shows it (the staging table's name is internal). */

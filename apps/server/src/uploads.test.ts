@@ -51,3 +51,19 @@ describe('arrowIpcStream', () => {
     expect(back.getChild('s')?.toArray()).toEqual(['x', 'y', 'z']);
   });
 });
+
+describe('redactSecrets', () => {
+  it('masks webhook URLs (also quoted inside strings) and URL passwords', async () => {
+    const { redactSecrets } = await import('./server.js');
+    const body = JSON.stringify({
+      spec: { monitoring: { alertWebhook: 'https://hooks.example/T0/secret-token' } },
+      text: `monitoring changed: ${JSON.stringify({ alertWebhook: 'https://hooks.example/T0/secret-token' })}`,
+      error: 'cannot reach postgres://strata:hunter2@db:5432/x',
+    });
+    const out = redactSecrets(body);
+    expect(out).not.toContain('secret-token');
+    expect(out).not.toContain('hunter2');
+    expect(JSON.parse(out).spec.monitoring.alertWebhook).toBe('***');
+    expect(JSON.parse(out).error).toBe('cannot reach postgres://strata:***@db:5432/x');
+  });
+});
