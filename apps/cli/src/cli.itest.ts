@@ -264,6 +264,31 @@ describe.skipIf(!existsSync(CLI_MAIN)).each(MODES)('strata CLI on the real stack
     }
   });
 
+  it('manages API keys (create, list, revoke); a viewer key reads but cannot apply', async () => {
+    const project = env.STRATA_PROJECT as string;
+    const created = await strata('--json', 'keys', 'create', '--name', `ci-viewer-${mode}`, '--role', `${project}=viewer`);
+    expect(created.code, created.stderr).toBe(0);
+    const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+    expect(key).toMatch(/^strata_/);
+    const listed = await strata('keys', 'list');
+    expect(listed.stdout).toContain(`ci-viewer-${mode}`);
+    expect(listed.stdout).not.toContain(key);
+    if (remote) {
+      const asViewer = (...args: string[]) => runCli({ ...env, STRATA_API_KEY: key }, args, dir);
+      expect((await asViewer('--json', 'list')).code).toBe(0);
+      const denied = await asViewer('apply', join(dir, 'feature_set.yaml'));
+      expect(denied.code).toBe(2);
+      expect(denied.stderr).toMatch(/viewer on project .*needs editor/);
+      expect((await strata('keys', 'revoke', id)).code).toBe(0);
+      const revoked = await asViewer('list');
+      expect(revoked.code).toBe(2);
+      expect(revoked.stderr).toMatch(/not valid \(unknown or revoked\)/);
+    } else {
+      expect((await strata('keys', 'revoke', id)).code).toBe(0);
+      expect((await strata('keys', 'list', '--all')).stdout).toMatch(/ci-viewer-direct.*\(revoked\)/);
+    }
+  });
+
   it('lists, plans with a revision (apply --based-on refuses a stale one), time-travels and builds a training-set workflow', async () => {
     const list = JSON.parse((await strata('--json', 'list')).stdout);
     expect(list.featureViews.map((v: { name: string }) => v.name)).toEqual(['all_users_agg_m']);
