@@ -265,6 +265,49 @@ describe('strata server on the real stack', () => {
     expect((pq.body as Buffer).subarray(0, 4).toString()).toBe('PAR1');
   });
 
+  it('materializes (202, run, history), manages schedules, and diffs two versions of a view', async () => {
+    const started = await call('POST', p('/materializations'), { key: keys.editor, body: { view: 'user_stats' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const done = await waitRun(started.body.run.links.self, keys.viewer);
+    expect(done.status).toBe('COMPLETED');
+    const hist = await call('GET', p('/materializations?view=user_stats'), { key: keys.viewer });
+    expect(hist.body.materializations.length).toBeGreaterThan(0);
+
+    const sch = await call('POST', p('/schedules'), { key: keys.editor, body: { view: 'user_stats', every: '1h', paused: true } });
+    expect(sch.status, JSON.stringify(sch.body)).toBe(201);
+    expect(sch.body).toMatchObject({ view: 'user_stats', every: '1h', paused: true });
+    expect((await call('POST', p('/schedules'), { key: keys.viewer, body: { view: 'user_stats', every: '1h' } })).status).toBe(403);
+    const listed = await call('GET', p('/schedules'), { key: keys.viewer });
+    expect(listed.body.schedules.map((x: { view: string }) => x.view)).toEqual(['user_stats']);
+    expect((await call('DELETE', p('/schedules/user_stats'), { key: keys.editor })).status).toBe(200);
+    expect((await call('GET', p('/schedules/user_stats'), { key: keys.viewer })).status).toBe(404);
+
+    // A breaking change (a feature's type) makes version 2; the diff between the versions says what changed.
+    const view = await call('GET', p('/feature-views/user_stats'), { key: keys.viewer });
+    const next = {
+      entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
+      featureViews: [
+        {
+          ...view.body.spec,
+          features: view.body.spec.features.map((f: { name: string; valueType: string }) =>
+            f.name === 'score' ? { ...f, valueType: 'FLOAT' } : f,
+          ),
+        },
+      ],
+    };
+    const applied = await call('POST', p('/apply'), { key: keys.editor, body: next });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect(applied.body.changes.find((c: { name: string }) => c.name === 'user_stats').action).toBe('new_version');
+    const versions = await call('GET', p('/feature-views/user_stats/versions'), { key: keys.viewer });
+    expect(versions.body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    const diff = await call('GET', p('/feature-views/user_stats/version-diff?from=1&to=2'), { key: keys.viewer });
+    expect(diff.body.change.action).toBe('new_version');
+    expect(diff.body.featuresChanged.map((f: { name: string }) => f.name)).toEqual(['score']);
+    // Back to the shape the later tests ingest (version 3, score DOUBLE again).
+    const back = await call('POST', p('/apply'), { key: keys.editor, body: { ...next, featureViews: [view.body.spec] } });
+    expect(back.status).toBe(200);
+  });
+
   it('the serving app checks the same keys: viewer reads, only editors push, other projects and no key are refused', async () => {
     const { createServer: createServing } = await import('@strata/serving');
     const { app: serving } = await createServing({
