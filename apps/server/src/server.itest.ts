@@ -308,6 +308,32 @@ describe('strata server on the real stack', () => {
     expect(back.status).toBe(200);
   });
 
+  it('quarantines a batch that fails a STRICT suite (run FAILED, report), and releases it after the suite is fixed', async () => {
+    const spec = (max: number) =>
+      `entities:\n  - name: user\n    joinKeys: [{ name: user_id, valueType: INT64 }]\nfeatureViews:\n  - name: checked\n    entities: [user]\n    timestampField: event_timestamp\n    validationPolicy: STRICT\n    features: [{ name: x, valueType: DOUBLE }]\n    expectationSuite:\n      name: s\n      expectations:\n        - { type: expect_column_values_to_be_between, kwargs: { column: x, min_value: 0, max_value: ${max} } }\n`;
+    expect((await call('POST', p('/apply'), { key: keys.editor, body: spec(10) })).status).toBe(200);
+    const up = await call('POST', p('/feature-views/checked/ingestions'), {
+      key: keys.editor,
+      body: 'user_id,event_timestamp,x\n1,2024-01-01T00:00:00Z,50\n',
+      type: 'text/csv',
+    });
+    expect(up.status).toBe(202);
+    const failed = await waitRun(up.body.run.links.self, keys.viewer);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error.code).toBe('VALIDATION_FAILED');
+    const ing = await call('GET', p(`/ingestions/${up.body.ingestionId}`), { key: keys.viewer });
+    expect(ing.body.status).toBe('quarantined');
+    const report = await call('GET', p(`/ingestions/${up.body.ingestionId}/validation-report`), { key: keys.viewer });
+    expect(report.body.success).toBe(false);
+    expect((await call('POST', p(`/ingestions/${up.body.ingestionId}/release`), { key: keys.viewer, body: {} })).status).toBe(403);
+    expect((await call('POST', p('/apply'), { key: keys.editor, body: spec(100) })).status).toBe(200);
+    const rel = await call('POST', p(`/ingestions/${up.body.ingestionId}/release`), { key: keys.editor, body: {} });
+    expect(rel.status, JSON.stringify(rel.body)).toBe(202);
+    const released = await waitRun(rel.body.run.links.self, keys.viewer);
+    expect(released.status).toBe('COMPLETED');
+    expect(released.result).toMatchObject({ status: 'committed', rows: 1 });
+  });
+
   it('the serving app checks the same keys: viewer reads, only editors push, other projects and no key are refused', async () => {
     const { createServer: createServing } = await import('@strata/serving');
     const { app: serving } = await createServing({
