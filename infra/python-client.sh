@@ -13,7 +13,7 @@ VENVS="${STRATA_CACHE:-${HOME:-/tmp}/.cache/strata/venvs}"
 mkdir -p "$VENVS"
 dir="$VENVS/client"
 deps=(httpx==0.28.1 pyarrow==26.0.1 pandas==3.1.1 pytest==9.2.0 nbclient==0.11.0 nbformat==5.11.1 ipykernel==7.4.0 scikit-learn==1.9.1)
-src_hash=$(cd "$REPO_DIR/clients/python" && find . -name '*.py' -o -name pyproject.toml | sort | xargs cat | sha256sum | cut -c1-16)
+src_hash=$(cd "$REPO_DIR/clients/python" && { find src -name '*.py' | sort; echo pyproject.toml; } | xargs cat | sha256sum | cut -c1-16)
 want="${deps[*]} client:$src_hash"
 if [[ -x "$dir/bin/python" && -f "$dir/.strata-packages" && "$(cat "$dir/.strata-packages")" == "$want" ]]; then
   echo "export STRATA_CLIENT_PYTHON=$dir/bin/python"; exit 0

@@ -65,6 +65,13 @@ def test_ingest_dataframe_and_file_then_training_set(client: Client, tmp_path):
     csv = tmp_path / "more.csv"
     csv.write_text("user_id,event_timestamp,clicks,score,country\n3,2024-01-15T00:00:00Z,9,2.5,\n")
     assert client.ingest("user_stats", str(csv))["rows"] == 1
+    pq_path = tmp_path / "late.parquet"
+    late = pd.DataFrame({"user_id": [5], "event_timestamp": [utc(2024, 5, 1)], "clicks": [1], "score": [2.0], "country": ["it"]})
+    pq.write_table(pa.Table.from_pandas(late, preserve_index=False), pq_path)
+    jl_path = tmp_path / "late.jsonl"
+    jl_path.write_text('{"user_id": 6, "event_timestamp": "2024-05-01T00:00:00Z", "clicks": 2, "score": 1.0, "country": "es"}\n')
+    assert client.ingest("user_stats", str(pq_path))["rows"] == 1
+    assert client.ingest("user_stats", str(jl_path))["rows"] == 1
 
     entities = pd.DataFrame(
         {
