@@ -18,6 +18,9 @@ phase "lint" pnpm lint || lint_rc=$?
 if [[ -z "${STRATA_SKIP_COMPAT:-}" ]]; then
   compat_env=$(phase "compat peers (feast, great_expectations)" bash infra/compat-peers.sh) && eval "$compat_env"
 fi
+# The Python client's venv (strata-client from clients/python, pytest, nbclient, scikit-learn; outside the repo) for
+# apps/server/src/python-client.itest.ts, which fails under CI=true when it is missing.
+if py_env=$(phase "python client venv" bash infra/python-client.sh); then eval "$py_env"; fi
 report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"
 mkdir -p "$(dirname "$report")"
 phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?

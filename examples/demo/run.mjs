@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { connect, entity, formatTable, loadConfig, Strata, StrataError, tableFromRows } from '@strata/sdk';
+import { startServer } from '@strata/server';
 import { serve } from '@strata/serving';
 import { createStrataWorker } from '@strata/worker';
 
@@ -109,6 +110,7 @@ async function main() {
   const workerRun = worker.worker.run();
   const workflows = [];
   let server;
+  let controlPlane;
   try {
     step(1, `Define: infer feature view 'all_users_agg_m' from its table (like infer_fields_from_df), read the rest from YAML`);
     const users = usersTable();
@@ -280,12 +282,28 @@ async function main() {
     });
     console.log(formatTable(weatherSet).replace(/^/gm, '  '));
 
-    step(8, 'Watch it in the Temporal Web UI');
+    step(8, 'The control plane: the same project through the REST API (what the remote CLI and Python client use)');
+    controlPlane = await startServer(config, { port: Number(process.env.STRATA_DEMO_SERVER_PORT ?? 6570) });
+    const viewsUrl = `${controlPlane.address}/api/v1/projects/${strata.project}/feature-views`;
+    const viewsRes = await fetch(viewsUrl);
+    const viewsBody = await viewsRes.json();
+    console.log(`  strata server on ${controlPlane.address}/api/v1 (OpenAPI: ${controlPlane.address}/api/v1/openapi.json)`);
+    console.log(
+      `  GET ${viewsUrl} -> ${viewsRes.status} ${
+        viewsRes.ok
+          ? viewsBody.featureViews.map((v) => `${v.name} v${v.version}`).join(', ')
+          : `${viewsBody.error.code} (keys exist: pass one as Authorization: Bearer)`
+      }`,
+    );
+    console.log('  e.g. strata --server ' + controlPlane.address + ' --api-key <key> list; pip install ./clients/python');
+
+    step(9, 'Watch it in the Temporal Web UI');
     const ui = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
     console.log(`  ${ui}?query=${encodeURIComponent(`StrataProject="${strata.project}"`)}`);
     for (const id of workflows) console.log(`    ${id}`);
     console.log('  (search attributes StrataProject, StrataFeatureView, StrataStage, StrataRows; memo with row counts)');
   } finally {
+    await controlPlane?.stop();
     await server?.stop();
     worker.worker.shutdown();
     await workerRun.catch(() => {});

@@ -2,8 +2,7 @@
  * Shared CLI plumbing: global options, connecting the SDK, printing (human or --json), progress bars on a TTY,
  * and exit codes that mean something (see ErrorCodes in @strata/core).
  */
-import { ErrorCodes, type Strata, StrataError } from '@strata/sdk';
-import { connect } from '@strata/sdk';
+import { connect, connectClient, ErrorCodes, loadConfig, type Strata, type StrataClient, StrataError } from '@strata/sdk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
@@ -11,6 +10,8 @@ export interface GlobalOptions {
   config?: string;
   project?: string;
   json?: boolean;
+  server?: string;
+  apiKey?: string;
 }
 
 export function globals(cmd: Command): GlobalOptions {
@@ -19,16 +20,41 @@ export function globals(cmd: Command): GlobalOptions {
   return root.opts() as GlobalOptions;
 }
 
-export async function withStrata<T>(cmd: Command, fn: (strata: Strata) => Promise<T>): Promise<T> {
-  const g = globals(cmd);
-  const strata = await connect({
+function configOptions(g: GlobalOptions) {
+  return {
     ...(g.config ? { configPath: g.config } : {}),
     ...(g.project ? { overrides: { project: g.project } } : {}),
-  });
+  };
+}
+
+/** Local mode only: the command needs the stores themselves. */
+export async function withStrata<T>(cmd: Command, fn: (strata: Strata) => Promise<T>): Promise<T> {
+  const g = globals(cmd);
+  const config = loadConfig(configOptions(g));
+  if (g.server || config.server.url) {
+    throw new StrataError('CONFIG', `\`strata ${cmd.name()}\` is not available through a Strata server`, {
+      hint: 'run it where the stores are reachable, without --server (and with STRATA_SERVER_URL unset)',
+    });
+  }
+  const strata = await connect({ config });
   try {
     return await fn(strata);
   } finally {
     await strata.close();
+  }
+}
+
+/** Local or remote (--server, server.url, STRATA_SERVER_URL): the commands that work both ways use this. */
+export async function withClient<T>(cmd: Command, fn: (client: StrataClient) => Promise<T>): Promise<T> {
+  const g = globals(cmd);
+  const client = await connectClient({
+    ...configOptions(g),
+    ...(g.server || g.apiKey ? { server: { url: g.server, apiKey: g.apiKey } } : {}),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
   }
 }
 

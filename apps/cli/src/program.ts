@@ -8,6 +8,8 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'strata.yaml (default: ./strata.yaml or a parent folder, or STRATA_CONFIG)')
     .option('-p, --project <name>', 'project (overrides strata.yaml and STRATA_PROJECT)')
     .option('--json', 'machine-readable output')
+    .option('--server <url>', 'use a Strata server instead of the stores (or server.url / STRATA_SERVER_URL)')
+    .option('--api-key <key>', 'API key for --server (or server.apiKey / STRATA_API_KEY)')
     .showHelpAfterError();
   for (const register of commandGroups) register(program);
   return program;

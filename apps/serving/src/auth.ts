@@ -31,6 +31,24 @@ export interface Principal {
   project: string | undefined;
   scopes: Set<string>;
   open: boolean;
+  /** A registry key (the control plane's identity model): a role per project; read needs viewer, write editor. */
+  roles?: Record<string, 'viewer' | 'editor' | 'admin'>;
+}
+
+/** The control plane's key store (the SDK's Identity): the same keys work on serving. */
+export interface KeyLookup {
+  enabled(): Promise<boolean>;
+  authenticate(key: string): Promise<{ roles: Record<string, 'viewer' | 'editor' | 'admin'> } | undefined>;
+}
+
+const RANK = { viewer: 1, editor: 2, admin: 3 } as const;
+
+/** The presented key of a request (Authorization: Bearer, or X-API-Key), if any. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  const fromBearer = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
+  const fromHeader = headers['x-api-key'];
+  return fromBearer ?? (typeof fromHeader === 'string' ? fromHeader.trim() : undefined);
 }
 
 function digest(s: string): Buffer {
@@ -67,6 +85,15 @@ export class ApiKeys {
   /** Checks that the principal may use `scope` on `project`. */
   static authorize(p: Principal, project: string, scope: Scope): void {
     if (p.open) return;
+    if (p.roles) {
+      const own = p.roles[project];
+      const all = p.roles['*'];
+      const rank = Math.max(own ? RANK[own] : 0, all ? RANK[all] : 0);
+      if (!rank) throw new AuthError(403, `this API key does not give access to project '${project}'`);
+      if (rank < (scope === 'read' ? RANK.viewer : RANK.editor))
+        throw new AuthError(403, `this API key has no '${scope}' access on project '${project}' (it is a viewer key)`);
+      return;
+    }
     if (p.project !== project) {
       throw new AuthError(403, `this API key does not give access to project '${project}'`);
     }

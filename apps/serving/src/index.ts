@@ -1,11 +1,11 @@
-export { type ApiKey, ApiKeys, AuthError, isLoopback } from './auth.js';
+export { type ApiKey, ApiKeys, AuthError, isLoopback, type KeyLookup } from './auth.js';
 export { checkPush, OfflinePushBuffer } from './push.js';
 export { RegistryCache } from './registry-cache.js';
 export { createServer, errorBody, type ServerOptions } from './server.js';
 
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
-import { StrataError, type StrataConfig } from '@strata/sdk';
+import { Identity, StrataError, type StrataConfig } from '@strata/sdk';
 import { isLoopback } from './auth.js';
 import { createServer } from './server.js';
 
@@ -15,14 +15,17 @@ import { createServer } from './server.js';
  */
 export async function serve(config: StrataConfig, opts: { port?: number; host?: string; logger?: boolean } = {}) {
   const host = opts.host ?? config.serving.host;
-  if (!config.serving.apiKeys.length && !isLoopback(host)) {
-    throw new StrataError('CONFIG', `refusing to serve on ${host} without API keys`, {
-      hint: 'configure serving.apiKeys (or STRATA_API_KEYS), or listen on 127.0.0.1',
-    });
-  }
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
+  // One identity model: the keys the control plane manages (and its bootstrap admin key) work here too.
+  const keyLookup = new Identity(pool, config.postgres.schema, { adminKey: config.server.adminKey });
+  if (!config.serving.apiKeys.length && !isLoopback(host) && !(await keyLookup.enabled())) {
+    await pool.end().catch(() => {});
+    throw new StrataError('CONFIG', `refusing to serve on ${host} without API keys`, {
+      hint: 'create keys with `strata keys create` (or configure serving.apiKeys / STRATA_API_KEYS), or listen on 127.0.0.1',
+    });
+  }
   const online = RedisOnlineStore.connect(config.redis.url);
   const { app, cache } = await createServer({
     project: config.project,
@@ -31,6 +34,7 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
     online,
     offline: new OfflineStore(pool, registry),
     apiKeys: config.serving.apiKeys,
+    keyLookup,
     requestTimeoutMs: config.serving.requestTimeoutMs,
     maxEntities: config.serving.maxEntities,
     bodyLimit: config.serving.bodyLimitBytes,

@@ -8,7 +8,7 @@ import type { RedisOnlineStore } from '@strata/online-redis';
 import { entityRowsFromColumns } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import client from 'prom-client';
-import { type ApiKey, ApiKeys, AuthError, type Principal, type Scope } from './auth.js';
+import { type ApiKey, ApiKeys, AuthError, type KeyLookup, type Principal, presentedKey, type Scope } from './auth.js';
 import { type HopsworksRequest, hopsworksBatch, hopsworksSingle, projectOf, resolveHopsworksView } from './hopsworks.js';
 import { checkPush, OfflinePushBuffer, type PushBody, pushRowToOnline } from './push.js';
 import { RegistryCache } from './registry-cache.js';
@@ -58,6 +58,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** API keys per project; none: open (serve() then listens on loopback only). */
   apiKeys?: ApiKey[];
+  /** The registry's API keys (the control plane's principals and roles), checked as well as apiKeys. */
+  keyLookup?: KeyLookup;
   /** Offline push micro-batching: one commit per view at most every maxDelayMs or maxRows rows. */
   push?: { maxDelayMs?: number; maxRows?: number; keyTtlSeconds?: number };
   logger?: boolean;
@@ -161,6 +163,20 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
   app.addHook('onRequest', async (req) => {
     const url = req.routeOptions.url;
     if (url === '/health' || url === '/metrics') return;
+    const lookup = opts.keyLookup;
+    if (lookup && (await lookup.enabled())) {
+      const presented = presentedKey(req.headers);
+      const found = presented ? await lookup.authenticate(presented) : undefined;
+      if (found) {
+        req.principal = { project: undefined, scopes: new Set(), open: false, roles: found.roles };
+        return;
+      }
+      if (!keys.enabled) {
+        if (!presented)
+          throw new AuthError(401, 'an API key is required', 'send Authorization: Bearer <key> or X-API-Key: <key>');
+        throw new AuthError(401, 'the API key is not valid');
+      }
+    }
     req.principal = keys.authenticate(req.headers);
   });
   const authorize = (req: { principal?: Principal }, project: string, scope: Scope) =>

@@ -20,6 +20,7 @@ import {
   validateRepo,
   viewJoinKeys,
 } from '@strata/core';
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import { migrate } from './schema.js';
@@ -39,6 +40,8 @@ export interface ViewVersion {
 export interface ApplyResult {
   changes: Change[];
   views: ViewVersion[];
+  /** The registry revision after this apply. */
+  revision: string;
 }
 
 type Queryable = Pool | PoolClient;
@@ -154,13 +157,35 @@ export class PgRegistry {
     return this.computePlan(current, desired);
   }
 
-  async apply(project: string, repo: RepoSpec): Promise<ApplyResult> {
+  /**
+   * A fingerprint of a project's registry state (every object's spec and version). A client that planned against
+   * one revision passes it to apply as `basedOn`; if someone applied in between, apply refuses (optimistic
+   * concurrency) instead of merging silently.
+   */
+  async revision(project: string, db: Queryable = this.pool): Promise<string> {
+    const { rows } = await db.query<{ kind: string; name: string; version: number; spec: unknown }>(
+      `SELECT kind, name, version, spec FROM ${this.t('objects')} WHERE project = $1 ORDER BY kind, name`,
+      [project],
+    );
+    return createHash('sha256').update(JSON.stringify(rows)).digest('hex').slice(0, 32);
+  }
+
+  async apply(project: string, repo: RepoSpec, opts: { basedOn?: string } = {}): Promise<ApplyResult> {
     ident(project.replace(/-/g, '_'));
     const result = await withTransaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`strata-apply:${this.schema}:${project}`]);
       const current = await this.loadRepo(project, c);
       const desired = validateRepo(repo, current);
       const changes = this.computePlan(current, desired);
+      if (opts.basedOn !== undefined) {
+        const now = await this.revision(project, c);
+        if (now !== opts.basedOn) {
+          throw new StrataError('CONFLICT', `project '${project}' changed since the plan this apply is based on`, {
+            hint: 'review the current plan (details.changes) and apply again based on details.revision',
+            details: { revision: now, basedOn: opts.basedOn, changes },
+          });
+        }
+      }
       const all = this.merged(current, desired);
       const entities = new Map(all.entities.map((e) => [e.name, e]));
       const views: ViewVersion[] = [];
@@ -215,7 +240,7 @@ export class PgRegistry {
       if (changes.some((ch) => ch.action !== 'unchanged')) {
         await c.query('SELECT pg_notify($1, $2)', [REGISTRY_CHANNEL, JSON.stringify({ schema: this.schema, project })]);
       }
-      return { changes, views };
+      return { changes, views, revision: await this.revision(project, c) };
     });
     return result;
   }

@@ -11,6 +11,7 @@ import {
   type FeatureServiceSpec,
   type FeatureViewSpec,
   formatPlan,
+  type ObjectKind,
   inferFeatureView,
   type InferOptions,
   invalidInput,
@@ -56,6 +57,7 @@ import {
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
+import type { IngestRun, Run, RunInfo, StrataClient, TrainingSetRun } from './api.js';
 import { type LoadConfigOptions, loadConfig, type StrataConfig } from './config.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
@@ -77,7 +79,7 @@ export interface ConnectOptions extends LoadConfigOptions {
 }
 
 /** A running or finished workflow that the SDK started, with progress and a typed result. */
-export class RunHandle<R> {
+export class RunHandle<R> implements Run<R> {
   constructor(
     readonly workflowId: string,
     private readonly handle: WorkflowHandle,
@@ -151,7 +153,7 @@ export interface IngestOptions {
   fastCsv?: boolean;
 }
 
-export interface IngestHandle extends RunHandle<IngestResult> {
+export interface IngestHandle extends RunHandle<IngestResult>, IngestRun {
   ingestionId: string;
   stagedRows: number;
   ignoredColumns: string[];
@@ -182,7 +184,8 @@ export interface HistoricalOptions {
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
 }
 
-export class Strata {
+export class Strata implements StrataClient {
+  readonly mode = 'local' as const;
   readonly registry: PgRegistry;
   readonly offline: OfflineStore;
   private onlineStore: RedisOnlineStore | undefined;
@@ -192,9 +195,21 @@ export class Strata {
   private constructor(
     readonly config: StrataConfig,
     readonly pool: Pool,
+    private readonly parent?: Strata,
   ) {
-    this.registry = new PgRegistry(pool, config.postgres.schema);
-    this.offline = new OfflineStore(pool, this.registry);
+    this.registry = parent?.registry ?? new PgRegistry(pool, config.postgres.schema);
+    this.offline = parent?.offline ?? new OfflineStore(pool, this.registry);
+  }
+
+  /**
+   * The same connections (Postgres pool, Temporal client, Redis) scoped to another project, for a process that serves
+   * many projects (the Strata server). Closing it closes nothing; close the Strata it came from.
+   */
+  forProject(project: string): Strata {
+    if (project === this.project) return this;
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(project))
+      throw invalidInput(`'${project}' is not a project name`, { hint: 'letters, digits and _, starting with a letter or _' });
+    return new Strata({ ...this.config, project }, this.pool, this.parent ?? this);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Strata> {
@@ -221,11 +236,13 @@ export class Strata {
   }
 
   get online(): RedisOnlineStore {
+    if (this.parent) return this.parent.online;
     this.onlineStore ??= RedisOnlineStore.connect(this.config.redis.url);
     return this.onlineStore;
   }
 
   async workflowClient(): Promise<Client> {
+    if (this.parent) return this.parent.workflowClient();
     if (!this.temporal) {
       try {
         this.connection = await Connection.connect({ address: this.config.temporal.address, connectTimeout: '10s' });
@@ -244,6 +261,7 @@ export class Strata {
   }
 
   async close(): Promise<void> {
+    if (this.parent) return;
     await this.onlineStore?.close().catch(() => {});
     await this.connection?.close().catch(() => {});
     await this.pool.end().catch(() => {});
@@ -259,6 +277,11 @@ export class Strata {
     } catch (err) {
       throw invalidInput(`cannot read ${path}: ${(err as Error).message}`, { where: path });
     }
+    return Strata.parseSpecText(text, path);
+  }
+
+  /** Parses spec text (YAML or JSON, one or more documents) in the formats readSpecFile reads. */
+  static parseSpecText(text: string, path = 'spec'): RepoSpec & { project?: string } {
     const docs = parseAllDocuments(text);
     const bad = docs.flatMap((d) => d.errors);
     if (bad.length) {
@@ -277,9 +300,76 @@ export class Strata {
     return this.registry.plan(this.project, fullRepo(repo));
   }
 
-  async apply(repo: Partial<RepoSpec>): Promise<{ changes: Change[]; text: string }> {
-    const { changes } = await this.registry.apply(this.project, fullRepo(repo));
-    return { changes, text: formatPlan(changes) };
+  async apply(
+    repo: Partial<RepoSpec>,
+    opts: { basedOn?: string } = {},
+  ): Promise<{ changes: Change[]; text: string; revision: string }> {
+    const { changes, revision } = await this.registry.apply(this.project, fullRepo(repo), opts);
+    return { changes, text: formatPlan(changes), revision };
+  }
+
+  registryRevision(): Promise<string> {
+    return this.registry.revision(this.project);
+  }
+
+  listViewVersions(name?: string): Promise<ViewVersion[]> {
+    return this.registry.listViewVersions(this.project, name);
+  }
+
+  deleteObject(kind: ObjectKind, name: string): Promise<void> {
+    return this.registry.delete(this.project, kind, name);
+  }
+
+  async getIngestion(id: string): Promise<Ingestion | undefined> {
+    const ing = await this.offline.getIngestion(id);
+    return ing && ing.project === this.project ? ing : undefined;
+  }
+
+  /**
+   * A workflow of this project: its status, its `progress` query and, once closed, its result or error. Unknown ids
+   * and other projects' workflows give UNKNOWN_OBJECT.
+   */
+  async getRun(workflowId: string): Promise<RunInfo> {
+    const client = await this.workflowClient();
+    const handle = client.workflow.getHandle(workflowId);
+    let desc: Awaited<ReturnType<typeof handle.describe>>;
+    try {
+      desc = await handle.describe();
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError')
+        throw new StrataError('UNKNOWN_OBJECT', `no run '${workflowId}' in project '${this.project}'`);
+      throw err;
+    }
+    if (desc.typedSearchAttributes.get(SA.project) !== this.project)
+      throw new StrataError('UNKNOWN_OBJECT', `no run '${workflowId}' in project '${this.project}'`);
+    const run = new RunHandle<unknown>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
+    const info: RunInfo = {
+      workflowId,
+      url: run.url,
+      type: desc.type,
+      status: desc.status.name as RunInfo['status'],
+      startTime: desc.startTime ?? null,
+      closeTime: desc.closeTime ?? null,
+      progress: null,
+    };
+    try {
+      info.progress = await Promise.race([
+        run.progress(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('query timed out')), 3000).unref()),
+      ]);
+    } catch {
+      // No worker to answer the query (or it timed out): the run is still described by its status.
+    }
+    if (desc.status.name === 'COMPLETED') info.result = await handle.result();
+    else if (desc.status.name !== 'RUNNING') {
+      try {
+        await run.result();
+      } catch (err) {
+        const e = err instanceof StrataError ? err : new StrataError('INTERNAL', (err as Error).message);
+        info.error = { code: e.code, message: e.message, details: e.details };
+      }
+    }
+    return info;
   }
 
   loadRepo(): Promise<RepoSpec> {
@@ -562,22 +652,24 @@ export class Strata {
   async startTrainingSet(
     opts: FeatureSelection &
       HistoricalOptions & {
-        out: string;
+        out?: string;
         format?: string;
         id?: string;
         chunkRows?: number;
         parallel?: number;
         createdBy?: string;
       },
-  ): Promise<RunHandle<TrainingSetResult> & { id: string; entityRows: number }> {
+  ): Promise<RunHandle<TrainingSetResult> & TrainingSetRun> {
+    if (!opts.out) throw invalidInput('a training-set workflow needs `out`, a path the worker can write');
     const id = opts.id ?? randomUUID();
     const req = await historicalRequest({
       ...(await this.trainingRequest(opts)),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     await checkWritable(opts.out, opts.format);
+    const out = opts.out;
     const ts = await createTrainingSet(this.offline, this.project, id, req, {
-      uri: resolvePath(opts.out),
+      uri: resolvePath(out),
       ...(opts.format ? { format: opts.format } : {}),
       ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
     });

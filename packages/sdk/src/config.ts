@@ -64,6 +64,36 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    server: z
+      .object({
+        /** A Strata server to use instead of the stores (remote mode of the CLI and SDK). */
+        url: z.string().url().optional(),
+        /** The API key sent to `url`. */
+        apiKey: z.string().optional(),
+        /** Where `strata server` listens. */
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(6570),
+        /** A bootstrap admin key for `strata server` (every project); never stored. */
+        adminKey: z.string().min(16, 'the admin key has at least 16 characters').optional(),
+        /** Folder for uploads being received and training sets built for download (default: the OS temp folder). */
+        dataDir: z.string().optional(),
+        /** Largest accepted upload (bytes); larger uploads get 413. */
+        uploadLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(20 * 1024 * 1024 * 1024),
+        /** Largest JSON or YAML request body (bytes). */
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(5 * 1024 * 1024),
+        /** Training sets with at most this many entity rows may be built synchronously. */
+        syncTrainingRows: z.number().int().positive().default(1_000_000),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -80,6 +110,12 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
   ['STRATA_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
   ['STRATA_SERVING_PORT', ['serving', 'port']],
+  ['STRATA_SERVER_URL', ['server', 'url']],
+  ['STRATA_API_KEY', ['server', 'apiKey']],
+  ['STRATA_ADMIN_KEY', ['server', 'adminKey']],
+  ['STRATA_SERVER_HOST', ['server', 'host']],
+  ['STRATA_SERVER_PORT', ['server', 'port']],
+  ['STRATA_SERVER_DATA_DIR', ['server', 'dataDir']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -25,7 +25,15 @@ export {
   readOnline,
   responseToRows,
 } from './online.js';
-export { detectFormat, type FileFormat, inferTextType, readBatches, readTable, viewColumnTypes } from './readers.js';
+export {
+  detectFormat,
+  type FileFormat,
+  inferTextType,
+  readArrowBatches,
+  readBatches,
+  readTable,
+  viewColumnTypes,
+} from './readers.js';
 export * from '@strata/core';
 export type { IngestResult, MaterializeResult, Progress, TrainingSetResult } from '@strata/workflows';
 
@@ -50,3 +58,47 @@ export {
   triggerMaterializeSchedule,
 } from './schedules.js';
 export { type MaterializationRun, materializationHistory } from './materializations.js';
+export type {
+  ClientFeatureSelection,
+  ClientHistoricalOptions,
+  ClientIngestOptions,
+  IngestRun,
+  Run,
+  RunInfo,
+  StrataClient,
+  TrainingSetRun,
+} from './api.js';
+export {
+  type ApiKeyRecord,
+  type AuditEntry,
+  checkRoles,
+  generateApiKey,
+  hashApiKey,
+  hasRole,
+  Identity,
+  type IdentityOptions,
+  type KeyPrincipal,
+  ROLES,
+  type Role,
+  roleOn,
+} from './identity.js';
+export type { Ingestion, ViewVersion } from '@strata/offline-postgres';
+export { type RemoteOptions, RemoteStrata } from './remote.js';
+
+import type { StrataClient } from './api.js';
+import { loadConfig } from './config.js';
+import { RemoteStrata } from './remote.js';
+
+/**
+ * Connects in the mode the configuration asks for: a Strata server (remote: `server.url` in strata.yaml,
+ * STRATA_SERVER_URL, or `server` here) with an API key, else the stores directly (local). Both implement
+ * StrataClient.
+ */
+export async function connectClient(
+  opts: ConnectOptions & { server?: { url?: string | undefined; apiKey?: string | undefined } } = {},
+): Promise<StrataClient> {
+  const config = opts.config ?? loadConfig(opts);
+  const url = opts.server?.url ?? config.server.url;
+  if (url) return new RemoteStrata({ url, apiKey: opts.server?.apiKey ?? config.server.apiKey, project: config.project });
+  return Strata.connect({ ...opts, config });
+}

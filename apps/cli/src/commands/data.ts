@@ -1,6 +1,6 @@
 import { formatTable, type IngestResult, type MaterializeResult, responseToRows, StrataError, writeTable } from '@strata/sdk';
 import type { Command } from 'commander';
-import { info, output, progressBar, withStrata } from '../context.js';
+import { info, output, progressBar, withClient, withStrata } from '../context.js';
 
 function list(v: string, prev: string[] = []): string[] {
   return [
@@ -65,7 +65,7 @@ export function register(program: Command): void {
     .option('--policy <policy>', 'validation policy for this ingestion: NONE | ALWAYS | STRICT')
     .option('--no-wait', 'return once the workflow has started')
     .action(async (view: string, file: string, opts: IngestCliOptions, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const bar = progressBar(cmd, `staging ${view}`, 0);
         const handle = await strata.ingest(view, file, {
           ...(opts.format ? { format: opts.format } : {}),
@@ -102,7 +102,7 @@ export function register(program: Command): void {
     .option('--end <time>', 'window end (ISO time), exclusive')
     .option('--batch-size <n>', 'rows per Redis pipeline', (v) => Number(v))
     .action(async (views: string[], opts: { start?: string; end?: string; batchSize?: number }, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const results: (MaterializeResult & { workflowId: string })[] = [];
         for (const view of views) {
           const handle = await strata.materialize(view, {
@@ -194,7 +194,7 @@ export function register(program: Command): void {
         throw new StrataError('INVALID_INPUT', 'give --entities <file> or --entity-sql <query>');
       if (opts.asOfCommit !== undefined && !Number.isSafeInteger(opts.asOfCommit))
         throw new StrataError('INVALID_INPUT', '--as-of-commit takes a commit number (see `strata history <view>`)');
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const sel = opts.featureService ? { featureService: opts.featureService } : { features: opts.features ?? [] };
         const bar = opts.out ? progressBar(cmd, 'training set', 0) : undefined;
         const req = {
@@ -255,7 +255,7 @@ export function register(program: Command): void {
     .description("list a project's (or a view's) commits and other ingestions with their status")
     .argument('[view]')
     .action(async (view: string | undefined, _opts: unknown, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const found = await strata.listIngestions(view);
         output(
           cmd,

@@ -1,6 +1,6 @@
 import { collect, formatTable, StrataError, writeBatches } from '@strata/sdk';
 import type { Command } from 'commander';
-import { info, output, withStrata } from '../context.js';
+import { info, output, withClient } from '../context.js';
 
 function commitNumber(v: string): number {
   const n = Number(v);
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .description("a view's commits: commit number, status, rows, event-time range, who and when")
     .argument('<view>', 'feature view name')
     .action(async (view: string, _opts: unknown, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const h = await strata.history(view);
         output(cmd, h, () =>
           h.length
@@ -51,7 +51,7 @@ export function register(program: Command): void {
         opts: { asOf?: string; asOfCommit?: number; latest?: boolean; viewVersion?: number; out?: string },
         cmd: Command,
       ) => {
-        await withStrata(cmd, async (strata) => {
+        await withClient(cmd, async (strata) => {
           const batches = strata.readView(view, {
             ...(opts.asOf ? { asOf: opts.asOf } : {}),
             ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .argument('<to>', 'commit number (inclusive)', commitNumber)
     .option('-o, --out <file>', 'write the added rows to a file; without it per-commit counts and a preview are printed')
     .action(async (view: string, from: number, to: number, opts: { out?: string }, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const summary = await strata.diffSummary(view, from, to);
         if (opts.out) {
           const w = await writeBatches(strata.diff(view, from, to), opts.out);
@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .description('a training set built by a workflow: status, rows, pinned commit and where its output is')
     .argument('[id]', "training-set id; without it the project's training sets are listed")
     .action(async (id: string | undefined, _opts: unknown, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const list = id ? [await strata.trainingSet(id)] : await strata.listTrainingSets();
         output(cmd, id ? list[0] : list, () =>
           list.length

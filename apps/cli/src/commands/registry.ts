@@ -1,7 +1,7 @@
 import { formatPlan } from '@strata/sdk';
 import { Strata } from '@strata/sdk';
 import type { Command } from 'commander';
-import { output, withStrata } from '../context.js';
+import { info, output, withClient } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +9,8 @@ export function register(program: Command): void {
     .description('apply entities, feature views and services from YAML files (Strata format or Feast 0.x FeatureSet)')
     .argument('<files...>', 'spec files (.yaml, .yml, .json)')
     .option('--dry-run', 'print the plan and change nothing')
-    .action(async (files: string[], opts: { dryRun?: boolean }, cmd: Command) => {
+    .option('--based-on <revision>', 'refuse (exit 5) if the registry changed since the plan that printed this revision')
+    .action(async (files: string[], opts: { dryRun?: boolean; basedOn?: string }, cmd: Command) => {
       const specs = files.map((f) => Strata.readSpecFile(f));
       const repo = {
         entities: specs.flatMap((s) => s.entities),
@@ -19,13 +20,13 @@ export function register(program: Command): void {
       const project = specs.find((s) => s.project)?.project;
       const root = cmd.parent as Command;
       if (project && !root.opts().project) root.setOptionValue('project', project);
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         if (opts.dryRun) {
           const changes = await strata.plan(repo);
           output(cmd, { project: strata.project, changes, applied: false }, formatPlan(changes));
           return;
         }
-        const res = await strata.apply(repo);
+        const res = await strata.apply(repo, opts.basedOn ? { basedOn: opts.basedOn } : {});
         output(
           cmd,
           { project: strata.project, changes: res.changes, applied: true },
@@ -43,13 +44,15 @@ export function register(program: Command): void {
       const project = specs.find((s) => s.project)?.project;
       const root = cmd.parent as Command;
       if (project && !root.opts().project) root.setOptionValue('project', project);
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
+        const revision = await strata.registryRevision();
         const changes = await strata.plan({
           entities: specs.flatMap((s) => s.entities),
           featureViews: specs.flatMap((s) => s.featureViews),
           featureServices: specs.flatMap((s) => s.featureServices),
         });
-        output(cmd, { project: strata.project, changes }, formatPlan(changes));
+        info(cmd, `registry revision ${revision} (apply --based-on ${revision} refuses if it changes)`);
+        output(cmd, { project: strata.project, changes, revision }, formatPlan(changes));
       });
     });
 
@@ -57,15 +60,15 @@ export function register(program: Command): void {
     .command('list')
     .description('list the registered entities, feature views (with versions) and feature services')
     .action(async (_opts: unknown, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const repo = await strata.loadRepo();
-        const versions = await strata.registry.listViewVersions(strata.project);
+        const versions = await strata.listViewVersions();
         output(
           cmd,
           {
             project: strata.project,
             ...repo,
-            versions: versions.map((v) => ({ view: v.name, version: v.version, table: v.tableName })),
+            versions: versions.map((v) => ({ view: v.name, version: v.version, ...(v.tableName ? { table: v.tableName } : {}) })),
           },
           () => {
             const lines = [`project ${strata.project}`];
@@ -92,8 +95,8 @@ export function register(program: Command): void {
     .argument('<name>')
     .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
       const k = kind.replace('-', '_') as 'entity' | 'feature_view' | 'feature_service';
-      await withStrata(cmd, async (strata) => {
-        await strata.registry.delete(strata.project, k, name);
+      await withClient(cmd, async (strata) => {
+        await strata.deleteObject(k, name);
         output(cmd, { deleted: { kind: k, name } }, `deleted ${kind} ${name}`);
       });
     });

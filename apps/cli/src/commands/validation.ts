@@ -15,7 +15,7 @@ import {
   type ValidationResult,
 } from '@strata/validation';
 import type { Command } from 'commander';
-import { info, output, withStrata } from '../context.js';
+import { info, output, withClient, withStrata } from '../context.js';
 
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -116,7 +116,7 @@ export function register(program: Command): void {
     .argument('<view>')
     .argument('<ingestionId>')
     .action(async (view: string, ingestionId: string, _opts: unknown, cmd: Command) => {
-      await withStrata(cmd, async (strata) => {
+      await withClient(cmd, async (strata) => {
         const handle = await strata.release(view, ingestionId);
         info(cmd, `workflow ${handle.workflowId}\n  ${handle.url}`);
         const r = await handle.result();
