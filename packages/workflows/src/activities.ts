@@ -3,7 +3,7 @@
  * code and whose retryability is the code's, so bad input fails at once and transient faults retry with backoff.
  */
 import { type FeatureViewSpec, StrataError } from '@strata/core';
-import type { CommitResult, OfflineStore, PgRegistry, ViewVersion } from '@strata/offline-postgres';
+import type { CommitResult, JanitorReport, OfflineStore, PgRegistry, ViewVersion } from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
@@ -50,6 +50,11 @@ export function createActivities(deps: ActivityDeps) {
 
     validateStagedIngestion: wrap(
       async (ingestionId: string, policyOverride?: 'NONE' | 'ALWAYS' | 'STRICT'): Promise<ValidationSummary> => {
+        if (policyOverride !== undefined && !['NONE', 'ALWAYS', 'STRICT'].includes(policyOverride)) {
+          throw new StrataError('INVALID_INPUT', `validation policy '${String(policyOverride)}' is not valid`, {
+            hint: 'use one of NONE, ALWAYS, STRICT',
+          });
+        }
         const { ingestion, view } = await offline.checkStaged(ingestionId);
         const summary = await validateStaged(offline, ingestion.id, view, policyOverride, () => Context.current().heartbeat());
         if (!summary.success && summary.policy === 'STRICT') {
@@ -82,12 +87,25 @@ export function createActivities(deps: ActivityDeps) {
       return { status: res.status };
     }),
 
+    /** Commits in one transaction, heartbeating while it runs so a killed worker's commit is retried within seconds. */
     commitIngestion: wrap(async (ingestionId: string, workflowId?: string): Promise<CommitResult> => {
-      return offline.commit(ingestionId, workflowId ? { workflowId } : {});
+      const ctx = Context.current();
+      ctx.heartbeat();
+      const beat = setInterval(() => ctx.heartbeat(), 3_000);
+      try {
+        return await offline.commit(ingestionId, workflowId ? { workflowId } : {});
+      } finally {
+        clearInterval(beat);
+      }
+    }),
+
+    /** The janitor's sweep (see OfflineStore.cleanAbandoned). */
+    cleanAbandonedStaging: wrap(async (maxStagingAgeSeconds: number): Promise<JanitorReport> => {
+      return offline.cleanAbandoned(maxStagingAgeSeconds);
     }),
 
     abandonIngestion: wrap(async (ingestionId: string, error: unknown) => {
-      await offline.abandon(ingestionId, error);
+      return offline.abandon(ingestionId, error);
     }),
 
     planMaterialization: wrap(async (input: MaterializeInput): Promise<MaterializePlan> => {

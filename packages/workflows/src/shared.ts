@@ -137,3 +137,13 @@ export function materializeWorkflowId(
     ? `materialize:${project}:${view}:${input.start ?? ''}..${input.end ?? ''}`
     : `materialize:${project}:${view}:seq${fromSeq}..seq${input.toSeq ?? 'latest'}`;
 }
+
+export interface JanitorInput {
+  /** Staging older than this (seconds) that nobody is finishing is removed. */
+  maxStagingAgeSeconds: number;
+}
+
+/** The schedule (one per Postgres schema) whose runs sweep abandoned staging. */
+export function janitorScheduleId(schema: string): string {
+  return `strata-janitor:${schema}`;
+}

@@ -91,10 +91,13 @@ export function register(program: Command): void {
     .argument('<kind>', 'entity | feature-view | feature-service')
     .argument('<name>')
     .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
-      const k = kind.replace('-', '_') as 'entity' | 'feature_view' | 'feature_service';
       await withStrata(cmd, async (strata) => {
-        await strata.registry.delete(strata.project, k, name);
-        output(cmd, { deleted: { kind: k, name } }, `deleted ${kind} ${name}`);
+        const d = await strata.delete(kind, name);
+        output(
+          cmd,
+          { deleted: { kind: d.kind, name }, droppedIngestions: d.droppedIngestions },
+          `deleted ${kind} ${name}${d.droppedIngestions.length ? ` (and the staging of ${d.droppedIngestions.length} unfinished ingestions)` : ''}`,
+        );
       });
     });
 }

@@ -3,6 +3,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   executeChild,
   proxyActivities,
   setHandler,
@@ -15,6 +16,7 @@ import {
   FailureTypes,
   type IngestInput,
   type IngestResult,
+  type JanitorInput,
   type MaterializeInput,
   type MaterializePlan,
   type MaterializeProgress,
@@ -59,6 +61,19 @@ const long = proxyActivities<Activities>({
   },
 });
 
+/** The commit: one transaction that may run long on a big batch; it heartbeats, so a dead worker is noticed fast. */
+const committing = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
 const alerts = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
@@ -69,7 +84,32 @@ function stage(name: string, progress: Progress): void {
   upsertSearchAttributes([{ key: SA.stage, value: name }]);
 }
 
+/**
+ * Ingests a staged batch: validate, commit, optionally materialize. When the run fails before its commit (and the
+ * batch is not quarantined for release), the ingestion is abandoned: marked failed with the error and its staging
+ * table dropped, so a failed run leaves nothing behind.
+ */
 export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> {
+  try {
+    return await ingestSteps(input);
+  } catch (err) {
+    const quarantined = err instanceof ApplicationFailure && err.type === FailureTypes.validationFailed;
+    if (!quarantined) {
+      const failure = err as { type?: string; message?: string };
+      // Runs even when the workflow is cancelled; abandon only touches a batch that is still `staged`.
+      await CancellationScope.nonCancellable(() =>
+        quick.abandonIngestion(input.ingestionId, {
+          code: failure.type ?? 'INTERNAL',
+          message: failure.message ?? String(err),
+          workflowId: workflowInfo().workflowId,
+        }),
+      ).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   const progress: Progress = { stage: 'checking', rowsTotal: input.rows, rowsDone: 0 };
   setHandler(progressQuery, () => progress);
   stage('checking', progress);
@@ -116,7 +156,7 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
     });
   }
   stage('committing', progress);
-  const commit = await quick.commitIngestion(input.ingestionId, workflowInfo().workflowId);
+  const commit = await committing.commitIngestion(input.ingestionId, workflowInfo().workflowId);
   upsertSearchAttributes([{ key: SA.rows, value: commit.rows }]);
   upsertMemo({ rows: commit.rows, commitSeq: commit.commitSeq, validationSuccess: validation.success });
   const result: IngestResult = { ...commit, validation };
@@ -200,6 +240,13 @@ export async function materializePartitionWorkflow(plan: MaterializePlan): Promi
     rowsSkippedOlder: out.skipped,
   });
   return out;
+}
+
+/** One janitor sweep (started by the janitor schedule): removes abandoned staging and reports what it removed. */
+export async function janitorWorkflow(input: JanitorInput) {
+  const report = await quick.cleanAbandonedStaging(input.maxStagingAgeSeconds);
+  upsertMemo({ removed: report.removed.length, orphanTables: report.orphanTables.length });
+  return report;
 }
 
 export * from './training.js';
