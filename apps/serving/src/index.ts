@@ -23,7 +23,9 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
-  const online = RedisOnlineStore.connect(config.redis.url);
+  // Fail fast while Redis is unreachable: requests get an immediate 503 instead of waiting out their timeout.
+  const online = RedisOnlineStore.connect(config.redis.url, { failFast: true });
+  await online.waitUntilReady(3000);
   const { app, cache } = await createServer({
     project: config.project,
     registry,

@@ -2,6 +2,7 @@
  * The online serving app: Feast-compatible POST /get-online-features, /health and Prometheus /metrics.
  * Reads Redis only; the registry comes from a cache that refreshes as soon as an apply commits.
  */
+import { randomUUID } from 'node:crypto';
 import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
 import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
@@ -61,7 +62,16 @@ export interface ServerOptions {
   /** Offline push micro-batching: one commit per view at most every maxDelayMs or maxRows rows. */
   push?: { maxDelayMs?: number; maxRows?: number; keyTtlSeconds?: number };
   logger?: boolean;
+  /**
+   * Where server-side problems go (INTERNAL errors with their id, failed health checks, a lost registry listener):
+   * one JSON object per call. Default: a JSON line on stderr.
+   */
+  log?: (entry: Record<string, unknown>) => void;
 }
+
+const stderrLog = (entry: Record<string, unknown>) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), source: 'strata-serving', ...entry })}\n`);
+};
 
 const STATUS: Record<string, number> = {
   INVALID_INPUT: 400,
@@ -114,7 +124,10 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     registers: [registryMetrics],
   });
 
-  const cache = new RegistryCache(opts.registry, opts.pool);
+  const log = opts.log ?? stderrLog;
+  const cache = new RegistryCache(opts.registry, opts.pool, 60_000, (err) =>
+    log({ level: 'error', event: 'registry_listen_failed', message: err.message }),
+  );
   await cache.start();
   const maxEntities = opts.maxEntities ?? 10_000;
   const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
@@ -188,7 +201,15 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       e = new StrataError('INVALID_INPUT', `malformed request: ${err.message}`, {
         hint: 'send a JSON body with Content-Type: application/json',
       });
-    } else e = new StrataError('INTERNAL', err.message);
+    } else e = new StrataError('INTERNAL', err.message, { cause: err });
+    if (e.code === 'INTERNAL' || e.code === 'CONFIG') {
+      // Internal messages (SQL, Redis replies, stack traces) stay in the server's log; the client gets an id to quote.
+      const errorId = randomUUID();
+      log({ level: 'error', event: 'internal_error', errorId, code: e.code, message: e.message, stack: (e.cause as Error)?.stack });
+      return reply.status(500).send({
+        error: { code: e.code, message: `internal error (id ${errorId}); the details are in the server log`, details: { errorId } },
+      });
+    }
     let status = STATUS[e.code] ?? 500;
     if (e.code === 'UNAVAILABLE' && e.details?.timeoutMs !== undefined) {
       status = 504;
@@ -212,20 +233,32 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
 
   app.get('/health', async (_req, reply) => {
     const checks: Record<string, string> = {};
+    const errorIds: Record<string, string> = {};
+    // A failed check says which part is down and an id; its raw message (addresses, SQL) only goes to the log.
+    const failed = (check: string, err: unknown) => {
+      const errorId = randomUUID();
+      errorIds[check] = errorId;
+      checks[check] = 'unavailable';
+      log({ level: 'warn', event: 'health_check_failed', check, errorId, message: (err as Error)?.message ?? String(err) });
+    };
     try {
       await opts.online.ping();
       checks.online_store = 'ok';
     } catch (err) {
-      checks.online_store = (err as Error).message;
+      failed('online_store', err);
     }
     try {
       await opts.pool.query('SELECT 1');
       checks.registry = 'ok';
     } catch (err) {
-      checks.registry = (err as Error).message;
+      failed('registry', err);
     }
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks });
+    checks.registry_listener = cache.listenError ? 'reconnecting' : 'ok';
+    const ok = checks.online_store === 'ok' && checks.registry === 'ok';
+    const degraded = !ok || checks.registry_listener !== 'ok';
+    return reply
+      .status(ok ? 200 : 503)
+      .send({ status: degraded ? 'degraded' : 'ok', checks, ...(Object.keys(errorIds).length ? { errorIds } : {}) });
   });
 
   app.get('/metrics', async (_req, reply) => {

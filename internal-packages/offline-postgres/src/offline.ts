@@ -392,7 +392,7 @@ export class OfflineStore {
       const cols = viewColumns(vv.spec, vv.joinKeys)
         .map((x) => ident(x.name))
         .join(', ');
-      const seq = Number((await c.query<{ s: string }>(`SELECT nextval('${this.schema}.commit_seq') AS s`)).rows[0]?.s);
+      const seq = Number((await c.query<{ s: string }>('SELECT nextval($1::regclass) AS s', [this.t('commit_seq')])).rows[0]?.s);
       // Rows go in sorted by the point-in-time index's key, so its b-tree is filled in order (far fewer random page
       // writes than inserting in file order) and the table is clustered by entity for the PIT join.
       const order = [

@@ -64,6 +64,11 @@ export interface RedisConnectOptions {
   maxRetriesPerRequest?: number;
   /** Longest pause between reconnect attempts (default 1000 ms); the client keeps reconnecting forever. */
   maxReconnectDelayMs?: number;
+  /**
+   * Fail commands at once while disconnected instead of queueing them until the connection is back (ioredis'
+   * enableOfflineQueue false): what a server answering requests wants (a fast 503, not a timeout).
+   */
+  failFast?: boolean;
   /** Extra ioredis options, applied last. */
   redis?: RedisOptions;
 }
@@ -128,7 +133,7 @@ export class RedisOnlineStore {
       commandTimeout: options.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
       retryStrategy: (times) => Math.min(times * 100, maxDelay),
-      enableOfflineQueue: true,
+      enableOfflineQueue: !options.failFast,
       ...options.redis,
     });
     // Connection errors surface through the calls that fail; without a listener ioredis would print each one.
@@ -171,6 +176,22 @@ export class RedisOnlineStore {
     }
     if (!out) throw this.unavailable(new Error('pipeline was discarded'), op);
     return out;
+  }
+
+  /** Waits until the connection is ready, at most `ms`; true when it is (a fail-fast client's first commands need it). */
+  async waitUntilReady(ms: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref?.();
+      this.redis.once('ready', onReady);
+    });
   }
 
   async ping(): Promise<void> {

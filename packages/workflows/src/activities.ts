@@ -3,7 +3,14 @@
  * code and whose retryability is the code's, so bad input fails at once and transient faults retry with backoff.
  */
 import { type FeatureViewSpec, StrataError } from '@strata/core';
-import type { CommitResult, JanitorReport, OfflineStore, PgRegistry, ViewVersion } from '@strata/offline-postgres';
+import {
+  type CommitResult,
+  type JanitorReport,
+  type OfflineStore,
+  type PgRegistry,
+  qualified,
+  type ViewVersion,
+} from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
@@ -31,6 +38,20 @@ export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): Onli
       : {}),
     values,
   };
+}
+
+/** A URL as it may be shown: scheme and host only (paths, queries and user info often hold tokens). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' && !u.search ? '' : '/***'}`;
+  } catch {
+    return '***';
+  }
+}
+
+function redactText(text: string, url: string): string {
+  return text.split(url).join(redactUrl(url));
 }
 
 /** Redis write pipelines in flight per materialization activity. */
@@ -66,12 +87,22 @@ export function createActivities(deps: ActivityDeps) {
         const { report: _r, statistics: _s, driftReport: _d, ...rest } = summary;
         const webhook = view.spec.monitoring?.alertWebhook;
         const alarming = (summary.validated && !summary.success) || summary.drift?.drifted;
-        return webhook && alarming ? { ...rest, alerted: webhook } : rest;
+        // The URL often carries a token: results and workflow history only ever hold its redacted form.
+        return webhook && alarming ? { ...rest, alerted: redactUrl(webhook) } : rest;
       },
     ),
 
-    /** Posts an alert (failed validation or drift) as JSON to a view's webhook. */
-    sendAlert: wrap(async (url: string, payload: Record<string, unknown>) => {
+    /**
+     * Posts an alert (failed validation or drift) as JSON to the webhook of the ingestion's view. The URL is read
+     * here from the registry, so it never rides in activity arguments or results; errors name it redacted.
+     */
+    sendAlert: wrap(async (ingestionId: string, payload: Record<string, unknown>) => {
+      const ing = await offline.getIngestion(ingestionId);
+      if (!ing) throw new StrataError('INVALID_INPUT', `ingestion '${ingestionId}' does not exist`);
+      const view = await registry.getView(ing.project, ing.view, ing.version);
+      const url = view.spec.monitoring?.alertWebhook;
+      if (!url) return { status: 0, skipped: true };
+      const shown = `alert webhook ${redactUrl(url)} of view '${view.name}'`;
       let res: Response;
       try {
         res = await fetch(url, {
@@ -81,9 +112,10 @@ export function createActivities(deps: ActivityDeps) {
           signal: AbortSignal.timeout(10_000),
         });
       } catch (err) {
-        throw new StrataError('UNAVAILABLE', `alert webhook ${url} is unreachable: ${(err as Error).message}`);
+        const reason = redactText((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message, url);
+        throw new StrataError('UNAVAILABLE', `${shown} is unreachable: ${reason}`);
       }
-      if (!res.ok) throw new StrataError('UNAVAILABLE', `alert webhook ${url} answered HTTP ${res.status}`);
+      if (!res.ok) throw new StrataError('UNAVAILABLE', `${shown} answered HTTP ${res.status}`);
       return { status: res.status };
     }),
 
@@ -123,7 +155,7 @@ export function createActivities(deps: ActivityDeps) {
           : await offline.committedRows(input.project, input.view, 0, toSeq);
       const partitions = partitionCount(rowsToRead, input.partitions);
       const { rows } = await offline.pool.query<{ id: string }>(
-        `INSERT INTO "${registry.schema}".materializations (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
+        `INSERT INTO ${qualified(registry.schema, 'materializations')} (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running',$9) RETURNING id`,
         [
           input.project,
@@ -203,7 +235,7 @@ export function createActivities(deps: ActivityDeps) {
     finishMaterialization: wrap(async (plan: MaterializePlan, progress: MaterializeProgress): Promise<MaterializeResult> => {
       if (plan.mode === 'incremental') await offline.setWatermark(plan.project, plan.view, plan.toSeq);
       await offline.pool.query(
-        `UPDATE "${registry.schema}".materializations SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
+        `UPDATE ${qualified(registry.schema, 'materializations')} SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
         [plan.runId, progress.written, progress.skipped],
       );
       return {

@@ -59,8 +59,10 @@ export interface ValidationSummary {
   failed: { expectation: string; column?: string; unexpectedCount?: number; observed?: unknown }[];
   /** Drift against the view's previous commit (absent for a view's first commit). */
   drift?: { drifted: boolean; referenceCommit: number; driftedColumns: string[] };
-  /** Where an alert was sent, if one was. */
+  /** Where an alert was sent, if one was (the webhook URL redacted: scheme and host). */
   alerted?: string;
+  /** Why the alert could not be delivered (after its retries), if it could not. */
+  alertError?: string;
 }
 
 export interface IngestResult {

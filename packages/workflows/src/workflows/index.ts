@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   executeChild,
+  log,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -132,7 +133,7 @@ async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   if (validation.alerted) {
     // Alerts are best effort: a webhook that stays down must not block the data.
     try {
-      await alerts.sendAlert(validation.alerted, {
+      await alerts.sendAlert(input.ingestionId, {
         event: validation.validated && !validation.success ? 'validation_failed' : 'drift',
         project: input.project,
         view: input.view,
@@ -141,7 +142,11 @@ async function ingestSteps(input: IngestInput): Promise<IngestResult> {
         validation: { success: validation.success, policy: validation.policy, failed: validation.failed },
         drift: validation.drift ?? null,
       });
-    } catch {
+    } catch (err) {
+      // Never silent: the failure is logged with the run and kept in the result (its message names the URL redacted).
+      const message = ((err as Error & { cause?: Error }).cause ?? (err as Error)).message;
+      log.warn('alert could not be delivered', { ingestionId: input.ingestionId, error: message });
+      validation.alertError = message;
       validation.alerted = undefined;
     }
   }
