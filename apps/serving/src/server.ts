@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
-import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
+import { type OfflineStore, type Pool, type PgRegistry, qualified } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
 import { entityRowsFromColumns } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -231,6 +231,35 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     ),
   );
 
+  /**
+   * Views the registry says were materialized (a watermark above 0) whose marker is missing from Redis: the online
+   * store lost their data (restart without persistence, flush) and serves NOT_FOUND until they are refilled.
+   */
+  const lostViews = async (): Promise<{ project: string; view: string }[]> => {
+    const { rows } = await opts.pool.query<{ project: string; view: string }>(
+      `SELECT project, view FROM ${qualified(opts.registry.schema, 'watermarks')} WHERE commit_seq > 0 ORDER BY project, view`,
+    );
+    const byProject = new Map<string, string[]>();
+    for (const r of rows) byProject.set(r.project, [...(byProject.get(r.project) ?? []), r.view]);
+    const lost: { project: string; view: string }[] = [];
+    for (const [project, views] of byProject) {
+      for (const [view, seq] of await opts.online.readMarkers(project, views)) if (seq === undefined) lost.push({ project, view });
+    }
+    return lost;
+  };
+  new client.Gauge({
+    name: 'strata_online_views_lost',
+    help: 'Materialized feature views whose data the online store lost (marker missing); refilled by the next incremental materialization',
+    registers: [registryMetrics],
+    async collect() {
+      try {
+        this.set((await lostViews()).length);
+      } catch {
+        // Redis or Postgres down: the health route and the error counters say so.
+      }
+    },
+  });
+
   app.get('/health', async (_req, reply) => {
     const checks: Record<string, string> = {};
     const errorIds: Record<string, string> = {};
@@ -254,11 +283,24 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       failed('registry', err);
     }
     checks.registry_listener = cache.listenError ? 'reconnecting' : 'ok';
+    let lost: { project: string; view: string }[] = [];
+    if (checks.online_store === 'ok' && checks.registry === 'ok') {
+      try {
+        lost = await lostViews();
+        checks.online_data = lost.length ? 'lost' : 'ok';
+      } catch (err) {
+        failed('online_data', err);
+      }
+    }
     const ok = checks.online_store === 'ok' && checks.registry === 'ok';
-    const degraded = !ok || checks.registry_listener !== 'ok';
-    return reply
-      .status(ok ? 200 : 503)
-      .send({ status: degraded ? 'degraded' : 'ok', checks, ...(Object.keys(errorIds).length ? { errorIds } : {}) });
+    const degraded = Object.values(checks).some((v) => v !== 'ok');
+    // Lost data is degraded but still 200: every instance shares the store, so taking this one out helps nobody.
+    return reply.status(ok ? 200 : 503).send({
+      status: degraded ? 'degraded' : 'ok',
+      checks,
+      ...(lost.length ? { lostViews: lost } : {}),
+      ...(Object.keys(errorIds).length ? { errorIds } : {}),
+    });
   });
 
   app.get('/metrics', async (_req, reply) => {

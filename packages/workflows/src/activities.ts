@@ -147,7 +147,17 @@ export function createActivities(deps: ActivityDeps) {
           hint: 'set online: true and apply before materializing',
         });
       }
-      const fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
+      let fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
+      // A watermark without its marker in Redis: the online store lost its data (a restart without persistence, a
+      // flush). Refill the view in full instead of writing only what came after the watermark.
+      let refill = false;
+      if (fromSeq > 0) {
+        const marker = (await online.readMarkers(input.project, [input.view])).get(input.view);
+        if (marker === undefined) {
+          refill = true;
+          fromSeq = 0;
+        }
+      }
       const toSeq = input.toSeq ?? (await offline.maxCommitSeq(input.project, input.view));
       const rowsToRead =
         input.mode === 'incremental'
@@ -181,6 +191,7 @@ export function createActivities(deps: ActivityDeps) {
         runId: Number(rows[0]?.id),
         batchSize: input.batchSize ?? 2000,
         partitions,
+        ...(refill ? { refill: true } : {}),
       };
     }),
 
@@ -233,7 +244,11 @@ export function createActivities(deps: ActivityDeps) {
     }),
 
     finishMaterialization: wrap(async (plan: MaterializePlan, progress: MaterializeProgress): Promise<MaterializeResult> => {
-      if (plan.mode === 'incremental') await offline.setWatermark(plan.project, plan.view, plan.toSeq);
+      if (plan.mode === 'incremental') {
+        // Marker first, then the watermark: a watermark is never ahead of a marker that says the data is there.
+        await online.writeMarker(plan.project, plan.view, plan.toSeq);
+        await offline.setWatermark(plan.project, plan.view, plan.toSeq);
+      }
       await offline.pool.query(
         `UPDATE ${qualified(registry.schema, 'materializations')} SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
         [plan.runId, progress.written, progress.skipped],
@@ -248,6 +263,7 @@ export function createActivities(deps: ActivityDeps) {
         rowsWritten: progress.written,
         rowsSkippedOlder: progress.skipped,
         runId: plan.runId,
+        ...(plan.refill ? { refill: true } : {}),
       };
     }),
   };

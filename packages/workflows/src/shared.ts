@@ -104,6 +104,8 @@ export interface MaterializePlan {
   partitions: number;
   /** The partition one child works on. */
   partition?: { index: number; count: number };
+  /** The view's marker was missing from the online store (it lost its data): this run rewrites the view in full. */
+  refill?: boolean;
 }
 
 export interface MaterializeProgress {
@@ -123,6 +125,8 @@ export interface MaterializeResult {
   rowsWritten: number;
   rowsSkippedOlder: number;
   runId: number;
+  /** This incremental run found the online store had lost the view and refilled it in full. */
+  refill?: boolean;
 }
 
 export function ingestWorkflowId(project: string, view: string, ingestionId: string): string {
