@@ -82,6 +82,16 @@ export function parseValidationPolicy(value: string, where = 'validationPolicy')
   return oneOf(value, VALIDATION_POLICIES, 'validation policy', { where });
 }
 
+/** Asking for validation (ALWAYS, STRICT) of a view that has no suite would check nothing: an error, not a pass. */
+function checkPolicyHasSuite(vv: ViewVersion, policy: IngestOptions['validationPolicy']): void {
+  if (policy && policy !== 'NONE' && !vv.spec.expectationSuite) {
+    throw invalidInput(`validation policy ${policy} was asked for, but feature view '${vv.name}' has no expectation suite`, {
+      where: `feature view '${vv.name}' v${vv.version}`,
+      hint: 'add an expectationSuite to the view and apply it, or leave the policy out (NONE)',
+    });
+  }
+}
+
 export interface ConnectOptions extends LoadConfigOptions {
   /** A ready config (skips loading strata.yaml). */
   config?: StrataConfig;
@@ -326,6 +336,7 @@ export class Strata {
   ): Promise<IngestHandle> {
     if (opts.validationPolicy !== undefined) opts = { ...opts, validationPolicy: parseValidationPolicy(opts.validationPolicy) };
     const vv = await this.getView(viewName);
+    checkPolicyHasSuite(vv, opts.validationPolicy);
     const ingestionId = opts.ingestionId ?? randomUUID();
     const source = typeof input === 'string' ? input : input instanceof arrow.Table ? 'arrow table' : 'stream';
     const expected = new Set(Object.keys(viewColumnTypes(vv.spec, vv.joinKeys)));

@@ -73,7 +73,7 @@ export function register(program: Command): void {
           ...(opts.format ? { format: opts.format } : {}),
           ...(opts.ingestionId ? { ingestionId: opts.ingestionId } : {}),
           ...(opts.materialize ? { materialize: true } : {}),
-          ...(opts.policy ? { validationPolicy: parseValidationPolicy(opts.policy, '--policy') } : {}),
+          ...(opts.policy !== undefined ? { validationPolicy: parseValidationPolicy(opts.policy, '--policy') } : {}),
           onStaged: (n) => {
             bar.setTotal?.(n);
             bar.update(n);
