@@ -225,7 +225,9 @@ pidfile $REDIS_PID
 logfile $REDIS_DIR/redis.log
 dir $REDIS_DIR
 save ""
-appendonly no
+# Persistence: the append-only file, fsynced every second (a restart keeps the online store; at most ~1 s is lost).
+appendonly yes
+appendfsync everysec
 EOF
   if redis_running; then log "redis: already running on $HOST:$REDIS_PORT"; return 0; fi
   if ! pid_alive "$REDIS_PID" && redis_ping_url "$DEFAULT_REDIS_URL"; then

@@ -1,3 +1,4 @@
+import { didYouMean, StrataError } from '@strata/sdk';
 import { Command } from 'commander';
 import { commandGroups } from './commands/index.js';
 
@@ -12,5 +13,15 @@ export function buildProgram(): Command {
     .option('--api-key <key>', 'API key for --server (or server.apiKey / STRATA_API_KEY)')
     .showHelpAfterError();
   for (const register of commandGroups) register(program);
+  // An unknown command is an error (exit 3) that names the closest command, not help and exit 0.
+  program.showSuggestionAfterError(false);
+  program.on('command:*', (operands: string[]) => {
+    const name = operands[0] ?? '';
+    const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    throw new StrataError('INVALID_INPUT', `unknown command '${name}'${didYouMean(name, known)}`, {
+      where: 'strata',
+      hint: `run \`strata --help\` for the commands (${known.join(', ')})`,
+    });
+  });
   return program;
 }

@@ -397,8 +397,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
       async (req) => {
         const s = strataFor(req.params.project);
-        await s.deleteObject(kind, req.params.name);
-        return { deleted: { kind, name: req.params.name } };
+        const { droppedIngestions } = await s.deleteObject(kind, req.params.name);
+        return { deleted: { kind, name: req.params.name }, droppedIngestions };
       },
     );
   }

@@ -26,7 +26,9 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
       hint: 'create keys with `strata keys create` (or configure serving.apiKeys / STRATA_API_KEYS), or listen on 127.0.0.1',
     });
   }
-  const online = RedisOnlineStore.connect(config.redis.url);
+  // Fail fast while Redis is unreachable: requests get an immediate 503 instead of waiting out their timeout.
+  const online = RedisOnlineStore.connect(config.redis.url, { failFast: true });
+  await online.waitUntilReady(3000);
   const { app, cache } = await createServer({
     project: config.project,
     registry,

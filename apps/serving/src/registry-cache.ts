@@ -18,10 +18,14 @@ export class RegistryCache {
   private timer: NodeJS.Timeout | undefined;
   reloads = 0;
 
+  private stopped = false;
+
   constructor(
     private readonly registry: PgRegistry,
     private readonly pool: Pool,
     private readonly maxAgeMs = 60_000,
+    /** Told about every LISTEN failure (the server logs it). */
+    private readonly onError: (err: Error) => void = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -40,11 +44,30 @@ export class RegistryCache {
     this.timer.unref();
   }
 
+  /** The last LISTEN failure (null while listening); /health reports it. */
+  listenError: Error | null = null;
+  listenFailures = 0;
+
   private async listen(): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    let released = false;
+    // A failed or lost listener is given back destroyed (never reused, never leaked), reported, and retried.
+    const fail = (err: unknown) => {
+      this.entries.clear();
+      this.listenError = err instanceof Error ? err : new Error(String(err));
+      this.listenFailures++;
+      this.onError(this.listenError);
+      if (client && this.listener === client) this.listener = undefined;
+      if (client && !released) {
+        released = true;
+        client.release(true);
+      }
+      if (!this.stopped) setTimeout(() => this.listen().catch(() => {}), 1000).unref();
+    };
     try {
-      const client = await this.pool.connect();
-      this.listener = client;
-      client.on('notification', (msg) => {
+      client = await this.pool.connect();
+      const c = client;
+      c.on('notification', (msg) => {
         try {
           const { schema, project } = JSON.parse(msg.payload ?? '{}') as { schema?: string; project?: string };
           if (schema === this.registry.schema && project) this.invalidate(project);
@@ -52,16 +75,15 @@ export class RegistryCache {
           this.entries.clear();
         }
       });
-      client.on('error', () => {
-        // Connection lost: drop everything cached and listen again once Postgres is back.
-        this.entries.clear();
-        this.listener = undefined;
-        client.release(true);
-        setTimeout(() => this.listen().catch(() => {}), 1000).unref();
+      c.on('error', (err) => {
+        if (!released) fail(err);
       });
-      await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
-    } catch {
-      setTimeout(() => this.listen().catch(() => {}), 1000).unref();
+      await c.query(`LISTEN ${REGISTRY_CHANNEL}`);
+      if (released) return;
+      this.listener = c;
+      this.listenError = null;
+    } catch (err) {
+      if (!released) fail(err);
     }
   }
 
@@ -90,6 +112,7 @@ export class RegistryCache {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${REGISTRY_CHANNEL}`).catch(() => {});

@@ -2,8 +2,9 @@
  * The online serving app: Feast-compatible POST /get-online-features, /health and Prometheus /metrics.
  * Reads Redis only; the registry comes from a cache that refreshes as soon as an apply commits.
  */
+import { randomUUID } from 'node:crypto';
 import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
-import type { OfflineStore, Pool, PgRegistry } from '@strata/offline-postgres';
+import { type OfflineStore, type Pool, type PgRegistry, qualified } from '@strata/offline-postgres';
 import type { RedisOnlineStore } from '@strata/online-redis';
 import { entityRowsFromColumns } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -63,7 +64,16 @@ export interface ServerOptions {
   /** Offline push micro-batching: one commit per view at most every maxDelayMs or maxRows rows. */
   push?: { maxDelayMs?: number; maxRows?: number; keyTtlSeconds?: number };
   logger?: boolean;
+  /**
+   * Where server-side problems go (INTERNAL errors with their id, failed health checks, a lost registry listener):
+   * one JSON object per call. Default: a JSON line on stderr.
+   */
+  log?: (entry: Record<string, unknown>) => void;
 }
+
+const stderrLog = (entry: Record<string, unknown>) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), source: 'strata-serving', ...entry })}\n`);
+};
 
 const STATUS: Record<string, number> = {
   INVALID_INPUT: 400,
@@ -116,7 +126,10 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     registers: [registryMetrics],
   });
 
-  const cache = new RegistryCache(opts.registry, opts.pool);
+  const log = opts.log ?? stderrLog;
+  const cache = new RegistryCache(opts.registry, opts.pool, 60_000, (err) =>
+    log({ level: 'error', event: 'registry_listen_failed', message: err.message }),
+  );
   await cache.start();
   const maxEntities = opts.maxEntities ?? 10_000;
   const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
@@ -204,7 +217,15 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       e = new StrataError('INVALID_INPUT', `malformed request: ${err.message}`, {
         hint: 'send a JSON body with Content-Type: application/json',
       });
-    } else e = new StrataError('INTERNAL', err.message);
+    } else e = new StrataError('INTERNAL', err.message, { cause: err });
+    if (e.code === 'INTERNAL' || e.code === 'CONFIG') {
+      // Internal messages (SQL, Redis replies, stack traces) stay in the server's log; the client gets an id to quote.
+      const errorId = randomUUID();
+      log({ level: 'error', event: 'internal_error', errorId, code: e.code, message: e.message, stack: (e.cause as Error)?.stack });
+      return reply.status(500).send({
+        error: { code: e.code, message: `internal error (id ${errorId}); the details are in the server log`, details: { errorId } },
+      });
+    }
     let status = STATUS[e.code] ?? 500;
     if (e.code === 'UNAVAILABLE' && e.details?.timeoutMs !== undefined) {
       status = 504;
@@ -226,22 +247,76 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     ),
   );
 
+  /**
+   * Views the registry says were materialized (a watermark above 0) whose marker is missing from Redis: the online
+   * store lost their data (restart without persistence, flush) and serves NOT_FOUND until they are refilled.
+   */
+  const lostViews = async (): Promise<{ project: string; view: string }[]> => {
+    const { rows } = await opts.pool.query<{ project: string; view: string }>(
+      `SELECT project, view FROM ${qualified(opts.registry.schema, 'watermarks')} WHERE commit_seq > 0 ORDER BY project, view`,
+    );
+    const byProject = new Map<string, string[]>();
+    for (const r of rows) byProject.set(r.project, [...(byProject.get(r.project) ?? []), r.view]);
+    const lost: { project: string; view: string }[] = [];
+    for (const [project, views] of byProject) {
+      for (const [view, seq] of await opts.online.readMarkers(project, views)) if (seq === undefined) lost.push({ project, view });
+    }
+    return lost;
+  };
+  new client.Gauge({
+    name: 'strata_online_views_lost',
+    help: 'Materialized feature views whose data the online store lost (marker missing); refilled by the next incremental materialization',
+    registers: [registryMetrics],
+    async collect() {
+      try {
+        this.set((await lostViews()).length);
+      } catch {
+        // Redis or Postgres down: the health route and the error counters say so.
+      }
+    },
+  });
+
   app.get('/health', async (_req, reply) => {
     const checks: Record<string, string> = {};
+    const errorIds: Record<string, string> = {};
+    // A failed check says which part is down and an id; its raw message (addresses, SQL) only goes to the log.
+    const failed = (check: string, err: unknown) => {
+      const errorId = randomUUID();
+      errorIds[check] = errorId;
+      checks[check] = 'unavailable';
+      log({ level: 'warn', event: 'health_check_failed', check, errorId, message: (err as Error)?.message ?? String(err) });
+    };
     try {
       await opts.online.ping();
       checks.online_store = 'ok';
     } catch (err) {
-      checks.online_store = (err as Error).message;
+      failed('online_store', err);
     }
     try {
       await opts.pool.query('SELECT 1');
       checks.registry = 'ok';
     } catch (err) {
-      checks.registry = (err as Error).message;
+      failed('registry', err);
     }
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks });
+    checks.registry_listener = cache.listenError ? 'reconnecting' : 'ok';
+    let lost: { project: string; view: string }[] = [];
+    if (checks.online_store === 'ok' && checks.registry === 'ok') {
+      try {
+        lost = await lostViews();
+        checks.online_data = lost.length ? 'lost' : 'ok';
+      } catch (err) {
+        failed('online_data', err);
+      }
+    }
+    const ok = checks.online_store === 'ok' && checks.registry === 'ok';
+    const degraded = Object.values(checks).some((v) => v !== 'ok');
+    // Lost data is degraded but still 200: every instance shares the store, so taking this one out helps nobody.
+    return reply.status(ok ? 200 : 503).send({
+      status: degraded ? 'degraded' : 'ok',
+      checks,
+      ...(lost.length ? { lostViews: lost } : {}),
+      ...(Object.keys(errorIds).length ? { errorIds } : {}),
+    });
   });
 
   app.get('/metrics', async (_req, reply) => {

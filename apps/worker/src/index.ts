@@ -3,7 +3,8 @@
  */
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
-import type { StrataConfig } from '@strata/sdk';
+import { ensureJanitorSchedule, type StrataConfig } from '@strata/sdk';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
@@ -13,6 +14,24 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
   /** Quieter logs (tests). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Create or update the janitor schedule at start (default: config janitor.schedule, on for runWorker). */
+  janitorSchedule?: boolean;
+}
+
+/** Creates (or updates) the janitor schedule of the worker's schema; idempotent, so every worker start may call it. */
+export async function installJanitorSchedule(config: StrataConfig) {
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '10s' });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    return await ensureJanitorSchedule(client, {
+      schema: config.postgres.schema,
+      taskQueue: config.temporal.taskQueue,
+      every: config.janitor.every,
+      maxStagingAgeSeconds: config.janitor.maxStagingAge,
+    });
+  } finally {
+    await connection.close();
+  }
 }
 
 let runtimeInstalled = false;
@@ -51,6 +70,16 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
 /** Runs a worker until stopped (signal, SIGINT or SIGTERM), then drains and closes its connections. */
 export async function runWorker(config: StrataConfig, opts: WorkerOptions = {}): Promise<void> {
   const { worker, close } = await createStrataWorker(config, opts);
+  if (opts.janitorSchedule ?? config.janitor.schedule) {
+    try {
+      const j = await installJanitorSchedule(config);
+      console.log(
+        `strata worker: janitor schedule ${j.scheduleId} every ${j.every} (max staging age ${j.maxStagingAgeSeconds} s)`,
+      );
+    } catch (err) {
+      console.error(`strata worker: could not install the janitor schedule: ${(err as Error).message}`);
+    }
+  }
   const stop = () => worker.shutdown();
   opts.signal?.addEventListener('abort', stop);
   process.once('SIGINT', stop);

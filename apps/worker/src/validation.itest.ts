@@ -73,7 +73,8 @@ describe('validation, drift and alerts in the ingest workflow', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+    // The path holds a token, as real webhook URLs do: it must never show in results, history or errors.
+    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts/SECRET-TOKEN-42`;
     fresh = await freshSchema();
     const config = loadConfig({ env: strataEnv(testScope(fresh.schema, 'val')) });
     strata = await connect({ config });
@@ -115,7 +116,12 @@ describe('validation, drift and alerts in the ingest workflow', () => {
     ).result();
     expect(second.validation.success).toBe(true);
     expect(second.validation.drift).toMatchObject({ drifted: true, referenceCommit: first.commitSeq, driftedColumns: ['temp'] });
-    expect(second.validation.alerted).toBe(hookUrl);
+    expect(second.validation.alerted).toBe(`${new URL(hookUrl).origin}/***`);
+    expect(JSON.stringify(second)).not.toContain('SECRET-TOKEN-42');
+    const history = await (await strata.workflowClient()).workflow
+      .getHandle(`ingest:${strata.project}:readings:${second.ingestionId}`)
+      .fetchHistory();
+    expect(JSON.stringify(history)).not.toContain('SECRET-TOKEN-42');
     const stored = await strata.offline.getIngestion(second.ingestionId);
     expect(stored?.drift).toMatchObject({ drifted: true });
     expect(stored?.statistics).toBeTruthy();
@@ -148,6 +154,49 @@ describe('validation, drift and alerts in the ingest workflow', () => {
     const again = await strata.release('readings', handle.ingestionId).catch((e) => e);
     expect(again.message).toMatch(/is committed; only quarantined ingestions can be released/);
   });
+
+  it('a webhook that keeps failing is reported (redacted) in the result, and the data still commits', async () => {
+    const down = createServer((_req, res) => {
+      res.statusCode = 500;
+      res.end('no');
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', () => r()));
+    const downUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}/hooks/SECRET-TOKEN-43?key=SECRET-KEY`;
+    try {
+      await strata.apply({
+        entities: [{ name: 'sensor', joinKeys: [{ name: 'sensor_id', valueType: 'INT64' as const }] }],
+        featureViews: [
+          {
+            name: 'hooked',
+            entities: ['sensor'],
+            timestampField: 'ts',
+            ttlSeconds: 0,
+            online: false,
+            features: [{ name: 'temp', valueType: 'DOUBLE' as const }],
+            validationPolicy: 'ALWAYS' as const,
+            expectationSuite: suite(50),
+            monitoring: { alertWebhook: downUrl },
+          },
+        ],
+      });
+      const r = await (
+        await strata.ingest(
+          'hooked',
+          readings(10, t0, () => 99),
+        )
+      ).result();
+      expect(r.status).toBe('committed');
+      expect(r.validation.alerted).toBeUndefined();
+      expect(r.validation.alertError).toMatch(/alert webhook http:\/\/127\.0\.0\.1:\d+\/\*\*\* of view 'hooked' answered HTTP 500/);
+      expect(JSON.stringify(r)).not.toMatch(/SECRET/);
+      const history = await (await strata.workflowClient()).workflow
+        .getHandle(`ingest:${strata.project}:hooked:${r.ingestionId}`)
+        .fetchHistory();
+      expect(JSON.stringify(history)).not.toMatch(/SECRET/);
+    } finally {
+      down.close();
+    }
+  }, 60_000);
 
   it('profiles a big commit without a suite from a sample, and says so', async () => {
     await strata.apply({

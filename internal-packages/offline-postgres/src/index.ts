@@ -17,6 +17,8 @@ export {
   type CommitResult,
   type Ingestion,
   type IngestionStatus,
+  isTransientSqlState,
+  type JanitorReport,
   OfflineStore,
   type StageResult,
   translatePgError,

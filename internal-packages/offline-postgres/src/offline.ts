@@ -9,7 +9,7 @@ import type * as arrow from 'apache-arrow';
 import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
-import type { Pool } from './pool.js';
+import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
@@ -70,6 +70,14 @@ export interface StageResult {
   maxEventTime: Date | null;
 }
 
+/** What one janitor sweep removed. */
+export interface JanitorReport {
+  maxAgeSeconds: number;
+  removed: { ingestionId: string; status: IngestionStatus; stagingTable: string | null; ageSeconds: number }[];
+  /** stg_* tables that no ingestion referred to. */
+  orphanTables: string[];
+}
+
 export interface CommitResult {
   ingestionId: string;
   status: 'committed';
@@ -121,6 +129,9 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
   };
 }
 
+/** The session lock a stager holds on an ingestion id while it copies (two-key form: apart from one-key locks). */
+const STAGE_LOCK = (schema: string, ingestionId: string): [string, string] => ['strata-stage', `${schema}:${ingestionId}`];
+
 /** Commits at least this big into an empty version table load first and build the indexes after. */
 export const BULK_LOAD_MIN_ROWS = 100_000;
 
@@ -162,22 +173,12 @@ export class OfflineStore {
     batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
     opts: { source?: string; createdBy?: string; onProgress?: (rows: number) => void } = {},
   ): Promise<StageResult> {
-    const existing = await this.getIngestion(ingestionId);
-    if (existing) {
-      throw new StrataError('CONFLICT', `ingestion '${ingestionId}' already exists (status ${existing.status})`, {
-        hint: 'use a new ingestion id, or leave it out to get a fresh one',
-        details: { ingestion: existing.id, status: existing.status },
-      });
-    }
     const staging = stagingTableName(ingestionId);
     const cols = viewColumns(vv.spec, vv.joinKeys);
     const colList = cols.map((c) => ident(c.name)).join(', ');
-    await this.pool.query(
-      `INSERT INTO ${this.t('ingestions')} (id, project, view, version, status, staging_table, source, created_by)
-       VALUES ($1,$2,$3,$4,'staging',$5,$6,$7)`,
-      [ingestionId, vv.project, vv.name, vv.version, staging, opts.source ?? null, opts.createdBy ?? null],
-    );
     const client = await this.pool.connect();
+    // On failure beginStaging releases the client itself.
+    await this.beginStaging(client, vv, ingestionId, staging, opts);
     let rows = 0;
     let minTs = Number.POSITIVE_INFINITY;
     let maxTs = Number.NEGATIVE_INFINITY;
@@ -240,6 +241,81 @@ export class OfflineStore {
         ])
         .catch(() => {});
       throw e;
+    } finally {
+      await this.endStaging(client, ingestionId);
+    }
+  }
+
+  /**
+   * Claims an ingestion id for staging on `client`'s session: takes the id's session lock (waiting while another
+   * stager holds it), then inserts the `staging` row. A row left `staging` whose lock is free belongs to a stager
+   * that died mid-COPY (its session ended, releasing the lock): it is taken over, its staging table dropped. A
+   * `failed` row is replaced. Anything else (staged, quarantined, committed) is a CONFLICT that names the status.
+   * On success the caller ends with endStaging(client); on failure the lock and the client are released here.
+   */
+  async beginStaging(
+    client: PoolClient,
+    vv: ViewVersion,
+    ingestionId: string,
+    staging: string,
+    opts: { source?: string; createdBy?: string } = {},
+  ): Promise<void> {
+    await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', STAGE_LOCK(this.schema, ingestionId));
+    try {
+      const { rows } = await client.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1`, [ingestionId]);
+      const existing = rows[0] ? rowToIngestion(rows[0]) : undefined;
+      if (existing && (existing.project !== vv.project || existing.view !== vv.name)) {
+        throw new StrataError(
+          'CONFLICT',
+          `ingestion id '${ingestionId}' belongs to view '${existing.view}' of project '${existing.project}'`,
+          { hint: 'use a new ingestion id, or leave it out to get a fresh one' },
+        );
+      }
+      if (existing && existing.status !== 'staging' && existing.status !== 'failed') {
+        throw new StrataError('CONFLICT', `ingestion '${ingestionId}' already exists (status ${existing.status})`, {
+          hint: 'use a new ingestion id, or leave it out to get a fresh one',
+          details: { ingestion: existing.id, status: existing.status },
+        });
+      }
+      if (existing) {
+        if (existing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(existing.stagingTable)}`);
+        await client.query(`DELETE FROM ${this.t('ingestions')} WHERE id = $1 AND status IN ('staging', 'failed')`, [
+          ingestionId,
+        ]);
+      }
+      await client.query(`DROP TABLE IF EXISTS ${this.t(staging)}`);
+      await client.query(
+        `INSERT INTO ${this.t('ingestions')} (id, project, view, version, status, staging_table, source, created_by)
+         VALUES ($1,$2,$3,$4,'staging',$5,$6,$7)`,
+        [ingestionId, vv.project, vv.name, vv.version, staging, opts.source ?? null, opts.createdBy ?? null],
+      );
+    } catch (err) {
+      await this.endStaging(client, ingestionId);
+      throw err;
+    }
+  }
+
+  /** Releases the id's staging lock and the client (a client whose unlock failed is destroyed, never reused). */
+  async endStaging(client: PoolClient, ingestionId: string): Promise<void> {
+    try {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', STAGE_LOCK(this.schema, ingestionId));
+      client.release();
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+    }
+  }
+
+  /** True while some session holds the id's staging lock (a stager is copying it). */
+  async stagingInProgress(ingestionId: string): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      const { rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok',
+        STAGE_LOCK(this.schema, ingestionId),
+      );
+      if (!rows[0]?.ok) return true;
+      await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', STAGE_LOCK(this.schema, ingestionId));
+      return false;
     } finally {
       client.release();
     }
@@ -330,7 +406,7 @@ export class OfflineStore {
       const cols = viewColumns(vv.spec, vv.joinKeys)
         .map((x) => ident(x.name))
         .join(', ');
-      const seq = Number((await c.query<{ s: string }>(`SELECT nextval('${this.schema}.commit_seq') AS s`)).rows[0]?.s);
+      const seq = Number((await c.query<{ s: string }>('SELECT nextval($1::regclass) AS s', [this.t('commit_seq')])).rows[0]?.s);
       // Rows go in sorted by the point-in-time index's key, so its b-tree is filled in order (far fewer random page
       // writes than inserting in file order) and the table is clustered by entity for the PIT join.
       const order = [
@@ -440,15 +516,118 @@ export class OfflineStore {
     return r ? { ingestionId: r.id, commitSeq: Number(r.commit_seq), statistics: r.statistics } : undefined;
   }
 
-  /** Drops a staged (not committed) ingestion's rows and marks it failed. */
-  async abandon(ingestionId: string, error: unknown): Promise<void> {
-    const ing = await this.getIngestion(ingestionId);
-    if (!ing || ing.status === 'committed') return;
-    if (ing.stagingTable) await this.pool.query(`DROP TABLE IF EXISTS ${this.t(ing.stagingTable)}`);
-    await this.pool.query(
-      `UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`,
-      [ingestionId, JSON.stringify(error)],
+  /**
+   * Drops a staged ingestion's rows and marks it failed with the error, in one transaction. Only a `staged` batch is
+   * touched: committed ones are done, quarantined ones are kept for release, and a `staging` one belongs to a stager.
+   * Returns whether it abandoned anything.
+   */
+  async abandon(ingestionId: string, error: unknown, statuses: IngestionStatus[] = ['staged']): Promise<boolean> {
+    return withTransaction(this.pool, async (c) => {
+      const { rows } = await c.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1 FOR UPDATE`, [ingestionId]);
+      const ing = rows[0] ? rowToIngestion(rows[0]) : undefined;
+      if (!ing || !statuses.includes(ing.status)) return false;
+      if (ing.stagingTable) await c.query(`DROP TABLE IF EXISTS ${this.t(ing.stagingTable)}`);
+      await c.query(`UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`, [
+        ingestionId,
+        JSON.stringify(error),
+      ]);
+      return true;
+    });
+  }
+
+  /**
+   * The janitor's sweep: removes staging that nobody will finish. Ingestions older than `maxAgeSeconds` that are
+   * still `staged` (their workflow never ran or died) or `staging` with no live stager (its session lock is free) are
+   * marked failed and their staging tables dropped; `stg_*` tables that no ingestion refers to are dropped at any
+   * age (a stager inserts its row before it creates its table, so such a table is never in use). Quarantined batches
+   * are kept for release. Returns what it removed.
+   */
+  async cleanAbandoned(maxAgeSeconds: number): Promise<JanitorReport> {
+    const removed: JanitorReport['removed'] = [];
+    const { rows } = await this.pool.query<{ id: string; status: IngestionStatus; staging_table: string | null; age: number }>(
+      `SELECT id, status, staging_table, extract(epoch FROM now() - created_at)::float8 AS age FROM ${this.t('ingestions')}
+       WHERE status IN ('staging', 'staged') AND created_at < now() - make_interval(secs => $1) ORDER BY created_at`,
+      [maxAgeSeconds],
     );
+    for (const r of rows) {
+      if (r.status === 'staging' && (await this.stagingInProgress(r.id))) continue;
+      const error = {
+        code: 'ABANDONED',
+        message: `removed by the janitor: ${r.status} for ${Math.round(r.age)} s (more than ${maxAgeSeconds} s)`,
+      };
+      const done = r.status === 'staging' ? await this.abandonStaging(r.id, error) : await this.abandon(r.id, error, ['staged']);
+      if (done)
+        removed.push({ ingestionId: r.id, status: r.status, stagingTable: r.staging_table, ageSeconds: Math.round(r.age) });
+    }
+    // Unfinished ingestions of views that no longer exist (a delete that stopped half-way).
+    const gone = await this.pool.query<{ id: string; status: IngestionStatus; staging_table: string | null; age: number }>(
+      `SELECT i.id, i.status, i.staging_table, extract(epoch FROM now() - i.created_at)::float8 AS age FROM ${this.t('ingestions')} i
+       WHERE i.staging_table IS NOT NULL AND i.status IN ('staged', 'quarantined', 'failed')
+         AND NOT EXISTS (SELECT 1 FROM ${this.t('objects')} o WHERE o.project = i.project AND o.kind = 'feature_view' AND o.name = i.view)`,
+    );
+    for (const r of gone.rows) {
+      const error = { code: 'ABANDONED', message: 'removed by the janitor: its feature view no longer exists' };
+      if (await this.abandon(r.id, error, ['staged', 'quarantined', 'failed']))
+        removed.push({ ingestionId: r.id, status: r.status, stagingTable: r.staging_table, ageSeconds: Math.round(r.age) });
+    }
+    const orphans = await this.pool.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'
+         AND tablename NOT IN (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL)`,
+      [this.schema],
+    );
+    const orphanTables: string[] = [];
+    for (const o of orphans.rows) {
+      await this.pool.query(`DROP TABLE IF EXISTS ${this.t(o.tablename)}`);
+      orphanTables.push(o.tablename);
+    }
+    return { maxAgeSeconds, removed, orphanTables };
+  }
+
+  /** Takes a `staging` ingestion whose stager died: under its staging lock, drops the table and marks it failed. */
+  private async abandonStaging(ingestionId: string, error: unknown): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      const { rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok',
+        STAGE_LOCK(this.schema, ingestionId),
+      );
+      if (!rows[0]?.ok) return false;
+      try {
+        const ing = await this.getIngestion(ingestionId);
+        if (ing?.status !== 'staging') return false;
+        if (ing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(ing.stagingTable)}`);
+        await client.query(
+          `UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1 AND status = 'staging'`,
+          [ingestionId, JSON.stringify(error)],
+        );
+        return true;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', STAGE_LOCK(this.schema, ingestionId));
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Drops the staging tables of a view's unfinished ingestions (staged, quarantined, failed, or staging without a
+   * live stager) and marks them failed; used when the view is deleted.
+   */
+  async dropViewStaging(project: string, view: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string; status: IngestionStatus }>(
+      `SELECT id, status FROM ${this.t('ingestions')} WHERE project = $1 AND view = $2 AND status <> 'committed'`,
+      [project, view],
+    );
+    const dropped: string[] = [];
+    const error = { code: 'UNKNOWN_OBJECT', message: `feature view '${view}' was deleted` };
+    for (const r of rows) {
+      const done =
+        r.status === 'staging'
+          ? await this.abandonStaging(r.id, error)
+          : await this.abandon(r.id, error, ['staged', 'quarantined', 'failed']);
+      if (done) dropped.push(r.id);
+    }
+    return dropped;
   }
 
   /** The highest commit sequence number of a view (0 when nothing is committed). */
@@ -539,20 +718,52 @@ function jsonSafe(v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v;
 }
 
+/**
+ * Whether a Postgres SQLSTATE names a transient fault (retrying the same statement can succeed): connection
+ * exceptions (08), serialization failures and deadlocks (40), lock not available (55P03), operator intervention
+ * such as a shutdown (57P) and insufficient resources (53).
+ */
+export function isTransientSqlState(code: string): boolean {
+  return /^(08|40|53|57P)/.test(code) || code === '55P03';
+}
+
+/**
+ * A Postgres (or pg driver) error as a StrataError, classified by SQLSTATE class: transient faults are UNAVAILABLE
+ * (retried with backoff); data exceptions (22) and integrity violations (23) are INVALID_INPUT; syntax and access
+ * errors (42) and everything else with a SQLSTATE are INTERNAL marked non-retryable (details.sqlstate), since the
+ * same statement fails the same way again.
+ */
 export function translatePgError(err: unknown, source?: string): StrataError {
   const e = err as { code?: string; message?: string; where?: string };
-  if (e?.code && /^(22|23)/.test(e.code)) {
+  const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  if (sqlstate && /^(22|23)/.test(sqlstate)) {
     return invalidInput(`the database refused a value: ${e.message}`, {
       where: [source, e.where].filter(Boolean).join(': ') || undefined,
+      details: { sqlstate },
     });
   }
-  if (e?.code && /^(08|57P|53)/.test(e.code)) {
-    return new StrataError('UNAVAILABLE', `Postgres is unavailable: ${e.message}`, { cause: err });
+  if (sqlstate && isTransientSqlState(sqlstate)) {
+    return new StrataError('UNAVAILABLE', `Postgres is unavailable: ${e.message}`, { cause: err, details: { sqlstate } });
   }
-  if ((e as NodeJS.ErrnoException)?.code === 'ECONNREFUSED' || (e as NodeJS.ErrnoException)?.code === 'ECONNRESET') {
+  const errno = (e as NodeJS.ErrnoException)?.code;
+  if (
+    errno === 'ECONNREFUSED' ||
+    errno === 'ECONNRESET' ||
+    errno === 'ETIMEDOUT' ||
+    errno === 'EPIPE' ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e?.message ?? '',
+    )
+  ) {
     return new StrataError('UNAVAILABLE', `Postgres is unreachable: ${e.message}`, {
       cause: err,
       hint: 'start it with `strata stack up` or check STRATA_POSTGRES_URL',
+    });
+  }
+  if (sqlstate) {
+    return new StrataError('INTERNAL', `the database rejected a statement (SQLSTATE ${sqlstate}): ${e.message}`, {
+      cause: err,
+      details: { sqlstate, retryable: false },
     });
   }
   return new StrataError('INTERNAL', e?.message ?? String(err), { cause: err });

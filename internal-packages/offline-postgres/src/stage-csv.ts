@@ -127,19 +127,13 @@ export async function stageCsvFile(
   opts: { source?: string; createdBy?: string; onProgress?: (rows: number) => void } = {},
 ): Promise<StageResult | undefined> {
   const t = (n: string) => qualified(store.schema, n);
-  const existing = await store.getIngestion(ingestionId);
-  if (existing) {
-    throw new StrataError('CONFLICT', `ingestion '${ingestionId}' already exists (status ${existing.status})`, {
-      hint: 'use a new ingestion id, or leave it out to get a fresh one',
-    });
-  }
   const staging = stagingTableName(ingestionId);
-  await store.pool.query(
-    `INSERT INTO ${t('ingestions')} (id, project, view, version, status, staging_table, source, created_by)
-     VALUES ($1,$2,$3,$4,'staging',$5,$6,$7)`,
-    [ingestionId, vv.project, vv.name, vv.version, staging, opts.source ?? path, opts.createdBy ?? null],
-  );
   const client = await store.pool.connect();
+  // On failure beginStaging releases the client itself.
+  await store.beginStaging(client, vv, ingestionId, staging, {
+    source: opts.source ?? path,
+    ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+  });
   let released = false;
   try {
     await client.query(`SET TIME ZONE 'UTC'`);
@@ -189,7 +183,7 @@ export async function stageCsvFile(
   } finally {
     if (!released) {
       await client.query('RESET TIME ZONE').catch(() => {});
-      client.release();
+      await store.endStaging(client, ingestionId);
     }
   }
 }

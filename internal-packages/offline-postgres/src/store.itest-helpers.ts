@@ -12,8 +12,8 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function openTestStore(): Promise<TestStore> {
-  const fresh = await freshSchema();
+export async function openTestStore(prefix?: string): Promise<TestStore> {
+  const fresh = await freshSchema(prefix);
   const pool = createPool(fresh.url);
   const registry = new PgRegistry(pool, fresh.schema);
   await registry.init();

@@ -25,6 +25,7 @@ export {
   type OnlineSelection,
   type OnlineViewRef,
   type OnlineWriteRow,
+  markerKey,
   type RedisConnectOptions,
   RedisOnlineStore,
   type WriteOptions,

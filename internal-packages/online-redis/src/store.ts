@@ -64,6 +64,11 @@ export interface RedisConnectOptions {
   maxRetriesPerRequest?: number;
   /** Longest pause between reconnect attempts (default 1000 ms); the client keeps reconnecting forever. */
   maxReconnectDelayMs?: number;
+  /**
+   * Fail commands at once while disconnected instead of queueing them until the connection is back (ioredis'
+   * enableOfflineQueue false): what a server answering requests wants (a fast 503, not a timeout).
+   */
+  failFast?: boolean;
   /** Extra ioredis options, applied last. */
   redis?: RedisOptions;
 }
@@ -114,6 +119,11 @@ function checkDate(d: unknown, what: string): Date {
   return d;
 }
 
+/** The key of a view's materialization marker (see RedisOnlineStore.writeMarker). */
+export function markerKey(project: string, view: string): string {
+  return `strata:materialized:${project}:${view}`;
+}
+
 export class RedisOnlineStore {
   readonly redis: Redis;
   readonly address: string;
@@ -128,7 +138,7 @@ export class RedisOnlineStore {
       commandTimeout: options.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
       retryStrategy: (times) => Math.min(times * 100, maxDelay),
-      enableOfflineQueue: true,
+      enableOfflineQueue: !options.failFast,
       ...options.redis,
     });
     // Connection errors surface through the calls that fail; without a listener ioredis would print each one.
@@ -171,6 +181,22 @@ export class RedisOnlineStore {
     }
     if (!out) throw this.unavailable(new Error('pipeline was discarded'), op);
     return out;
+  }
+
+  /** Waits until the connection is ready, at most `ms`; true when it is (a fail-fast client's first commands need it). */
+  async waitUntilReady(ms: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref?.();
+      this.redis.once('ready', onReady);
+    });
   }
 
   async ping(): Promise<void> {
@@ -416,5 +442,53 @@ export class RedisOnlineStore {
       }
     } while (cursor !== '0');
     return { keysTouched };
+  }
+
+  /**
+   * Records that a view was materialized up to a commit: one small key per project and view, written with the
+   * watermark. Its name starts with text, not the binary join-key count that every key of Feast's layout starts
+   * with, so Feast's readers and Strata's own scans never see it. A Redis that lost its data loses this key too,
+   * which is how a lost online store is told apart from a view that has no rows.
+   */
+  async writeMarker(project: string, view: string, commitSeq: number): Promise<void> {
+    try {
+      await this.redis.set(markerKey(project, view), JSON.stringify({ commitSeq, at: new Date().toISOString() }));
+    } catch (err) {
+      throw this.unavailable(err, 'SET');
+    }
+  }
+
+  /** The commit each view's marker records (undefined: no marker). */
+  async readMarkers(project: string, views: string[]): Promise<Map<string, number | undefined>> {
+    const out = new Map<string, number | undefined>();
+    if (!views.length) return out;
+    let values: (string | null)[];
+    try {
+      values = await this.redis.mget(...views.map((v) => markerKey(project, v)));
+    } catch (err) {
+      throw this.unavailable(err, 'MGET');
+    }
+    views.forEach((v, i) => {
+      const raw = values[i];
+      let seq: number | undefined;
+      if (raw) {
+        try {
+          seq = Number((JSON.parse(raw) as { commitSeq?: unknown }).commitSeq);
+        } catch {
+          seq = undefined;
+        }
+      }
+      out.set(v, seq !== undefined && Number.isFinite(seq) ? seq : undefined);
+    });
+    return out;
+  }
+
+  /** Removes a view's marker (the view was deleted or its online data dropped). */
+  async deleteMarker(project: string, view: string): Promise<void> {
+    try {
+      await this.redis.del(markerKey(project, view));
+    } catch (err) {
+      throw this.unavailable(err, 'DEL');
+    }
   }
 }

@@ -60,3 +60,4 @@ export {
 export { CoerceError, coerceValue, parseTimestamp } from './coerce.js';
 export { arrowVector, tableFromColumns, tableFromRows, type TypedColumn } from './arrow-build.js';
 export { type ResolvedSelection, resolveFeatureRefs, resolveFeatureService } from './features.js';
+export { checkKeys, closest, didYouMean, levenshtein, oneOf } from './suggest.js';

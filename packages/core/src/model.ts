@@ -3,6 +3,7 @@
  * problem found (not just the first) in words a user can act on.
  */
 import { invalidSpec } from './errors.js';
+import { didYouMean } from './suggest.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
@@ -173,7 +174,9 @@ export function validateFeatureView(
     if (typeof x !== 'number' || !(x > 0)) problems.push(`${where}: monitoring.drift.${k} must be a number > 0`);
   }
   if (v.validationPolicy && !['NONE', 'ALWAYS', 'STRICT'].includes(v.validationPolicy)) {
-    problems.push(`${where}: validationPolicy must be NONE, ALWAYS or STRICT`);
+    problems.push(
+      `${where}: validationPolicy must be NONE, ALWAYS or STRICT, not '${v.validationPolicy}'${didYouMean(String(v.validationPolicy), ['NONE', 'ALWAYS', 'STRICT'])}`,
+    );
   }
   return problems;
 }

@@ -4,12 +4,50 @@
  */
 import { parseDurationSeconds } from './duration.js';
 import { invalidSpec } from './errors.js';
+import { checkKeys, didYouMean } from './suggest.js';
 import type { EntitySpec, FeatureServiceSpec, FeatureViewSpec, RepoSpec } from './model.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The keys each object accepts (both spellings where Feast's snake_case is read too); anything else is an error. */
+const KEYS = {
+  repo: ['project', 'entities', 'featureViews', 'feature_views', 'featureServices', 'feature_services'],
+  kindDoc: ['kind', 'spec', 'apiVersion', 'metadata'],
+  entity: ['name', 'joinKeys', 'join_keys', 'valueType', 'value_type', 'description', 'owner', 'tags'],
+  joinKey: ['name', 'valueType', 'value_type', 'description'],
+  feature: ['name', 'valueType', 'value_type', 'dtype', 'type', 'description', 'tags'],
+  view: [
+    'name',
+    'entities',
+    'features',
+    'schema',
+    'timestampField',
+    'timestamp_field',
+    'createdTimestampField',
+    'created_timestamp_column',
+    'ttlSeconds',
+    'ttl',
+    'maxAge',
+    'max_age',
+    'online',
+    'description',
+    'owner',
+    'tags',
+    'expectationSuite',
+    'validationPolicy',
+    'validation_policy',
+    'monitoring',
+  ],
+  monitoring: ['drift', 'alertWebhook'],
+  drift: ['psi', 'ks', 'js'],
+  service: ['name', 'features', 'description', 'owner', 'tags'],
+  serviceRef: ['view', 'features', 'alias'],
+} as const;
+
+const KINDS = ['entity', 'feature_view', 'feature_service', 'feature_set'];
 
 export interface RepoDocument extends RepoSpec {
   project?: string;
@@ -46,11 +84,13 @@ function opt<T>(key: string, v: T | undefined): Partial<Record<string, T>> {
 
 function parseEntity(o: unknown, where: string): EntitySpec {
   if (!isObj(o)) throw invalidSpec(`${where} must be a mapping`, { where });
+  checkKeys(o, extraKeys(o, KEYS.entity), where);
   const name = str(o.name, `${where}.name`);
   let joinKeys = list(o.joinKeys ?? o.join_keys, `${where}.joinKeys`).map((k, i) => {
     const kw = `${where}.joinKeys[${i}]`;
     if (typeof k === 'string') return { name: k, valueType: typeAt(o.valueType ?? o.value_type, `${where}.valueType`) };
     if (!isObj(k)) throw invalidSpec(`${kw} must be a mapping {name, valueType}`, { where: kw });
+    checkKeys(k, KEYS.joinKey, kw);
     return { name: str(k.name, `${kw}.name`), valueType: typeAt(k.valueType ?? k.value_type, `${kw}.valueType`) };
   });
   if (joinKeys.length === 0 && (o.valueType ?? o.value_type) !== undefined) {
@@ -65,10 +105,11 @@ function parseEntity(o: unknown, where: string): EntitySpec {
   };
 }
 
-function parseFeatures(v: unknown, where: string) {
+function parseFeatures(v: unknown, where: string, strict = true) {
   return list(v, where).map((f, i) => {
     const fw = `${where}[${i}]`;
     if (!isObj(f)) throw invalidSpec(`${fw} must be a mapping {name, valueType}`, { where: fw });
+    if (strict) checkKeys(f, KEYS.feature, fw);
     return {
       name: str(f.name, `${fw}.name`),
       valueType: typeAt(f.valueType ?? f.value_type ?? f.dtype ?? f.type, `${fw}.valueType`),
@@ -80,6 +121,23 @@ function parseFeatures(v: unknown, where: string) {
 
 function parseView(o: unknown, where: string): FeatureViewSpec {
   if (!isObj(o)) throw invalidSpec(`${where} must be a mapping`, { where });
+  checkKeys(o, extraKeys(o, KEYS.view), where);
+  if (isObj(o.monitoring)) {
+    checkKeys(o.monitoring, KEYS.monitoring, `${where}.monitoring`);
+    if (isObj(o.monitoring.drift)) checkKeys(o.monitoring.drift, KEYS.drift, `${where}.monitoring.drift`);
+  } else if (o.monitoring !== undefined && o.monitoring !== null) {
+    throw invalidSpec(`${where}.monitoring must be a mapping {drift, alertWebhook}`, { where: `${where}.monitoring` });
+  }
+  if (
+    o.expectationSuite !== undefined &&
+    o.expectationSuite !== null &&
+    (!isObj(o.expectationSuite) || !Array.isArray(o.expectationSuite.expectations))
+  ) {
+    throw invalidSpec(`${where}.expectationSuite must be a Great Expectations suite with an "expectations" list`, {
+      where: `${where}.expectationSuite`,
+      hint: 'write expectationSuite: {name: ..., expectations: [{type: expect_..., kwargs: {...}}]}',
+    });
+  }
   const policy = o.validationPolicy ?? o.validation_policy;
   return {
     name: str(o.name, `${where}.name`),
@@ -100,6 +158,7 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
 
 function parseService(o: unknown, where: string): FeatureServiceSpec {
   if (!isObj(o)) throw invalidSpec(`${where} must be a mapping`, { where });
+  checkKeys(o, extraKeys(o, KEYS.service), where);
   return {
     name: str(o.name, `${where}.name`),
     features: list(o.features, `${where}.features`).map((s, i) => {
@@ -109,6 +168,7 @@ function parseService(o: unknown, where: string): FeatureServiceSpec {
         return feature ? { view: view as string, features: [feature] } : { view: s };
       }
       if (!isObj(s)) throw invalidSpec(`${sw} must be "view", "view:feature" or {view, features}`, { where: sw });
+      checkKeys(s, KEYS.serviceRef, sw);
       return {
         view: str(s.view, `${sw}.view`),
         ...opt('features', s.features === undefined ? undefined : list(s.features, `${sw}.features`).map(String)),
@@ -134,7 +194,8 @@ function parseFeatureSet(doc: Obj, where: string): { entities: EntitySpec[]; vie
     const en = str(e.name, `${ew}.name`);
     return { name: en, joinKeys: [{ name: en, valueType: typeAt(e.valueType ?? e.value_type, `${ew}.valueType`) }] };
   });
-  let features = parseFeatures(spec.features, `${where}.spec.features`);
+  // Feast 0.x features carry schema constraints (presence, domains) Strata does not model: their keys are not checked.
+  let features = parseFeatures(spec.features, `${where}.spec.features`, false);
   let timestampField = (spec.timestampField ?? spec.timestamp_field) as string | undefined;
   if (!timestampField) {
     // The talk's example lists its event-time column `dt` among the features with type TIMESTAMP.
@@ -158,14 +219,26 @@ function parseFeatureSet(doc: Obj, where: string): { entities: EntitySpec[]; vie
   };
 }
 
+/** A `kind:` document without `spec:` holds the object's own keys beside `kind` (and apiVersion/metadata). */
+function extraKeys(o: Obj, keys: readonly string[]): readonly string[] {
+  return 'kind' in o ? [...keys, ...KEYS.kindDoc] : keys;
+}
+
 /** Parses one or more YAML/JSON documents (already parsed) into a repo spec. */
 export function parseRepoDocuments(docs: unknown[], file = 'spec'): RepoDocument {
   const out: RepoDocument = { entities: [], featureViews: [], featureServices: [] };
+  if (!docs.some((d) => d !== null && d !== undefined)) {
+    throw invalidSpec(`${file} is empty: it defines nothing to apply`, {
+      where: file,
+      hint: 'write entities, featureViews and featureServices (or kind: entity/feature_view/feature_service/feature_set documents)',
+    });
+  }
   docs.forEach((doc, d) => {
     const where = docs.length > 1 ? `${file}#${d + 1}` : file;
     if (doc === null || doc === undefined) return;
     if (!isObj(doc)) throw invalidSpec(`${where}: expected a mapping at the top level`, { where });
     const kind = typeof doc.kind === 'string' ? doc.kind.toLowerCase() : undefined;
+    if (kind !== undefined && doc.spec !== undefined) checkKeys(doc, KEYS.kindDoc, where);
     if (kind === 'feature_set' || kind === 'featureset') {
       const fs = parseFeatureSet(doc, where);
       for (const e of fs.entities) if (!out.entities.some((x) => x.name === e.name)) out.entities.push(e);
@@ -185,11 +258,12 @@ export function parseRepoDocuments(docs: unknown[], file = 'spec'): RepoDocument
       return;
     }
     if (kind !== undefined) {
-      throw invalidSpec(`${where}: unknown kind '${String(doc.kind)}'`, {
+      throw invalidSpec(`${where}: unknown kind '${String(doc.kind)}'${didYouMean(String(doc.kind), KINDS)}`, {
         where,
         hint: 'use entity, feature_view, feature_service or feature_set, or a repo document with entities/featureViews/featureServices',
       });
     }
+    checkKeys(doc, KEYS.repo, where);
     if (typeof doc.project === 'string') out.project = doc.project;
     for (const [i, e] of list(doc.entities, `${where}.entities`).entries())
       out.entities.push(parseEntity(e, `${where}.entities[${i}]`));

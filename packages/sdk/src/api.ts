@@ -76,7 +76,8 @@ export interface StrataClient {
   loadRepo(): Promise<RepoSpec>;
   getView(name: string, version?: number): Promise<ViewVersion>;
   listViewVersions(name?: string): Promise<ViewVersion[]>;
-  deleteObject(kind: ObjectKind, name: string): Promise<void>;
+  /** Deletes an object; a feature view goes with the staging of its unfinished ingestions (their ids returned). */
+  deleteObject(kind: ObjectKind, name: string): Promise<{ droppedIngestions: string[] }>;
 
   // ingestions and time travel
   ingest(view: string, input: string | arrow.Table, opts?: ClientIngestOptions): Promise<IngestRun>;

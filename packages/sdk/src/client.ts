@@ -15,6 +15,8 @@ import {
   inferFeatureView,
   type InferOptions,
   invalidInput,
+  type ObjectKind,
+  oneOf,
   parseRepoDocuments,
   type RepoSpec,
   type ResolvedSelection,
@@ -36,6 +38,7 @@ import {
   OfflineStore,
   type Pool,
   PgRegistry,
+  qualified,
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
@@ -72,6 +75,24 @@ import {
 } from './history.js';
 import { checkFile, detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
+
+/** The validation policies an ingestion can ask for. */
+export const VALIDATION_POLICIES = ['NONE', 'ALWAYS', 'STRICT'] as const;
+
+/** Checks a validation policy given as an option (any case); anything else is an error that names the valid ones. */
+export function parseValidationPolicy(value: string, where = 'validationPolicy'): 'NONE' | 'ALWAYS' | 'STRICT' {
+  return oneOf(value, VALIDATION_POLICIES, 'validation policy', { where });
+}
+
+/** Asking for validation (ALWAYS, STRICT) of a view that has no suite would check nothing: an error, not a pass. */
+function checkPolicyHasSuite(vv: ViewVersion, policy: IngestOptions['validationPolicy']): void {
+  if (policy && policy !== 'NONE' && !vv.spec.expectationSuite) {
+    throw invalidInput(`validation policy ${policy} was asked for, but feature view '${vv.name}' has no expectation suite`, {
+      where: `feature view '${vv.name}' v${vv.version}`,
+      hint: 'add an expectationSuite to the view and apply it, or leave the policy out (NONE)',
+    });
+  }
+}
 
 export interface ConnectOptions extends LoadConfigOptions {
   /** A ready config (skips loading strata.yaml). */
@@ -316,8 +337,9 @@ export class Strata implements StrataClient {
     return this.registry.listViewVersions(this.project, name);
   }
 
-  deleteObject(kind: ObjectKind, name: string): Promise<void> {
-    return this.registry.delete(this.project, kind, name);
+  async deleteObject(kind: ObjectKind, name: string): Promise<{ droppedIngestions: string[] }> {
+    const { droppedIngestions } = await this.delete(kind, name);
+    return { droppedIngestions };
   }
 
   async getIngestion(id: string): Promise<Ingestion | undefined> {
@@ -372,6 +394,19 @@ export class Strata implements StrataClient {
     return info;
   }
 
+  /**
+   * Deletes an entity, feature view or feature service. A feature view goes with its offline tables and the staging
+   * tables of its unfinished (staged, quarantined, failed) ingestions.
+   */
+  async delete(kind: string, name: string): Promise<{ kind: ObjectKind; name: string; droppedIngestions: string[] }> {
+    const k = oneOf(kind.replace(/-/g, '_'), ['entity', 'feature_view', 'feature_service'] as const, 'object kind', {
+      hint: 'use entity, feature-view or feature-service',
+    });
+    await this.registry.delete(this.project, k, name);
+    const droppedIngestions = k === 'feature_view' ? await this.offline.dropViewStaging(this.project, name) : [];
+    return { kind: k, name, droppedIngestions };
+  }
+
   loadRepo(): Promise<RepoSpec> {
     return this.registry.loadRepo(this.project);
   }
@@ -393,6 +428,8 @@ export class Strata implements StrataClient {
     input: arrow.Table | string | AsyncIterable<ColumnBatch>,
     opts: IngestOptions = {},
   ): Promise<IngestHandle> {
+    if (opts.validationPolicy !== undefined) opts = { ...opts, validationPolicy: parseValidationPolicy(opts.validationPolicy) };
+    if (opts.validationPolicy) checkPolicyHasSuite(await this.getView(viewName), opts.validationPolicy);
     const { vv, ingestionId, rows, source, ignoredColumns } = await this.stage(viewName, input, opts);
     const run = await this.startIngest(viewName, vv.version, ingestionId, rows, source, opts);
     return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns }) as IngestHandle;
@@ -414,59 +451,74 @@ export class Strata implements StrataClient {
     const source = typeof input === 'string' ? input : input instanceof arrow.Table ? 'arrow table' : 'stream';
     const expected = new Set(Object.keys(viewColumnTypes(vv.spec, vv.joinKeys)));
     const ignored = new Set<string>();
-    const existing: Ingestion | undefined = await this.offline.getIngestion(ingestionId);
-    let rows = existing?.rowCount ?? 0;
-    if (existing && existing.status === 'failed') {
-      await this.pool.query(`DELETE FROM "${this.registry.schema}".ingestions WHERE id = $1 AND status = 'failed'`, [
-        ingestionId,
-      ]);
+    let rows = 0;
+    // Every submitter of an id gets that id's real outcome: while another submitter stages it, staging waits for its
+    // lock and then finds the id staged (CONFLICT), so this loop reads the id again and joins its workflow.
+    for (let attempt = 0; ; attempt++) {
+      const existing: Ingestion | undefined = await this.offline.getIngestion(ingestionId);
+      if (existing && existing.status !== 'failed' && existing.status !== 'staging') {
+        if (existing.project !== this.project || existing.view !== viewName) {
+          throw new StrataError(
+            'CONFLICT',
+            `ingestion id '${ingestionId}' belongs to view '${existing.view}' of project '${existing.project}'`,
+            { hint: 'use a new ingestion id, or leave it out to get a fresh one' },
+          );
+        }
+        rows = existing.rowCount;
+        break;
+      }
+      try {
+        rows = await this.stageInput(vv, ingestionId, input, source, expected, ignored, opts);
+        break;
+      } catch (err) {
+        if (StrataError.is(err, 'CONFLICT') && (err.details as { status?: string }).status && attempt < 3) continue;
+        throw err;
+      }
     }
+    return { vv, ingestionId, rows, source, ignoredColumns: [...ignored] };
+  }
+
+  /** Stages an ingest's input (the CSV fast path or the batch path) and returns its row count. */
+  private async stageInput(
+    vv: ViewVersion,
+    ingestionId: string,
+    input: arrow.Table | string | AsyncIterable<ColumnBatch>,
+    source: string,
+    expected: Set<string>,
+    ignored: Set<string>,
+    opts: IngestOptions,
+  ): Promise<number> {
     const fastHeader =
-      (!existing || existing.status === 'failed') &&
       typeof input === 'string' &&
       opts.fastCsv !== false &&
       !input.toLowerCase().endsWith('.tsv') &&
       detectFormat(input, opts.format) === 'csv'
         ? await csvFastPathHeader(vv, input)
         : undefined;
-    // The file's columns match the view: its bytes go to COPY as they are while a check vouches for every value;
-    // when it cannot (or Postgres refuses a value), nothing is left behind and the slow path below decides.
-    const fast =
-      fastHeader && typeof input === 'string'
-        ? await stageCsvFile(this.offline, vv, ingestionId, input, fastHeader, {
-            source,
-            ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
-            ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
-          })
-        : undefined;
-    if (fast) {
-      rows = fast.rows;
-    } else if (!existing || existing.status === 'failed') {
-      const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> =
-        typeof input === 'string'
-          ? readBatches(input, opts.format ? { format: opts.format } : {})
-          : input instanceof arrow.Table
-            ? input.batches.map(arrowColumnBatch)
-            : input;
-      const watched = (async function* () {
-        for await (const b of batches) {
-          for (const n of b.columnNames) if (!expected.has(n)) ignored.add(n);
-          yield b;
-        }
-      })();
-      const staged = await this.offline.stage(vv, ingestionId, watched, {
-        source,
-        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
-        ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
-      });
-      rows = staged.rows;
-    } else if (existing.project !== this.project || existing.view !== viewName) {
-      throw new StrataError(
-        'CONFLICT',
-        `ingestion id '${ingestionId}' belongs to view '${existing.view}' of project '${existing.project}'`,
-      );
+    const meta = {
+      source,
+      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+      ...(opts.onStaged ? { onProgress: opts.onStaged } : {}),
+    };
+    if (fastHeader && typeof input === 'string') {
+      // The file's columns match the view: its bytes go to COPY as they are while a check vouches for every value;
+      // when it cannot (or Postgres refuses a value), nothing is left behind and the slow path below decides.
+      const fast = await stageCsvFile(this.offline, vv, ingestionId, input, fastHeader, meta);
+      if (fast) return fast.rows;
     }
-    return { vv, ingestionId, rows, source, ignoredColumns: [...ignored] };
+    const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> =
+      typeof input === 'string'
+        ? readBatches(input, opts.format ? { format: opts.format } : {})
+        : input instanceof arrow.Table
+          ? input.batches.map(arrowColumnBatch)
+          : input;
+    const watched = (async function* () {
+      for await (const b of batches) {
+        for (const n of b.columnNames) if (!expected.has(n)) ignored.add(n);
+        yield b;
+      }
+    })();
+    return (await this.offline.stage(vv, ingestionId, watched, meta)).rows;
   }
 
   /**
@@ -478,6 +530,7 @@ export class Strata implements StrataClient {
     ingestionId: string,
     opts: Pick<IngestOptions, 'materialize' | 'validationPolicy'> = {},
   ): Promise<IngestHandle> {
+    if (opts.validationPolicy !== undefined) opts = { ...opts, validationPolicy: parseValidationPolicy(opts.validationPolicy) };
     const ing = await this.offline.getIngestion(ingestionId);
     if (!ing || ing.project !== this.project || ing.view !== viewName) {
       throw invalidInput(`no ingestion '${ingestionId}' of view '${viewName}' in project '${this.project}'`, {
@@ -694,7 +747,7 @@ export class Strata implements StrataClient {
       ],
       memo: { trainingSet: id, rows: ts.entityRows, asOfCommit: ts.asOfCommitSeq },
     });
-    await this.pool.query(`UPDATE "${this.registry.schema}".training_sets SET workflow_id = $2 WHERE id = $1`, [id, workflowId]);
+    await this.pool.query(`UPDATE ${qualified(this.registry.schema, 'training_sets')} SET workflow_id = $2 WHERE id = $1`, [id, workflowId]);
     const run = new RunHandle<TrainingSetResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
     return Object.assign(run, { id, entityRows: ts.entityRows }) as RunHandle<TrainingSetResult> & {
       id: string;

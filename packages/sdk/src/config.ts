@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { StrataError } from '@strata/core';
+import { parseDurationSeconds, StrataError } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -94,6 +94,31 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /** The janitor: a Temporal Schedule that removes staging nobody will finish (see docs/hardening.md). */
+    janitor: z
+      .object({
+        /** Staged (or dead-staging) ingestions older than this are removed: seconds, or text like 24h. */
+        maxStagingAge: z
+          .union([z.number().nonnegative(), z.string()])
+          .default('24h')
+          .transform((v, ctx) => {
+            try {
+              return parseDurationSeconds(v);
+            } catch {
+              ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                message: `cannot read duration ${JSON.stringify(v)} (use e.g. 3600 or 24h)`,
+              });
+              return z.NEVER;
+            }
+          }),
+        /** How often the janitor runs. */
+        every: z.string().default('1h'),
+        /** Whether the worker creates (or updates) the janitor schedule when it starts. */
+        schedule: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -116,6 +141,8 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_SERVER_HOST', ['server', 'host']],
   ['STRATA_SERVER_PORT', ['server', 'port']],
   ['STRATA_SERVER_DATA_DIR', ['server', 'dataDir']],
+  ['STRATA_JANITOR_MAX_AGE', ['janitor', 'maxStagingAge']],
+  ['STRATA_JANITOR_EVERY', ['janitor', 'every']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -196,6 +223,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
     const v = env[name];
     if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' ? Number(v) : v);
   }
+  if (env.STRATA_JANITOR_SCHEDULE)
+    setPath(raw, ['janitor', 'schedule'], !/^(0|false|no|off)$/i.test(env.STRATA_JANITOR_SCHEDULE));
   if (env.STRATA_API_KEYS) setPath(raw, ['serving', 'apiKeys'], parseApiKeys(env.STRATA_API_KEYS));
   if (raw.project === undefined) raw.project = 'default';
   raw = deepMerge(raw, (opts.overrides ?? {}) as Record<string, unknown>);

@@ -6,8 +6,10 @@ export {
   type HistoricalOptions,
   type IngestHandle,
   type IngestOptions,
+  parseValidationPolicy,
   RunHandle,
   Strata,
+  VALIDATION_POLICIES,
 } from './client.js';
 export {
   ConfigSchema,
@@ -45,16 +47,20 @@ export function connect(opts: ConnectOptions = {}): Promise<Strata> {
 }
 export { checkWritable, formatTable, writeBatches, writeTable } from './writers.js';
 export { collect, parseAsOf, type TimeTravelOptions } from './history.js';
-export type { CommitInfo, TrainingSet } from '@strata/offline-postgres';
+export type { CommitInfo, JanitorReport, TrainingSet } from '@strata/offline-postgres';
 export { csvFastPathHeader, stageCsvFile } from '@strata/offline-postgres';
 export {
   createMaterializeSchedule,
   deleteMaterializeSchedule,
   describeSchedule,
+  ensureJanitorSchedule,
+  type JanitorSchedule,
   listMaterializeSchedules,
   type MaterializeSchedule,
   materializeScheduleId,
   parseEvery,
+  runJanitor,
+  scheduleJanitor,
   triggerMaterializeSchedule,
 } from './schedules.js';
 export { type MaterializationRun, materializationHistory } from './materializations.js';

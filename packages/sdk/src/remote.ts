@@ -242,9 +242,10 @@ export class RemoteStrata implements StrataClient {
     return out;
   }
 
-  async deleteObject(kind: ObjectKind, name: string): Promise<void> {
+  async deleteObject(kind: ObjectKind, name: string): Promise<{ droppedIngestions: string[] }> {
     const path = { entity: 'entities', feature_view: 'feature-views', feature_service: 'feature-services' }[kind];
-    await this.request('DELETE', this.p(`/${path}/${encodeURIComponent(name)}`));
+    const r = await this.json<{ droppedIngestions?: string[] }>('DELETE', this.p(`/${path}/${encodeURIComponent(name)}`));
+    return { droppedIngestions: r.droppedIngestions ?? [] };
   }
 
   // ---- ingestions -----------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
  * Overlapping runs are skipped, so a slow run is never doubled.
  */
 import { invalidInput, StrataError } from '@strata/core';
-import { type MaterializeInput, SA } from '@strata/workflows';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { JanitorReport } from '@strata/offline-postgres';
+import { type JanitorInput, janitorScheduleId, type MaterializeInput, SA } from '@strata/workflows';
+import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Strata } from './client.js';
 
 export interface MaterializeSchedule {
@@ -149,4 +150,71 @@ export async function deleteMaterializeSchedule(strata: Strata, view: string): P
   await describeSchedule(strata, view);
   const client = await strata.workflowClient();
   await client.schedule.getHandle(materializeScheduleId(strata.project, view)).delete();
+}
+
+export interface JanitorSchedule {
+  scheduleId: string;
+  every: string;
+  maxStagingAgeSeconds: number;
+  /** True when this call created it, false when it existed and was brought up to date. */
+  created: boolean;
+}
+
+/**
+ * Creates the janitor schedule of a Postgres schema, or brings an existing one up to date (idempotent: the worker
+ * calls it at every start, several workers may race). Each run is a janitorWorkflow on the given task queue.
+ */
+export async function ensureJanitorSchedule(
+  client: Client,
+  opts: { schema: string; taskQueue: string; every: string; maxStagingAgeSeconds: number },
+): Promise<JanitorSchedule> {
+  const everyMs = parseEvery(opts.every);
+  const scheduleId = janitorScheduleId(opts.schema);
+  const input: JanitorInput = { maxStagingAgeSeconds: opts.maxStagingAgeSeconds };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'janitorWorkflow',
+    args: [input],
+    taskQueue: opts.taskQueue,
+    workflowId: `${scheduleId}:run`,
+    // A run that no worker picks up (its queue gone) must not wait for ever.
+    workflowExecutionTimeout: '10 minutes',
+    typedSearchAttributes: [{ key: SA.stage, value: 'janitor' }],
+  };
+  const spec = { intervals: [{ every: everyMs }] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs };
+  const note = `remove staging older than ${opts.maxStagingAgeSeconds} s in schema ${opts.schema}, every ${formatEvery(everyMs)}`;
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies, state: { note }, memo: { schema: opts.schema } });
+    return { scheduleId, every: formatEvery(everyMs), maxStagingAgeSeconds: opts.maxStagingAgeSeconds, created: true };
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, policies }));
+    return { scheduleId, every: formatEvery(everyMs), maxStagingAgeSeconds: opts.maxStagingAgeSeconds, created: false };
+  }
+}
+
+/** The janitor schedule of this client's schema, from its config (janitor.every, janitor.maxStagingAge). */
+export async function scheduleJanitor(
+  strata: Strata,
+  opts: { every?: string; maxStagingAgeSeconds?: number } = {},
+): Promise<JanitorSchedule> {
+  return ensureJanitorSchedule(await strata.workflowClient(), {
+    schema: strata.config.postgres.schema,
+    taskQueue: strata.config.temporal.taskQueue,
+    every: opts.every ?? strata.config.janitor.every,
+    maxStagingAgeSeconds: opts.maxStagingAgeSeconds ?? strata.config.janitor.maxStagingAge,
+  });
+}
+
+/** Runs one janitor sweep now as a workflow and returns what it removed. */
+export async function runJanitor(strata: Strata, opts: { maxStagingAgeSeconds?: number } = {}): Promise<JanitorReport> {
+  const client = await strata.workflowClient();
+  const input: JanitorInput = { maxStagingAgeSeconds: opts.maxStagingAgeSeconds ?? strata.config.janitor.maxStagingAge };
+  return client.workflow.execute('janitorWorkflow', {
+    workflowId: `${janitorScheduleId(strata.config.postgres.schema)}:now:${Date.now()}`,
+    taskQueue: strata.config.temporal.taskQueue,
+    args: [input],
+    workflowExecutionTimeout: '10 minutes',
+  }) as Promise<JanitorReport>;
 }

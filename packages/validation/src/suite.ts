@@ -85,7 +85,13 @@ export function parseSuite(json: unknown, opts: { source?: string } = {}): Expec
       ? doc.expectation_suite_name
       : (doc.name ?? doc.expectation_suite_name);
   const name = rawName === undefined || rawName === null ? 'default' : String(rawName);
-  const rawExpectations = doc.expectations ?? [];
+  if (doc.expectations === undefined || doc.expectations === null) {
+    throw invalidSpec('expectation suite has no "expectations" list: it would check nothing', {
+      where: src,
+      hint: 'write "expectations": [ {"type": "expect_...", "kwargs": {...}}, ... ] (an empty list [] says so on purpose)',
+    });
+  }
+  const rawExpectations = doc.expectations;
   if (!Array.isArray(rawExpectations)) {
     throw invalidSpec('"expectations" must be an array', {
       where: `${src}.expectations`,

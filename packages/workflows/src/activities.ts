@@ -3,7 +3,14 @@
  * code and whose retryability is the code's, so bad input fails at once and transient faults retry with backoff.
  */
 import { type FeatureViewSpec, StrataError } from '@strata/core';
-import type { CommitResult, OfflineStore, PgRegistry, ViewVersion } from '@strata/offline-postgres';
+import {
+  type CommitResult,
+  type JanitorReport,
+  type OfflineStore,
+  type PgRegistry,
+  qualified,
+  type ViewVersion,
+} from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
 import { Context } from '@temporalio/activity';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
@@ -33,6 +40,20 @@ export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): Onli
   };
 }
 
+/** A URL as it may be shown: scheme and host only (paths, queries and user info often hold tokens). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' && !u.search ? '' : '/***'}`;
+  } catch {
+    return '***';
+  }
+}
+
+function redactText(text: string, url: string): string {
+  return text.split(url).join(redactUrl(url));
+}
+
 /** Redis write pipelines in flight per materialization activity. */
 const WRITE_CONCURRENCY = 4;
 
@@ -50,6 +71,11 @@ export function createActivities(deps: ActivityDeps) {
 
     validateStagedIngestion: wrap(
       async (ingestionId: string, policyOverride?: 'NONE' | 'ALWAYS' | 'STRICT'): Promise<ValidationSummary> => {
+        if (policyOverride !== undefined && !['NONE', 'ALWAYS', 'STRICT'].includes(policyOverride)) {
+          throw new StrataError('INVALID_INPUT', `validation policy '${String(policyOverride)}' is not valid`, {
+            hint: 'use one of NONE, ALWAYS, STRICT',
+          });
+        }
         const { ingestion, view } = await offline.checkStaged(ingestionId);
         const summary = await validateStaged(offline, ingestion.id, view, policyOverride, () => Context.current().heartbeat());
         if (!summary.success && summary.policy === 'STRICT') {
@@ -61,12 +87,22 @@ export function createActivities(deps: ActivityDeps) {
         const { report: _r, statistics: _s, driftReport: _d, ...rest } = summary;
         const webhook = view.spec.monitoring?.alertWebhook;
         const alarming = (summary.validated && !summary.success) || summary.drift?.drifted;
-        return webhook && alarming ? { ...rest, alerted: webhook } : rest;
+        // The URL often carries a token: results and workflow history only ever hold its redacted form.
+        return webhook && alarming ? { ...rest, alerted: redactUrl(webhook) } : rest;
       },
     ),
 
-    /** Posts an alert (failed validation or drift) as JSON to a view's webhook. */
-    sendAlert: wrap(async (url: string, payload: Record<string, unknown>) => {
+    /**
+     * Posts an alert (failed validation or drift) as JSON to the webhook of the ingestion's view. The URL is read
+     * here from the registry, so it never rides in activity arguments or results; errors name it redacted.
+     */
+    sendAlert: wrap(async (ingestionId: string, payload: Record<string, unknown>) => {
+      const ing = await offline.getIngestion(ingestionId);
+      if (!ing) throw new StrataError('INVALID_INPUT', `ingestion '${ingestionId}' does not exist`);
+      const view = await registry.getView(ing.project, ing.view, ing.version);
+      const url = view.spec.monitoring?.alertWebhook;
+      if (!url) return { status: 0, skipped: true };
+      const shown = `alert webhook ${redactUrl(url)} of view '${view.name}'`;
       let res: Response;
       try {
         res = await fetch(url, {
@@ -76,18 +112,32 @@ export function createActivities(deps: ActivityDeps) {
           signal: AbortSignal.timeout(10_000),
         });
       } catch (err) {
-        throw new StrataError('UNAVAILABLE', `alert webhook ${url} is unreachable: ${(err as Error).message}`);
+        const reason = redactText((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message, url);
+        throw new StrataError('UNAVAILABLE', `${shown} is unreachable: ${reason}`);
       }
-      if (!res.ok) throw new StrataError('UNAVAILABLE', `alert webhook ${url} answered HTTP ${res.status}`);
+      if (!res.ok) throw new StrataError('UNAVAILABLE', `${shown} answered HTTP ${res.status}`);
       return { status: res.status };
     }),
 
+    /** Commits in one transaction, heartbeating while it runs so a killed worker's commit is retried within seconds. */
     commitIngestion: wrap(async (ingestionId: string, workflowId?: string): Promise<CommitResult> => {
-      return offline.commit(ingestionId, workflowId ? { workflowId } : {});
+      const ctx = Context.current();
+      ctx.heartbeat();
+      const beat = setInterval(() => ctx.heartbeat(), 3_000);
+      try {
+        return await offline.commit(ingestionId, workflowId ? { workflowId } : {});
+      } finally {
+        clearInterval(beat);
+      }
+    }),
+
+    /** The janitor's sweep (see OfflineStore.cleanAbandoned). */
+    cleanAbandonedStaging: wrap(async (maxStagingAgeSeconds: number): Promise<JanitorReport> => {
+      return offline.cleanAbandoned(maxStagingAgeSeconds);
     }),
 
     abandonIngestion: wrap(async (ingestionId: string, error: unknown) => {
-      await offline.abandon(ingestionId, error);
+      return offline.abandon(ingestionId, error);
     }),
 
     planMaterialization: wrap(async (input: MaterializeInput): Promise<MaterializePlan> => {
@@ -97,7 +147,17 @@ export function createActivities(deps: ActivityDeps) {
           hint: 'set online: true and apply before materializing',
         });
       }
-      const fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
+      let fromSeq = input.mode === 'incremental' ? await offline.getWatermark(input.project, input.view) : 0;
+      // A watermark without its marker in Redis: the online store lost its data (a restart without persistence, a
+      // flush). Refill the view in full instead of writing only what came after the watermark.
+      let refill = false;
+      if (fromSeq > 0) {
+        const marker = (await online.readMarkers(input.project, [input.view])).get(input.view);
+        if (marker === undefined) {
+          refill = true;
+          fromSeq = 0;
+        }
+      }
       const toSeq = input.toSeq ?? (await offline.maxCommitSeq(input.project, input.view));
       const rowsToRead =
         input.mode === 'incremental'
@@ -105,7 +165,7 @@ export function createActivities(deps: ActivityDeps) {
           : await offline.committedRows(input.project, input.view, 0, toSeq);
       const partitions = partitionCount(rowsToRead, input.partitions);
       const { rows } = await offline.pool.query<{ id: string }>(
-        `INSERT INTO "${registry.schema}".materializations (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
+        `INSERT INTO ${qualified(registry.schema, 'materializations')} (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running',$9) RETURNING id`,
         [
           input.project,
@@ -131,6 +191,7 @@ export function createActivities(deps: ActivityDeps) {
         runId: Number(rows[0]?.id),
         batchSize: input.batchSize ?? 2000,
         partitions,
+        ...(refill ? { refill: true } : {}),
       };
     }),
 
@@ -183,9 +244,13 @@ export function createActivities(deps: ActivityDeps) {
     }),
 
     finishMaterialization: wrap(async (plan: MaterializePlan, progress: MaterializeProgress): Promise<MaterializeResult> => {
-      if (plan.mode === 'incremental') await offline.setWatermark(plan.project, plan.view, plan.toSeq);
+      if (plan.mode === 'incremental') {
+        // Marker first, then the watermark: a watermark is never ahead of a marker that says the data is there.
+        await online.writeMarker(plan.project, plan.view, plan.toSeq);
+        await offline.setWatermark(plan.project, plan.view, plan.toSeq);
+      }
       await offline.pool.query(
-        `UPDATE "${registry.schema}".materializations SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
+        `UPDATE ${qualified(registry.schema, 'materializations')} SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
         [plan.runId, progress.written, progress.skipped],
       );
       return {
@@ -198,6 +263,7 @@ export function createActivities(deps: ActivityDeps) {
         rowsWritten: progress.written,
         rowsSkippedOlder: progress.skipped,
         runId: plan.runId,
+        ...(plan.refill ? { refill: true } : {}),
       };
     }),
   };

@@ -4,16 +4,33 @@
  */
 import { StrataError } from '@strata/core';
 import { translatePgError } from '@strata/offline-postgres';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 
-export function toFailure(err: unknown): ApplicationFailure {
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1; // called outside an activity (tests, the SDK)
+  }
+}
+
+/** Attempts an unexpected (INTERNAL) error gets before it fails the run: enough for a flaky fault, not 50 for a bug. */
+export const INTERNAL_MAX_ATTEMPTS = 3;
+
+/**
+ * `attempt` is the activity's attempt number (1-based). Bad input and non-transient database errors (a SQLSTATE
+ * outside the transient classes) fail at once; an INTERNAL error without a SQLSTATE (an unexpected exception) is
+ * retried until INTERNAL_MAX_ATTEMPTS, then fails; transient faults (UNAVAILABLE, CONFLICT) retry by the policy.
+ */
+export function toFailure(err: unknown, attempt = 1): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const e = err instanceof StrataError ? err : translatePgError(err);
+  const internalGivesUp = e.code === 'INTERNAL' && (e.details.retryable === false || attempt >= INTERNAL_MAX_ATTEMPTS);
   return ApplicationFailure.create({
     type: e.code,
     message: e.where ? `${e.message} (at ${e.where})` : e.message,
-    // INTERNAL errors are unexpected: let them retry (a bug fixed and a worker redeployed then lets the run finish).
-    nonRetryable: !e.retryable && e.code !== 'INTERNAL',
+    nonRetryable: e.code === 'INTERNAL' ? internalGivesUp : !e.retryable,
     details: [e.toJSON()],
     cause: err instanceof Error ? err : undefined,
   });
@@ -25,7 +42,7 @@ export function wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (.
     try {
       return await fn(...args);
     } catch (err) {
-      throw toFailure(err);
+      throw toFailure(err, currentAttempt());
     }
   };
 }

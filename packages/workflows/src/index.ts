@@ -11,6 +11,8 @@ export {
   type IngestInput,
   type IngestResult,
   ingestWorkflowId,
+  type JanitorInput,
+  janitorScheduleId,
   type MaterializeInput,
   type MaterializePlan,
   type MaterializeProgress,

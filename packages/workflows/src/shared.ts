@@ -59,8 +59,10 @@ export interface ValidationSummary {
   failed: { expectation: string; column?: string; unexpectedCount?: number; observed?: unknown }[];
   /** Drift against the view's previous commit (absent for a view's first commit). */
   drift?: { drifted: boolean; referenceCommit: number; driftedColumns: string[] };
-  /** Where an alert was sent, if one was. */
+  /** Where an alert was sent, if one was (the webhook URL redacted: scheme and host). */
   alerted?: string;
+  /** Why the alert could not be delivered (after its retries), if it could not. */
+  alertError?: string;
 }
 
 export interface IngestResult {
@@ -104,6 +106,8 @@ export interface MaterializePlan {
   partitions: number;
   /** The partition one child works on. */
   partition?: { index: number; count: number };
+  /** The view's marker was missing from the online store (it lost its data): this run rewrites the view in full. */
+  refill?: boolean;
 }
 
 export interface MaterializeProgress {
@@ -123,6 +127,8 @@ export interface MaterializeResult {
   rowsWritten: number;
   rowsSkippedOlder: number;
   runId: number;
+  /** This incremental run found the online store had lost the view and refilled it in full. */
+  refill?: boolean;
 }
 
 export function ingestWorkflowId(project: string, view: string, ingestionId: string): string {
@@ -138,4 +144,14 @@ export function materializeWorkflowId(
   return input.mode === 'window'
     ? `materialize:${project}:${view}:${input.start ?? ''}..${input.end ?? ''}`
     : `materialize:${project}:${view}:seq${fromSeq}..seq${input.toSeq ?? 'latest'}`;
+}
+
+export interface JanitorInput {
+  /** Staging older than this (seconds) that nobody is finishing is removed. */
+  maxStagingAgeSeconds: number;
+}
+
+/** The schedule (one per Postgres schema) whose runs sweep abandoned staging. */
+export function janitorScheduleId(schema: string): string {
+  return `strata-janitor:${schema}`;
 }

@@ -1,4 +1,12 @@
-import { formatTable, type IngestResult, type MaterializeResult, responseToRows, StrataError, writeTable } from '@strata/sdk';
+import {
+  formatTable,
+  type IngestResult,
+  type MaterializeResult,
+  parseValidationPolicy,
+  responseToRows,
+  StrataError,
+  writeTable,
+} from '@strata/sdk';
 import type { Command } from 'commander';
 import { info, output, progressBar, withClient, withStrata } from '../context.js';
 
@@ -71,7 +79,7 @@ export function register(program: Command): void {
           ...(opts.format ? { format: opts.format } : {}),
           ...(opts.ingestionId ? { ingestionId: opts.ingestionId } : {}),
           ...(opts.materialize ? { materialize: true } : {}),
-          ...(opts.policy ? { validationPolicy: opts.policy.toUpperCase() as 'NONE' | 'ALWAYS' | 'STRICT' } : {}),
+          ...(opts.policy !== undefined ? { validationPolicy: parseValidationPolicy(opts.policy, '--policy') } : {}),
           onStaged: (n) => {
             bar.setTotal?.(n);
             bar.update(n);

@@ -1,4 +1,4 @@
-import { formatPlan } from '@strata/sdk';
+import { formatPlan, oneOf } from '@strata/sdk';
 import { Strata } from '@strata/sdk';
 import type { Command } from 'commander';
 import { info, output, withClient } from '../context.js';
@@ -94,10 +94,16 @@ export function register(program: Command): void {
     .argument('<kind>', 'entity | feature-view | feature-service')
     .argument('<name>')
     .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
-      const k = kind.replace('-', '_') as 'entity' | 'feature_view' | 'feature_service';
+      const k = oneOf(kind.replace(/-/g, '_'), ['entity', 'feature_view', 'feature_service'] as const, 'object kind', {
+        hint: 'use entity, feature-view or feature-service',
+      });
       await withClient(cmd, async (strata) => {
-        await strata.deleteObject(k, name);
-        output(cmd, { deleted: { kind: k, name } }, `deleted ${kind} ${name}`);
+        const d = await strata.deleteObject(k, name);
+        output(
+          cmd,
+          { deleted: { kind: k, name }, droppedIngestions: d.droppedIngestions },
+          `deleted ${kind} ${name}${d.droppedIngestions.length ? ` (and the staging of ${d.droppedIngestions.length} unfinished ingestions)` : ''}`,
+        );
       });
     });
 }

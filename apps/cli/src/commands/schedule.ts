@@ -8,6 +8,10 @@ import {
   listMaterializeSchedules,
   type MaterializeSchedule,
   materializationHistory,
+  oneOf,
+  parseDurationSeconds,
+  runJanitor,
+  scheduleJanitor,
   StrataError,
   triggerMaterializeSchedule,
 } from '@strata/sdk';
@@ -21,6 +25,39 @@ function describe(s: MaterializeSchedule): string {
 }
 
 export function register(program: Command): void {
+  program
+    .command('janitor')
+    .description('remove staging nobody will finish: `schedule` (re)creates the periodic janitor, `run` sweeps now')
+    .argument('<action>', 'schedule | run')
+    .option('--every <interval>', 'schedule: how often (default janitor.every, 1h)')
+    .option('--max-age <duration>', 'staging older than this is removed (default janitor.maxStagingAge, 24h)')
+    .action(async (action: string, opts: { every?: string; maxAge?: string }, cmd: Command) => {
+      const a = oneOf(action, ['schedule', 'run'] as const, 'janitor action');
+      const maxStagingAgeSeconds = opts.maxAge === undefined ? undefined : parseDurationSeconds(opts.maxAge, '--max-age');
+      await withStrata(cmd, async (strata) => {
+        if (a === 'schedule') {
+          const j = await scheduleJanitor(strata, {
+            ...(opts.every ? { every: opts.every } : {}),
+            ...(maxStagingAgeSeconds !== undefined ? { maxStagingAgeSeconds } : {}),
+          });
+          output(
+            cmd,
+            j,
+            `${j.created ? 'created' : 'updated'} ${j.scheduleId}: every ${j.every}, removes staging older than ${j.maxStagingAgeSeconds} s`,
+          );
+          return;
+        }
+        const r = await runJanitor(strata, maxStagingAgeSeconds !== undefined ? { maxStagingAgeSeconds } : {});
+        output(cmd, r, () =>
+          [
+            `janitor: removed ${r.removed.length} abandoned ingestions and ${r.orphanTables.length} orphan staging tables`,
+            ...r.removed.map((x) => `  ${x.ingestionId} (${x.status}, ${x.ageSeconds} s old)`),
+            ...r.orphanTables.map((t) => `  table ${t}`),
+          ].join('\n'),
+        );
+      });
+    });
+
   program
     .command('schedule')
     .description('periodic materialization of a view with a Temporal Schedule')
@@ -37,6 +74,7 @@ export function register(program: Command): void {
         cmd: Command,
       ) => {
         if (!['create', 'list', 'trigger', 'delete'].includes(action)) {
+          oneOf(action, ['create', 'list', 'trigger', 'delete'], 'schedule action');
           throw new StrataError('INVALID_INPUT', `unknown schedule action '${action}'`, {
             hint: 'use create, list, trigger or delete',
           });

@@ -56,7 +56,13 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('run the online serving app (Feast-compatible HTTP API)')
-    .option('-p, --port <port>', 'port (default 6566)', (v) => Number(v))
+    // --port only: -p is the global --project, so `strata -p proj serve -p 6601` cannot mean two things.
+    .option('--port <port>', 'port (default 6566)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new StrataError('INVALID_INPUT', `--port '${v}' is not a port number`, { hint: 'use 0..65535' });
+      return n;
+    })
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const config = configFrom(cmd);

@@ -77,6 +77,13 @@ export function register(program: Command): void {
     .action(
       async (file: string, opts: { suite: string; docs?: string; param?: string[]; resultFormat: string }, cmd: Command) => {
         const suite = parseSuite(await readJson(opts.suite, 'suite'), { source: opts.suite });
+        if (suite.expectations.length === 0) {
+          // A CI gate that checks nothing must not pass silently.
+          throw new StrataError('INVALID_SPEC', `suite ${opts.suite} has no expectations: validate would pass any file`, {
+            where: opts.suite,
+            hint: 'add expectations to the suite (strata suggest <view> drafts some from a profile)',
+          });
+        }
         const runParameters: Record<string, unknown> = {};
         for (const p of opts.param ?? []) {
           const [k, ...rest] = p.split('=');

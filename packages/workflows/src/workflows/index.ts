@@ -3,7 +3,9 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   executeChild,
+  log,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -15,6 +17,7 @@ import {
   FailureTypes,
   type IngestInput,
   type IngestResult,
+  type JanitorInput,
   type MaterializeInput,
   type MaterializePlan,
   type MaterializeProgress,
@@ -59,6 +62,19 @@ const long = proxyActivities<Activities>({
   },
 });
 
+/** The commit: one transaction that may run long on a big batch; it heartbeats, so a dead worker is noticed fast. */
+const committing = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
 const alerts = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
@@ -69,7 +85,32 @@ function stage(name: string, progress: Progress): void {
   upsertSearchAttributes([{ key: SA.stage, value: name }]);
 }
 
+/**
+ * Ingests a staged batch: validate, commit, optionally materialize. When the run fails before its commit (and the
+ * batch is not quarantined for release), the ingestion is abandoned: marked failed with the error and its staging
+ * table dropped, so a failed run leaves nothing behind.
+ */
 export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> {
+  try {
+    return await ingestSteps(input);
+  } catch (err) {
+    const quarantined = err instanceof ApplicationFailure && err.type === FailureTypes.validationFailed;
+    if (!quarantined) {
+      const failure = err as { type?: string; message?: string };
+      // Runs even when the workflow is cancelled; abandon only touches a batch that is still `staged`.
+      await CancellationScope.nonCancellable(() =>
+        quick.abandonIngestion(input.ingestionId, {
+          code: failure.type ?? 'INTERNAL',
+          message: failure.message ?? String(err),
+          workflowId: workflowInfo().workflowId,
+        }),
+      ).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   const progress: Progress = { stage: 'checking', rowsTotal: input.rows, rowsDone: 0 };
   setHandler(progressQuery, () => progress);
   stage('checking', progress);
@@ -92,7 +133,7 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
   if (validation.alerted) {
     // Alerts are best effort: a webhook that stays down must not block the data.
     try {
-      await alerts.sendAlert(validation.alerted, {
+      await alerts.sendAlert(input.ingestionId, {
         event: validation.validated && !validation.success ? 'validation_failed' : 'drift',
         project: input.project,
         view: input.view,
@@ -101,7 +142,11 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
         validation: { success: validation.success, policy: validation.policy, failed: validation.failed },
         drift: validation.drift ?? null,
       });
-    } catch {
+    } catch (err) {
+      // Never silent: the failure is logged with the run and kept in the result (its message names the URL redacted).
+      const message = ((err as Error & { cause?: Error }).cause ?? (err as Error)).message;
+      log.warn('alert could not be delivered', { ingestionId: input.ingestionId, error: message });
+      validation.alertError = message;
       validation.alerted = undefined;
     }
   }
@@ -116,7 +161,7 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
     });
   }
   stage('committing', progress);
-  const commit = await quick.commitIngestion(input.ingestionId, workflowInfo().workflowId);
+  const commit = await committing.commitIngestion(input.ingestionId, workflowInfo().workflowId);
   upsertSearchAttributes([{ key: SA.rows, value: commit.rows }]);
   upsertMemo({ rows: commit.rows, commitSeq: commit.commitSeq, validationSuccess: validation.success });
   const result: IngestResult = { ...commit, validation };
@@ -200,6 +245,13 @@ export async function materializePartitionWorkflow(plan: MaterializePlan): Promi
     rowsSkippedOlder: out.skipped,
   });
   return out;
+}
+
+/** One janitor sweep (started by the janitor schedule): removes abandoned staging and reports what it removed. */
+export async function janitorWorkflow(input: JanitorInput) {
+  const report = await quick.cleanAbandonedStaging(input.maxStagingAgeSeconds);
+  upsertMemo({ removed: report.removed.length, orphanTables: report.orphanTables.length });
+  return report;
 }
 
 export * from './training.js';
