@@ -11,7 +11,6 @@ import {
   type FeatureServiceSpec,
   type FeatureViewSpec,
   formatPlan,
-  type ObjectKind,
   inferFeatureView,
   type InferOptions,
   invalidInput,
