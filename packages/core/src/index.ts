@@ -60,3 +60,13 @@ export {
 export { CoerceError, coerceValue, parseTimestamp } from './coerce.js';
 export { arrowVector, tableFromColumns, tableFromRows, type TypedColumn } from './arrow-build.js';
 export { type ResolvedSelection, resolveFeatureRefs, resolveFeatureService } from './features.js';
+export {
+  avroFieldNames,
+  DEFAULT_STREAM_BATCH,
+  deadLetterTopic,
+  type StreamFormat,
+  type StreamSourceSpec,
+  streamColumns,
+  streamField,
+  validateStreamSource,
+} from './stream.js';

@@ -3,6 +3,7 @@
  * problem found (not just the first) in words a user can act on.
  */
 import { invalidSpec } from './errors.js';
+import { type StreamSourceSpec, validateStreamSource } from './stream.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
@@ -47,6 +48,8 @@ export interface FeatureViewSpec {
   validationPolicy?: ValidationPolicy;
   /** Drift checks against the previous commit and where to send alerts. */
   monitoring?: MonitoringSpec;
+  /** A Kafka topic that feeds the view in real time (run by the stream processor, apps/stream). */
+  stream?: StreamSourceSpec;
   /** Fields from other systems (Feast, Hopsworks) with no Strata equivalent, kept for lossless round trips. */
   extras?: Record<string, unknown>;
 }
@@ -175,6 +178,7 @@ export function validateFeatureView(
   if (v.validationPolicy && !['NONE', 'ALWAYS', 'STRICT'].includes(v.validationPolicy)) {
     problems.push(`${where}: validationPolicy must be NONE, ALWAYS or STRICT`);
   }
+  problems.push(...validateStreamSource(v, [...keyCols], where));
   return problems;
 }
 
