@@ -51,3 +51,4 @@ export {
   type TrainingSetStatus,
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets } from './stream-offsets.js';

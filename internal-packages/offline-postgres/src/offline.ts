@@ -9,7 +9,7 @@ import type * as arrow from 'apache-arrow';
 import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
-import type { Pool } from './pool.js';
+import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
@@ -294,6 +294,7 @@ export class OfflineStore {
   async commit(
     ingestionId: string,
     extra: { report?: unknown; statistics?: unknown; workflowId?: string } = {},
+    opts: { inTransaction?: (client: PoolClient) => Promise<void> } = {},
   ): Promise<CommitResult> {
     return withTransaction(this.pool, async (c) => {
       const { rows } = await c.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1 FOR UPDATE`, [ingestionId]);
@@ -363,16 +364,26 @@ export class OfflineStore {
         ],
       );
       await c.query(`DROP TABLE ${this.t(ing.stagingTable as string)}`);
+      // Whatever must become true exactly when these rows do (a stream source's offsets); a throw rolls back all.
+      if (opts.inTransaction) await opts.inTransaction(c);
       return { ingestionId, status: 'committed', rows: ins.rowCount ?? 0, commitSeq: seq, alreadyCommitted: false };
     });
   }
 
   /** Keeps a rejected batch in its staging table (the quarantine area) with its report. */
-  async quarantine(ingestionId: string, report: unknown, statistics?: unknown): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.t('ingestions')} SET status = 'quarantined', report = $2, statistics = COALESCE($3, statistics) WHERE id = $1 AND status IN ('staged','quarantined')`,
-      [ingestionId, JSON.stringify(report), statistics === undefined ? null : JSON.stringify(statistics)],
-    );
+  async quarantine(
+    ingestionId: string,
+    report: unknown,
+    statistics?: unknown,
+    opts: { inTransaction?: (client: PoolClient) => Promise<void> } = {},
+  ): Promise<void> {
+    await withTransaction(this.pool, async (c) => {
+      await c.query(
+        `UPDATE ${this.t('ingestions')} SET status = 'quarantined', report = $2, statistics = COALESCE($3, statistics) WHERE id = $1 AND status IN ('staged','quarantined')`,
+        [ingestionId, JSON.stringify(report), statistics === undefined ? null : JSON.stringify(statistics)],
+      );
+      if (opts.inTransaction) await opts.inTransaction(c);
+    });
   }
 
   async recordReport(

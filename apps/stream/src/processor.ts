@@ -1,0 +1,419 @@
+/**
+ * The stream processor of one feature view: consumes the view's Kafka topic in a consumer group (processes of the
+ * same group share its partitions), and for every poll
+ *   1. checks each message (decode, fields, types); bad ones go to the dead-letter topic with the reason in headers,
+ *   2. writes the good rows to Redis with the newer-wins script, as one pipelined batch,
+ *   3. buffers them for the offline store, which gets them as ordinary commits (stage + commit) in micro-batches
+ *      bounded by rows and time, with the partitions' next offsets advanced in the SAME Postgres transaction.
+ * Postgres holds the truth about what was consumed: on start and after every rebalance each partition is sought to
+ * its stored offset; Kafka's committed offsets are written after each commit only as a hint for where to fetch.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DEFAULT_STREAM_BATCH,
+  deadLetterTopic,
+  StrataError,
+  type StreamSourceSpec,
+  streamColumns,
+} from '@strata/core';
+import {
+  advanceStreamOffsets,
+  type ColumnBatch,
+  type OffsetAdvance,
+  type OfflineStore,
+  readStreamOffsets,
+  type ViewVersion,
+  withTransaction,
+} from '@strata/offline-postgres';
+import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
+import { validateStaged } from '@strata/workflows';
+import { type Consumer, type EachBatchPayload, type IHeaders, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import { type Decoded, type MessageDecoder, messageDecoder } from './decode.js';
+import type { StreamMetrics } from './metrics.js';
+
+export interface StreamProcessorOptions {
+  view: ViewVersion;
+  offline: OfflineStore;
+  online: RedisOnlineStore;
+  metrics?: StreamMetrics;
+  /** Overrides the spec's brokers (a local stack, tests). */
+  brokers?: string[];
+  /** Overrides the spec's micro-batch bounds. */
+  batch?: { maxRows?: number; maxDelayMs?: number };
+  /** Expire online entity hashes this long after a write. */
+  keyTtlSeconds?: number;
+  clientId?: string;
+  /** Kafka group session timeout (default 10 s): how long a dead member holds its partitions. */
+  sessionTimeoutMs?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+interface PartitionState {
+  /** Next offset stored in Postgres (null: none yet). */
+  stored: string | null;
+  /** Next offset to take: after what is buffered (null: take the first message that comes). */
+  next: bigint | null;
+  /** First offset buffered when nothing was stored (where to seek back to after a failed commit). */
+  firstSeen: bigint | null;
+  /** Seeks to `next` asked for since the last batch taken; a gap that survives two is real (compaction, markers). */
+  seeks: number;
+}
+
+interface Buffered {
+  rows: Record<string, unknown>[];
+  /** Per partition: the offset after the last message the buffer covers. */
+  ends: Map<number, bigint>;
+  oldest: number;
+}
+
+function batchOf(rows: Record<string, unknown>[], names: string[]): ColumnBatch {
+  return {
+    numRows: rows.length,
+    columnNames: names,
+    column: (name) => (names.includes(name) ? (i: number) => (rows[i] as Record<string, unknown>)[name] ?? null : undefined),
+  };
+}
+
+/** A promise chain: one holder at a time (polls, timer flushes, rebalances). */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const out = this.tail.then(fn);
+    this.tail = out.then(
+      () => {},
+      () => {},
+    );
+    return out;
+  }
+}
+
+export class StreamProcessor {
+  readonly view: ViewVersion;
+  readonly source: StreamSourceSpec;
+  readonly topic: string;
+  readonly group: string;
+  readonly deadLetterTopic: string;
+  private readonly kafka: Kafka;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly decode: MessageDecoder;
+  private readonly maxRows: number;
+  private readonly maxDelayMs: number;
+  private readonly columnNames: string[];
+  private readonly mutex = new Mutex();
+  private parts = new Map<number, PartitionState>();
+  private assigned = new Set<number>();
+  private buffer: Buffered = { rows: [], ends: new Map(), oldest: 0 };
+  private flushing: Promise<void> | null = null;
+  private generation = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private resetNeeded = false;
+  /** Rows committed offline by this process, and commits made (for tests and logs). */
+  stats = { committedRows: 0, commits: 0, deadLettered: 0, onlineRows: 0, conflicts: 0 };
+
+  constructor(private readonly opts: StreamProcessorOptions) {
+    this.view = opts.view;
+    const s = opts.view.spec.stream;
+    if (!s) {
+      throw new StrataError('INVALID_SPEC', `feature view '${opts.view.name}' has no stream source`, {
+        hint: 'add a stream: {kind: kafka, brokers, topic, consumerGroup, format} to the view and apply it',
+      });
+    }
+    this.source = s;
+    this.topic = s.topic;
+    this.group = s.consumerGroup;
+    this.deadLetterTopic = deadLetterTopic(s);
+    this.maxRows = opts.batch?.maxRows ?? s.batch?.maxRows ?? DEFAULT_STREAM_BATCH.maxRows;
+    this.maxDelayMs = opts.batch?.maxDelayMs ?? s.batch?.maxDelayMs ?? DEFAULT_STREAM_BATCH.maxDelayMs;
+    this.decode = messageDecoder(opts.view.spec, opts.view.joinKeys);
+    this.columnNames = streamColumns(opts.view.spec, opts.view.joinKeys).map((c) => c.name);
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? `strata-stream-${opts.view.name}`,
+      brokers: opts.brokers ?? s.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    this.consumer = this.kafka.consumer({
+      groupId: this.group,
+      sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 20_000,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+  }
+
+  private log(event: Record<string, unknown>): void {
+    this.opts.log?.({ view: this.view.name, topic: this.topic, group: this.group, ...event });
+  }
+
+  /** The partitions this process holds now. */
+  assignment(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: this.source.startFrom !== 'latest' });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const mine = (e.payload.memberAssignment[this.topic] ?? []) as number[];
+      void this.mutex.run(() => this.onAssigned(mine)).catch((err) => this.log({ event: 'error', error: String(err) }));
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.log({ event: 'crash', error: String(e.payload.error) }));
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.mutex.run(() => this.onBatch(payload)),
+    });
+    const tick = Math.max(5, Math.min(100, Math.floor(this.maxDelayMs / 4)));
+    this.timer = setInterval(() => {
+      if (this.resetNeeded && !this.flushing) {
+        void this.mutex.run(() => this.reset()).catch((err) => this.log({ event: 'error', error: String(err) }));
+        return;
+      }
+      if (this.buffer.rows.length || this.buffer.ends.size) {
+        if (Date.now() - this.buffer.oldest >= this.maxDelayMs) void this.mutex.run(() => this.startFlush());
+      }
+    }, tick);
+  }
+
+  private async reset(): Promise<void> {
+    if (!this.resetNeeded) return;
+    this.resetNeeded = false;
+    await this.onAssigned([...this.assigned]);
+  }
+
+  /** After a (re)join: forget what was buffered and seek every assigned partition to its stored offset. */
+  private async onAssigned(partitions: number[]): Promise<void> {
+    this.assigned = new Set(partitions);
+    this.generation++;
+    this.resetNeeded = false;
+    if (this.flushing) await this.flushing.catch(() => {});
+    this.buffer = { rows: [], ends: new Map(), oldest: 0 };
+    const before = this.parts;
+    this.parts = new Map();
+    const stored = await readStreamOffsets(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
+    for (const p of partitions) {
+      const s = stored.get(p) ?? null;
+      const old = before.get(p);
+      const seekTo = s !== null ? BigInt(s) : (old?.firstSeen ?? null);
+      this.parts.set(p, { stored: s, next: seekTo, firstSeen: s === null ? (old?.firstSeen ?? null) : null, seeks: 0 });
+      if (seekTo !== null) this.consumer.seek({ topic: this.topic, partition: p, offset: seekTo.toString() });
+    }
+    this.opts.metrics?.assigned.set({ view: this.view.name }, partitions.length);
+    this.log({ event: 'assigned', partitions, stored: Object.fromEntries([...stored].filter(([p]) => this.assigned.has(p))) });
+  }
+
+  private async partition(p: number): Promise<PartitionState> {
+    let st = this.parts.get(p);
+    if (!st) {
+      const stored = await readStreamOffsets(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
+      const s = stored.get(p) ?? null;
+      st = { stored: s, next: s === null ? null : BigInt(s), firstSeen: null, seeks: 0 };
+      this.parts.set(p, st);
+      this.assigned.add(p);
+    }
+    return st;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
+    if (!this.running || isStale() || batch.messages.length === 0) return;
+    if (this.resetNeeded) await this.reset();
+    const p = batch.partition;
+    const st = await this.partition(p);
+    let msgs: KafkaMessage[] = batch.messages;
+    const first = BigInt(msgs[0]?.offset ?? '0');
+    if (st.next === null) {
+      st.next = first;
+      st.firstSeen = first;
+    }
+    const next = st.next;
+    msgs = msgs.filter((m) => BigInt(m.offset) >= next);
+    if (msgs.length === 0) {
+      // Already committed (or buffered): move the fetch position on.
+      resolveOffset(batch.lastOffset());
+      return;
+    }
+    if (BigInt(msgs[0]?.offset ?? '0') > next && st.seeks < 2) {
+      // The fetch position is past what Postgres holds (e.g. Kafka's committed offset ran ahead): go back.
+      st.seeks++;
+      this.consumer.seek({ topic: this.topic, partition: p, offset: next.toString() });
+      this.log({ event: 'seek', partition: p, offset: next.toString(), fetchedFrom: msgs[0]?.offset });
+      return;
+    }
+    st.seeks = 0;
+    const t0 = performance.now();
+    const good: Record<string, unknown>[] = [];
+    const bad: { m: KafkaMessage; d: Extract<Decoded, { ok: false }> }[] = [];
+    for (const m of msgs) {
+      const d = this.decode(m.value);
+      if (d.ok) good.push(d.row);
+      else bad.push({ m, d });
+    }
+    if (bad.length) await this.deadLetter(p, bad);
+    if (good.length && this.view.spec.online) {
+      await this.opts.online.writeRows(
+        { project: this.view.project, view: this.view.spec, joinKeys: this.view.joinKeys },
+        good.map((r) => this.toOnline(r)),
+        this.opts.keyTtlSeconds ? { keyTtlSeconds: this.opts.keyTtlSeconds } : {},
+      );
+      this.stats.onlineRows += good.length;
+    }
+    const last = msgs[msgs.length - 1] as KafkaMessage;
+    if (!this.buffer.rows.length && !this.buffer.ends.size) this.buffer.oldest = Date.now();
+    for (const r of good) this.buffer.rows.push(r);
+    st.next = BigInt(last.offset) + 1n;
+    this.buffer.ends.set(p, st.next);
+    resolveOffset(last.offset);
+    const m = this.opts.metrics;
+    if (m) {
+      const labels = { view: this.view.name };
+      m.messages.inc({ ...labels, outcome: 'ok' }, good.length);
+      if (bad.length) m.messages.inc({ ...labels, outcome: 'dead_letter' }, bad.length);
+      m.pollSeconds.observe(labels, (performance.now() - t0) / 1000);
+      const now = Date.now();
+      for (const msg of msgs) m.ingestLag.observe(labels, Math.max(0, now - Number(msg.timestamp)) / 1000);
+    }
+    if (this.buffer.rows.length >= this.maxRows) await this.startFlush();
+    // Back-pressure: never hold more than a few micro-batches in memory while a commit is slow.
+    if (this.buffer.rows.length >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
+    await heartbeat();
+  }
+
+  private toOnline(row: Record<string, unknown>): OnlineWriteRow {
+    const spec = this.view.spec;
+    const entityKey: Record<string, unknown> = {};
+    for (const k of this.view.joinKeys) entityKey[k.name] = row[k.name];
+    const values: Record<string, unknown> = {};
+    for (const f of spec.features) values[f.name] = row[f.name] ?? null;
+    const created = spec.createdTimestampField ? (row[spec.createdTimestampField] as Date | null) : null;
+    return { entityKey, eventTime: row[spec.timestampField] as Date, ...(created ? { createdTime: created } : {}), values };
+  }
+
+  private async deadLetter(partition: number, bad: { m: KafkaMessage; d: Extract<Decoded, { ok: false }> }[]) {
+    await this.producer.send({
+      topic: this.deadLetterTopic,
+      acks: -1,
+      messages: bad.map(({ m, d }) => {
+        const headers: IHeaders = {
+          ...(m.headers ?? {}),
+          'strata-error-code': d.code,
+          'strata-error-reason': d.reason,
+          'strata-feature-view': this.view.name,
+          'strata-source-topic': this.topic,
+          'strata-source-partition': String(partition),
+          'strata-source-offset': m.offset,
+          ...(d.column ? { 'strata-error-column': d.column } : {}),
+        };
+        return { key: m.key, value: m.value, headers, timestamp: m.timestamp };
+      }),
+    });
+    this.stats.deadLettered += bad.length;
+    for (const { d } of bad) this.log({ event: 'dead_letter', partition, code: d.code, reason: d.reason });
+  }
+
+  /** Starts committing what is buffered (one commit at a time; called with the mutex held). */
+  private async startFlush(): Promise<void> {
+    if (this.flushing) return;
+    if (!this.buffer.rows.length && !this.buffer.ends.size) return;
+    const snapshot = this.buffer;
+    this.buffer = { rows: [], ends: new Map(), oldest: Date.now() };
+    const gen = this.generation;
+    const advances: OffsetAdvance[] = [...snapshot.ends].map(([partition, to]) => ({
+      partition,
+      from: this.parts.get(partition)?.stored ?? null,
+      to: to.toString(),
+    }));
+    const run = this.commitBatch(snapshot.rows, advances).then(
+      (result) => {
+        this.stats.commits++;
+        this.stats.committedRows += snapshot.rows.length;
+        this.opts.metrics?.offlineCommits.inc({ view: this.view.name, outcome: result });
+        this.opts.metrics?.offlineRows.inc({ view: this.view.name }, snapshot.rows.length);
+        if (gen === this.generation) {
+          for (const a of advances) {
+            const st = this.parts.get(a.partition);
+            if (st) {
+              st.stored = a.to;
+              st.firstSeen = null;
+            }
+          }
+        }
+        // A hint for where the group fetches from; Postgres stays the truth.
+        this.consumer
+          .commitOffsets(advances.filter((a) => this.assigned.has(a.partition)).map((a) => ({ topic: this.topic, partition: a.partition, offset: a.to })))
+          .catch(() => {});
+        this.log({ event: 'committed', rows: snapshot.rows.length, result, offsets: Object.fromEntries(advances.map((a) => [a.partition, a.to])) });
+      },
+      async (err) => {
+        const conflict = StrataError.is(err, 'CONFLICT');
+        if (conflict) this.stats.conflicts++;
+        this.opts.metrics?.offlineCommits.inc({ view: this.view.name, outcome: conflict ? 'conflict' : 'error' });
+        this.log({ event: conflict ? 'conflict' : 'commit_failed', error: String((err as Error)?.message ?? err) });
+        // Nothing of this batch is offline: what is buffered is dropped and read again from the stored offsets (at
+        // the next poll or timer tick, under the mutex).
+        if (gen === this.generation) this.resetNeeded = true;
+        if (!conflict) await new Promise((r) => setTimeout(r, 500));
+      },
+    );
+    this.flushing = run.finally(() => {
+      this.flushing = null;
+    });
+  }
+
+  /** Stage, validate with the view's policy, and commit (or quarantine) with the offsets, in one transaction. */
+  private async commitBatch(rows: Record<string, unknown>[], advances: OffsetAdvance[]): Promise<string> {
+    const { offline } = this.opts;
+    const advance = (id: string | null) => (c: Parameters<typeof advanceStreamOffsets>[0]) =>
+      advanceStreamOffsets(c, offline.schema, this.group, this.topic, advances, id);
+    if (rows.length === 0) {
+      // Every message of the batch was dead-lettered: only the offsets move.
+      await withTransaction(offline.pool, advance(null));
+      return 'offsets_only';
+    }
+    const id = `stream-${this.view.name}-${randomUUID()}`;
+    try {
+      await offline.stage(this.view, id, [batchOf(rows, this.columnNames)], {
+        source: `kafka:${this.topic}`,
+        createdBy: `stream:${this.group}`,
+      });
+      const spec = this.view.spec;
+      const policy = spec.validationPolicy ?? (spec.expectationSuite ? 'ALWAYS' : 'NONE');
+      if (spec.expectationSuite && policy !== 'NONE') {
+        const outcome = await validateStaged(offline, id, this.view, undefined, () => {});
+        this.opts.metrics?.validations.inc({ view: this.view.name, success: String(outcome.success) });
+        if (!outcome.success && outcome.policy === 'STRICT') {
+          await offline.quarantine(id, outcome.report, outcome.statistics, { inTransaction: advance(id) });
+          return 'quarantined';
+        }
+        await offline.commit(id, { report: outcome.report, statistics: outcome.statistics }, { inTransaction: advance(id) });
+        return outcome.success ? 'committed' : 'committed_failed_validation';
+      }
+      await offline.commit(id, {}, { inTransaction: advance(id) });
+      return 'committed';
+    } catch (err) {
+      await offline.abandon(id, err instanceof StrataError ? err.toJSON() : { message: String(err) }).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Stops consuming, commits what is buffered, and disconnects. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.timer);
+    await this.consumer.stop().catch(() => {});
+    await this.mutex.run(async () => {
+      if (this.flushing) await this.flushing.catch(() => {});
+      await this.startFlush();
+      if (this.flushing) await (this.flushing as Promise<void>).catch(() => {});
+    });
+    await this.consumer.disconnect().catch(() => {});
+    await this.producer.disconnect().catch(() => {});
+  }
+}
