@@ -59,11 +59,55 @@ interface PartitionState {
   seeks: number;
 }
 
-interface Buffered {
+/** What one poll of one partition added: its good rows with their offsets, and the offset after the poll. */
+interface Segment {
+  partition: number;
   rows: Record<string, unknown>[];
-  /** Per partition: the offset after the last message the buffer covers. */
-  ends: Map<number, bigint>;
-  oldest: number;
+  offsets: bigint[];
+  end: bigint;
+  at: number;
+}
+
+class Pending {
+  segments: Segment[] = [];
+  rows = 0;
+  get empty(): boolean {
+    return this.segments.length === 0;
+  }
+  get oldest(): number {
+    return this.segments[0]?.at ?? Date.now();
+  }
+  push(seg: Segment): void {
+    this.segments.push(seg);
+    this.rows += seg.rows.length;
+  }
+  /**
+   * Takes at most `max` rows from the front, in the order they came. Per partition, the offset after the last
+   * message taken is where its stored offset moves to (a poll split in two ends after its last row taken).
+   */
+  take(max: number): { rows: Record<string, unknown>[]; ends: Map<number, bigint> } {
+    const rows: Record<string, unknown>[] = [];
+    const ends = new Map<number, bigint>();
+    while (this.segments.length) {
+      const seg = this.segments[0] as Segment;
+      const room = max - rows.length;
+      if (seg.rows.length <= room) {
+        for (const r of seg.rows) rows.push(r);
+        ends.set(seg.partition, seg.end);
+        this.segments.shift();
+        if (seg.rows.length === room && rows.length === max) break;
+        continue;
+      }
+      if (room <= 0) break;
+      for (const r of seg.rows.slice(0, room)) rows.push(r);
+      ends.set(seg.partition, (seg.offsets[room - 1] as bigint) + 1n);
+      seg.rows = seg.rows.slice(room);
+      seg.offsets = seg.offsets.slice(room);
+      break;
+    }
+    this.rows -= rows.length;
+    return { rows, ends };
+  }
 }
 
 function batchOf(rows: Record<string, unknown>[], names: string[]): ColumnBatch {
@@ -103,7 +147,7 @@ export class StreamProcessor {
   private readonly mutex = new Mutex();
   private parts = new Map<number, PartitionState>();
   private assigned = new Set<number>();
-  private buffer: Buffered = { rows: [], ends: new Map(), oldest: 0 };
+  private buffer = new Pending();
   private flushing: Promise<void> | null = null;
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -176,8 +220,8 @@ export class StreamProcessor {
         void this.mutex.run(() => this.reset()).catch((err) => this.log({ event: 'error', error: String(err) }));
         return;
       }
-      if (this.buffer.rows.length || this.buffer.ends.size) {
-        if (Date.now() - this.buffer.oldest >= this.maxDelayMs) void this.mutex.run(() => this.startFlush());
+      if (!this.buffer.empty && !this.flushing && Date.now() - this.buffer.oldest >= this.maxDelayMs) {
+        void this.mutex.run(() => this.startFlush());
       }
     }, tick);
   }
@@ -194,7 +238,7 @@ export class StreamProcessor {
     this.generation++;
     this.resetNeeded = false;
     if (this.flushing) await this.flushing.catch(() => {});
-    this.buffer = { rows: [], ends: new Map(), oldest: 0 };
+    this.buffer = new Pending();
     const before = this.parts;
     this.parts = new Map();
     const stored = await readStreamOffsets(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
@@ -249,11 +293,14 @@ export class StreamProcessor {
     st.seeks = 0;
     const t0 = performance.now();
     const good: Record<string, unknown>[] = [];
+    const goodOffsets: bigint[] = [];
     const bad: { m: KafkaMessage; d: Extract<Decoded, { ok: false }> }[] = [];
     for (const m of msgs) {
       const d = this.decode(m.value);
-      if (d.ok) good.push(d.row);
-      else bad.push({ m, d });
+      if (d.ok) {
+        good.push(d.row);
+        goodOffsets.push(BigInt(m.offset));
+      } else bad.push({ m, d });
     }
     if (bad.length) await this.deadLetter(p, bad);
     if (good.length && this.view.spec.online) {
@@ -265,10 +312,8 @@ export class StreamProcessor {
       this.stats.onlineRows += good.length;
     }
     const last = msgs[msgs.length - 1] as KafkaMessage;
-    if (!this.buffer.rows.length && !this.buffer.ends.size) this.buffer.oldest = Date.now();
-    for (const r of good) this.buffer.rows.push(r);
     st.next = BigInt(last.offset) + 1n;
-    this.buffer.ends.set(p, st.next);
+    this.buffer.push({ partition: p, rows: good, offsets: goodOffsets, end: st.next, at: Date.now() });
     resolveOffset(last.offset);
     const m = this.opts.metrics;
     if (m) {
@@ -279,9 +324,9 @@ export class StreamProcessor {
       const now = Date.now();
       for (const msg of msgs) m.ingestLag.observe(labels, Math.max(0, now - Number(msg.timestamp)) / 1000);
     }
-    if (this.buffer.rows.length >= this.maxRows) await this.startFlush();
+    if (this.buffer.rows >= this.maxRows) await this.startFlush();
     // Back-pressure: never hold more than a few micro-batches in memory while a commit is slow.
-    if (this.buffer.rows.length >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
+    while (this.buffer.rows >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
     await heartbeat();
   }
 
@@ -319,10 +364,8 @@ export class StreamProcessor {
 
   /** Starts committing what is buffered (one commit at a time; called with the mutex held). */
   private async startFlush(): Promise<void> {
-    if (this.flushing) return;
-    if (!this.buffer.rows.length && !this.buffer.ends.size) return;
-    const snapshot = this.buffer;
-    this.buffer = { rows: [], ends: new Map(), oldest: Date.now() };
+    if (this.flushing || this.buffer.empty) return;
+    const snapshot = this.buffer.take(this.maxRows);
     const gen = this.generation;
     const advances: OffsetAdvance[] = [...snapshot.ends].map(([partition, to]) => ({
       partition,
@@ -363,6 +406,8 @@ export class StreamProcessor {
     );
     this.flushing = run.finally(() => {
       this.flushing = null;
+      // A full micro-batch waiting already: commit it now rather than at the next poll.
+      if (this.running && this.buffer.rows >= this.maxRows) void this.mutex.run(() => this.startFlush());
     });
   }
 
@@ -410,8 +455,10 @@ export class StreamProcessor {
     await this.consumer.stop().catch(() => {});
     await this.mutex.run(async () => {
       if (this.flushing) await this.flushing.catch(() => {});
-      await this.startFlush();
-      if (this.flushing) await (this.flushing as Promise<void>).catch(() => {});
+      while (!this.buffer.empty && !this.resetNeeded) {
+        await this.startFlush();
+        if (this.flushing) await (this.flushing as Promise<void>).catch(() => {});
+      }
     });
     await this.consumer.disconnect().catch(() => {});
     await this.producer.disconnect().catch(() => {});
