@@ -58,7 +58,11 @@ export function messageDecoder(view: FeatureViewSpec, joinKeys: JoinKey[]): Mess
     try {
       msg = parse(value);
     } catch (err) {
-      return { ok: false, code: 'DECODE', reason: `not valid ${s.format === 'avro' ? 'Avro' : 'JSON'}: ${(err as Error).message}` };
+      return {
+        ok: false,
+        code: 'DECODE',
+        reason: `not valid ${s.format === 'avro' ? 'Avro' : 'JSON'}: ${(err as Error).message}`,
+      };
     }
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
       return { ok: false, code: 'NOT_OBJECT', reason: 'the message is not an object of fields' };

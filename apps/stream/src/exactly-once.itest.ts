@@ -28,7 +28,13 @@ describe('exactly once offline (kill -9 of the processor)', () => {
     const group = fx.view.spec.stream?.consumerGroup as string;
 
     // Micro-batches of 300 rows and a time bound far away: 900 rows are committed, 100 only online.
-    const a = spawnStream(fx.env({ STRATA_STREAM_BATCH_ROWS: '300', STRATA_STREAM_BATCH_DELAY_MS: '600000', STRATA_STREAM_SESSION_TIMEOUT_MS: '6000' }));
+    const a = spawnStream(
+      fx.env({
+        STRATA_STREAM_BATCH_ROWS: '300',
+        STRATA_STREAM_BATCH_DELAY_MS: '600000',
+        STRATA_STREAM_SESSION_TIMEOUT_MS: '6000',
+      }),
+    );
     try {
       const lastRound = Math.floor((first - 1) / users);
       await eventually(async () => {
@@ -52,7 +58,11 @@ describe('exactly once offline (kill -9 of the processor)', () => {
     const ends = await fx.admin.fetchTopicOffsets(fx.topic);
     await eventually(
       async () => {
-        await fx.admin.setOffsets({ groupId: group, topic: fx.topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+        await fx.admin.setOffsets({
+          groupId: group,
+          topic: fx.topic,
+          partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+        });
         return true;
       },
       30_000,

@@ -19,7 +19,13 @@ const num = (name: string): number | undefined => {
   }
   return n;
 };
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 
 const log = (e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
 const batch = { maxRows: num('STRATA_STREAM_BATCH_ROWS'), maxDelayMs: num('STRATA_STREAM_BATCH_DELAY_MS') };

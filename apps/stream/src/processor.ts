@@ -9,13 +9,7 @@
  * its stored offset; Kafka's committed offsets are written after each commit only as a hint for where to fetch.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DEFAULT_STREAM_BATCH,
-  deadLetterTopic,
-  StrataError,
-  type StreamSourceSpec,
-  streamColumns,
-} from '@strata/core';
+import { DEFAULT_STREAM_BATCH, deadLetterTopic, StrataError, type StreamSourceSpec, streamColumns } from '@strata/core';
 import {
   advanceStreamOffsets,
   type ColumnBatch,
@@ -389,9 +383,18 @@ export class StreamProcessor {
         }
         // A hint for where the group fetches from; Postgres stays the truth.
         this.consumer
-          .commitOffsets(advances.filter((a) => this.assigned.has(a.partition)).map((a) => ({ topic: this.topic, partition: a.partition, offset: a.to })))
+          .commitOffsets(
+            advances
+              .filter((a) => this.assigned.has(a.partition))
+              .map((a) => ({ topic: this.topic, partition: a.partition, offset: a.to })),
+          )
           .catch(() => {});
-        this.log({ event: 'committed', rows: snapshot.rows.length, result, offsets: Object.fromEntries(advances.map((a) => [a.partition, a.to])) });
+        this.log({
+          event: 'committed',
+          rows: snapshot.rows.length,
+          result,
+          offsets: Object.fromEntries(advances.map((a) => [a.partition, a.to])),
+        });
       },
       async (err) => {
         const conflict = StrataError.is(err, 'CONFLICT');

@@ -5,10 +5,17 @@
  */
 import { eventually } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Child, click, idempotentProducer, spawnStream, type StreamFixture, streamFixture, topicSize } from './testing.itest-helpers.js';
+import {
+  type Child,
+  click,
+  idempotentProducer,
+  spawnStream,
+  type StreamFixture,
+  streamFixture,
+  topicSize,
+} from './testing.itest-helpers.js';
 
-const assignments = (c: Child) =>
-  c.events.filter((e) => e.event === 'assigned').map((e) => e.partitions as number[]);
+const assignments = (c: Child) => c.events.filter((e) => e.event === 'assigned').map((e) => e.partitions as number[]);
 
 describe('two processors share the partitions', () => {
   let fx: StreamFixture;
@@ -20,7 +27,11 @@ describe('two processors share the partitions', () => {
   });
 
   it('a rebalance (a member joins, a member dies) loses and duplicates nothing', async () => {
-    const env = fx.env({ STRATA_STREAM_BATCH_ROWS: '250', STRATA_STREAM_BATCH_DELAY_MS: '1500', STRATA_STREAM_SESSION_TIMEOUT_MS: '6000' });
+    const env = fx.env({
+      STRATA_STREAM_BATCH_ROWS: '250',
+      STRATA_STREAM_BATCH_DELAY_MS: '1500',
+      STRATA_STREAM_SESSION_TIMEOUT_MS: '6000',
+    });
     const producer = await idempotentProducer();
     let produced = 0;
     let stop = false;

@@ -88,4 +88,62 @@ describe('stream processor (real Kafka, Postgres, Redis)', () => {
       await proc.stop();
     }
   });
+
+  it("runs the view's suite on each micro-batch with its policy: STRICT quarantines a failing batch, offsets move on", async () => {
+    const sfx = await streamFixture({
+      partitions: 1,
+      view: {
+        validationPolicy: 'STRICT',
+        expectationSuite: {
+          name: 'clicks_suite',
+          expectations: [
+            { type: 'expect_column_values_to_be_between', kwargs: { column: 'amount', min_value: 0, max_value: 100 } },
+          ],
+        },
+      },
+    });
+    const metrics = createStreamMetrics();
+    const proc = new StreamProcessor({
+      view: sfx.view,
+      offline: sfx.offline,
+      online: sfx.online,
+      metrics,
+      batch: { maxRows: 100, maxDelayMs: 200 },
+    });
+    const producer = await idempotentProducer();
+    try {
+      await proc.start();
+      await producer.send({ topic: sfx.topic, messages: Array.from({ length: 100 }, (_, i) => click(i, 0)) });
+      await eventually(async () => (await sfx.offlineCount()).rows === 100, 20_000);
+      // Well-typed messages (so they pass the per-message check and are served online) that break the suite.
+      const tooBig = Array.from({ length: 100 }, (_, i) => ({
+        key: String(i),
+        value: JSON.stringify({ user_id: i, ts: '2026-01-02T00:00:00Z', clicks: 1, amount: 1000 + i }),
+      }));
+      await producer.send({ topic: sfx.topic, messages: tooBig });
+      const quarantined = await eventually(async () => {
+        const ings = await sfx.offline.listIngestions(sfx.scope.project, 'clicks');
+        return ings.find((i) => i.status === 'quarantined');
+      }, 20_000);
+      expect(quarantined.rowCount).toBe(100);
+      expect((quarantined.report as { success: boolean }).success).toBe(false);
+      expect(await sfx.offlineCount()).toEqual({ rows: 100, distinct: 100 });
+      const committed = (await sfx.offline.listIngestions(sfx.scope.project, 'clicks')).filter((i) => i.status === 'committed');
+      expect(committed.length).toBe(1);
+      expect(committed[0]?.report).toMatchObject({ success: true });
+      // The quarantined batch's offsets are stored with it: a restart does not read it again.
+      const { rows } = await sfx.pool.query<{ next_offset: number; ingestion_id: string }>(
+        `SELECT next_offset, ingestion_id FROM "${sfx.fresh.schema}".stream_offsets WHERE topic = $1`,
+        [sfx.topic],
+      );
+      expect(rows).toEqual([{ next_offset: 200, ingestion_id: quarantined.id }]);
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/strata_stream_validations_total\{view="clicks",success="false"\} 1/);
+      expect(text).toMatch(/strata_stream_offline_commits_total\{view="clicks",outcome="quarantined"\} 1/);
+    } finally {
+      await producer.disconnect();
+      await proc.stop();
+      await sfx.close();
+    }
+  });
 });

@@ -145,7 +145,10 @@ export async function streamFixture(
 
 /** A message of the `clicks` view: user u, event time base + i seconds, value i. Unique per (u, i). */
 export function click(u: number, i: number, base = Date.UTC(2026, 0, 1)): { key: string; value: string } {
-  return { key: String(u), value: JSON.stringify({ user_id: u, ts: new Date(base + i * 1000).toISOString(), clicks: i, amount: i / 4 }) };
+  return {
+    key: String(u),
+    value: JSON.stringify({ user_id: u, ts: new Date(base + i * 1000).toISOString(), clicks: i, amount: i / 4 }),
+  };
 }
 
 export interface Child {
