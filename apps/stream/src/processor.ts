@@ -205,8 +205,8 @@ export class StreamProcessor {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.mutex.run(() => this.onBatch(payload)),
+      partitionsConsumedConcurrently: 8,
+      eachBatch: (payload) => this.onBatch(payload),
     });
     const tick = Math.max(5, Math.min(100, Math.floor(this.maxDelayMs / 4)));
     this.timer = setInterval(() => {
@@ -259,32 +259,43 @@ export class StreamProcessor {
     return st;
   }
 
+  /**
+   * One poll of one partition. The partition's state is checked and updated under the mutex; the message checks
+   * and the writes run outside it, so the polls of different partitions overlap (Kafka never hands out two polls of
+   * one partition at once). A reset or rebalance in between makes the poll void: it is read again from Postgres'
+   * offsets (its online writes are repeated then, which newer-wins makes harmless).
+   */
   private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (!this.running || isStale() || batch.messages.length === 0) return;
-    if (this.resetNeeded) await this.reset();
     const p = batch.partition;
-    const st = await this.partition(p);
-    let msgs: KafkaMessage[] = batch.messages;
-    const first = BigInt(msgs[0]?.offset ?? '0');
-    if (st.next === null) {
-      st.next = first;
-      st.firstSeen = first;
-    }
-    const next = st.next;
-    msgs = msgs.filter((m) => BigInt(m.offset) >= next);
-    if (msgs.length === 0) {
-      // Already committed (or buffered): move the fetch position on.
-      resolveOffset(batch.lastOffset());
-      return;
-    }
-    if (BigInt(msgs[0]?.offset ?? '0') > next && st.seeks < 2) {
-      // The fetch position is past what Postgres holds (e.g. Kafka's committed offset ran ahead): go back.
-      st.seeks++;
-      this.consumer.seek({ topic: this.topic, partition: p, offset: next.toString() });
-      this.log({ event: 'seek', partition: p, offset: next.toString(), fetchedFrom: msgs[0]?.offset });
-      return;
-    }
-    st.seeks = 0;
+    const admitted = await this.mutex.run(async () => {
+      if (this.resetNeeded) await this.reset();
+      const st = await this.partition(p);
+      let msgs: KafkaMessage[] = batch.messages;
+      const first = BigInt(msgs[0]?.offset ?? '0');
+      if (st.next === null) {
+        st.next = first;
+        st.firstSeen = first;
+      }
+      const next = st.next;
+      msgs = msgs.filter((m) => BigInt(m.offset) >= next);
+      if (msgs.length === 0) {
+        // Already committed (or buffered): move the fetch position on.
+        resolveOffset(batch.lastOffset());
+        return null;
+      }
+      if (BigInt(msgs[0]?.offset ?? '0') > next && st.seeks < 2) {
+        // The fetch position is past what Postgres holds (e.g. Kafka's committed offset ran ahead): go back.
+        st.seeks++;
+        this.consumer.seek({ topic: this.topic, partition: p, offset: next.toString() });
+        this.log({ event: 'seek', partition: p, offset: next.toString(), fetchedFrom: msgs[0]?.offset });
+        return null;
+      }
+      st.seeks = 0;
+      return { msgs, gen: this.generation };
+    });
+    if (!admitted) return;
+    const { msgs, gen } = admitted;
     const t0 = performance.now();
     const good: Record<string, unknown>[] = [];
     const goodOffsets: bigint[] = [];
@@ -306,8 +317,15 @@ export class StreamProcessor {
       this.stats.onlineRows += good.length;
     }
     const last = msgs[msgs.length - 1] as KafkaMessage;
-    st.next = BigInt(last.offset) + 1n;
-    this.buffer.push({ partition: p, rows: good, offsets: goodOffsets, end: st.next, at: Date.now() });
+    const taken = await this.mutex.run(async () => {
+      const st = this.parts.get(p);
+      if (gen !== this.generation || !st) return false;
+      st.next = BigInt(last.offset) + 1n;
+      this.buffer.push({ partition: p, rows: good, offsets: goodOffsets, end: st.next, at: Date.now() });
+      if (this.buffer.rows >= this.maxRows) await this.startFlush();
+      return true;
+    });
+    if (!taken) return;
     resolveOffset(last.offset);
     const m = this.opts.metrics;
     if (m) {
@@ -318,7 +336,6 @@ export class StreamProcessor {
       const now = Date.now();
       for (const msg of msgs) m.ingestLag.observe(labels, Math.max(0, now - Number(msg.timestamp)) / 1000);
     }
-    if (this.buffer.rows >= this.maxRows) await this.startFlush();
     // Back-pressure: never hold more than a few micro-batches in memory while a commit is slow.
     while (this.buffer.rows >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
     await heartbeat();
