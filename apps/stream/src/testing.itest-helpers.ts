@@ -34,15 +34,24 @@ export async function idempotentProducer(): Promise<Producer> {
 
 /** Every message of a topic (all partitions), read with a throw-away consumer group. */
 export async function readTopic(topic: string, expected: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
+  return (await readTopicWithPartitions(topic, expected, timeoutMs)).map((m) => m.message);
+}
+
+/** The same, with each message's partition, in the order the consumer got them. */
+export async function readTopicWithPartitions(
+  topic: string,
+  expected: number,
+  timeoutMs = 20_000,
+): Promise<{ partition: number; message: KafkaMessage }[]> {
   const c = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
   await c.connect();
   await c.subscribe({ topic, fromBeginning: true });
-  const out: KafkaMessage[] = [];
+  const out: { partition: number; message: KafkaMessage }[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${expected} messages of ${topic}`)), timeoutMs);
     void c.run({
-      eachMessage: async ({ message }) => {
-        out.push(message);
+      eachMessage: async ({ partition, message }) => {
+        out.push({ partition, message });
         if (out.length >= expected) {
           clearTimeout(timer);
           resolve();

@@ -52,3 +52,4 @@ export {
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
 export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets } from './stream-offsets.js';
+export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';

@@ -70,3 +70,12 @@ export {
   streamField,
   validateStreamSource,
 } from './stream.js';
+export {
+  AGGREGATE_FUNCTIONS,
+  type AggregateFunction,
+  checkWindowAggregation,
+  type WindowAggregationSpec,
+  WindowAggregator,
+  type WindowValue,
+  windowStarts,
+} from './windows.js';
