@@ -74,7 +74,7 @@ export interface WindowValue {
 }
 
 /** The value of an accumulator under an aggregate function. */
-function valueOf(f: AggregateFunction, a: Acc): number | null {
+function accValue(f: AggregateFunction, a: Acc): number | null {
   switch (f) {
     case 'count':
       return a.count;
@@ -155,7 +155,7 @@ export class WindowAggregator {
         if (value < a.min) a.min = value;
         if (value > a.max) a.max = value;
       }
-      out.push({ key, start: s, end: s + this.windowMs, value: valueOf(this.spec.function, a) });
+      out.push({ key, start: s, end: s + this.windowMs, value: accValue(this.spec.function, a) });
     }
     return out;
   }
@@ -165,7 +165,7 @@ export class WindowAggregator {
     for (const [key, byStart] of this.open) {
       for (const [s, a] of byStart) {
         if (this.isClosed(s)) {
-          this.closed.push({ key, start: s, end: s + this.windowMs, value: valueOf(this.spec.function, a) });
+          this.closed.push({ key, start: s, end: s + this.windowMs, value: accValue(this.spec.function, a) });
           byStart.delete(s);
         }
       }
@@ -184,7 +184,7 @@ export class WindowAggregator {
   openWindows(): WindowValue[] {
     const out: WindowValue[] = [];
     for (const [key, byStart] of this.open) {
-      for (const [s, a] of byStart) out.push({ key, start: s, end: s + this.windowMs, value: valueOf(this.spec.function, a) });
+      for (const [s, a] of byStart) out.push({ key, start: s, end: s + this.windowMs, value: accValue(this.spec.function, a) });
     }
     return out;
   }
