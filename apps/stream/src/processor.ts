@@ -311,7 +311,7 @@ export class StreamProcessor {
     if (good.length && this.view.spec.online) {
       await this.opts.online.writeRows(
         { project: this.view.project, view: this.view.spec, joinKeys: this.view.joinKeys },
-        good.map((r) => this.toOnline(r)),
+        this.newestPerEntity(good),
         this.opts.keyTtlSeconds ? { keyTtlSeconds: this.opts.keyTtlSeconds } : {},
       );
       this.stats.onlineRows += good.length;
@@ -339,6 +339,31 @@ export class StreamProcessor {
     // Back-pressure: never hold more than a few micro-batches in memory while a commit is slow.
     while (this.buffer.rows >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
     await heartbeat();
+  }
+
+  /**
+   * The rows of a poll that the newer-wins script would keep, one per entity: Redis ends in the same state as when
+   * every row is written in order, with one script call per entity instead of per message. The same rule as the
+   * script: a later event time wins; at an equal one only a strictly later created time (both present) wins.
+   */
+  private newestPerEntity(rows: Record<string, unknown>[]): OnlineWriteRow[] {
+    const keys = this.view.joinKeys.map((k) => k.name);
+    const best = new Map<unknown, OnlineWriteRow>();
+    for (const r of rows) {
+      const row = this.toOnline(r);
+      const id = keys.length === 1 ? String(r[keys[0] as string]) : JSON.stringify(keys.map((k) => String(r[k])));
+      const cur = best.get(id);
+      if (!cur) {
+        best.set(id, row);
+        continue;
+      }
+      const a = row.eventTime.getTime();
+      const b = cur.eventTime.getTime();
+      if (a > b || (a === b && row.createdTime && cur.createdTime && row.createdTime.getTime() > cur.createdTime.getTime())) {
+        best.set(id, row);
+      }
+    }
+    return [...best.values()];
   }
 
   private toOnline(row: Record<string, unknown>): OnlineWriteRow {
