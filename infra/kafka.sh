@@ -37,7 +37,21 @@ pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # ---------------------------------------------------------------------------------------------------------------------
+APT_UPDATED=0
+apt_install() {
+  # A fresh machine without Java or Maven: Debian's packages, as root (what infra/stack.sh does for its services).
+  command -v apt-get >/dev/null 2>&1 && [[ $EUID -eq 0 ]] || return 1
+  mkdir -p "$STATE_DIR"
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$STATE_DIR/apt.log" 2>&1 || return 1
+    APT_UPDATED=1
+  fi
+  log "apt-get install $* (log: $STATE_DIR/apt.log)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$STATE_DIR/apt.log" 2>&1
+}
+
 ensure_java() {
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless || true
   command -v java >/dev/null 2>&1 || die "java not found: Kafka $KAFKA_VERSION needs Java 17+ (e.g. 'apt-get install openjdk-17-jre-headless'), or set STRATA_KAFKA_BROKERS to an existing cluster"
   local major
   major="$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')"
@@ -47,6 +61,7 @@ ensure_java() {
 fetch() {
   if [[ -f "$LIBS/.complete" ]]; then return 0; fi
   ensure_java
+  command -v mvn >/dev/null 2>&1 || apt_install maven || true
   command -v mvn >/dev/null 2>&1 || die "mvn not found: the broker's jars are resolved from Maven Central with Maven ('apt-get install maven')"
   local work
   work="$(mktemp -d)"

@@ -89,6 +89,37 @@ describe('stream processor (real Kafka, Postgres, Redis)', () => {
     }
   });
 
+  it('keeps the newest event per entity online when a poll holds several, in any order (newer wins)', async () => {
+    const producer = await idempotentProducer();
+    const t = (s: number) => new Date(Date.UTC(2026, 5, 1, 0, 0, s)).toISOString();
+    // One key, so one partition and one poll: event times 3, 1, 5, 2 and an equal-time duplicate of 5.
+    const events: [string, number][] = [
+      [t(3), 3],
+      [t(1), 1],
+      [t(5), 5],
+      [t(2), 2],
+      [t(5), 55],
+    ];
+    await producer.send({
+      topic: fx.topic,
+      messages: events.map(([ts, clicks]) => ({ key: '900', value: JSON.stringify({ user_id: 900, ts, clicks, amount: 0 }) })),
+    });
+    await producer.disconnect();
+    const proc = new StreamProcessor({ view: fx.view, offline: fx.offline, online: fx.online, batch: { maxRows: 1000, maxDelayMs: 100 } });
+    await proc.start();
+    try {
+      await eventually(async () => proc.stats.onlineRows >= events.length, 20_000, 50);
+      const [r] = await fx.online.readFeatures(fx.scope.project, [{ user_id: 900 }], [
+        { view: fx.view.spec, joinKeys: fx.view.joinKeys, features: ['clicks'] },
+      ]);
+      // The latest event time wins; at an equal one (no created time) the first written stays, as the script says.
+      expect(r?.['clicks:clicks']?.value).toBe(5);
+      expect(r?.['clicks:clicks']?.eventTime?.toISOString()).toBe(t(5));
+    } finally {
+      await proc.stop();
+    }
+  });
+
   it("runs the view's suite on each micro-batch with its policy: STRICT quarantines a failing batch, offsets move on", async () => {
     const sfx = await streamFixture({
       partitions: 1,
