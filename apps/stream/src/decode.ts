@@ -15,7 +15,7 @@ import {
 } from '@strata/core';
 import avro from 'avsc';
 
-export type RejectCode = 'EMPTY' | 'DECODE' | 'NOT_OBJECT' | 'MISSING_FIELD' | 'TYPE';
+export type RejectCode = 'EMPTY' | 'DECODE' | 'NOT_OBJECT' | 'MISSING_FIELD' | 'TYPE' | 'LATE';
 
 export type Decoded =
   | { ok: true; row: Record<string, unknown> }

@@ -9,14 +9,25 @@
  * its stored offset; Kafka's committed offsets are written after each commit only as a hint for where to fetch.
  */
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_STREAM_BATCH, deadLetterTopic, StrataError, type StreamSourceSpec, streamColumns } from '@strata/core';
+import {
+  coerceValue,
+  DEFAULT_STREAM_BATCH,
+  deadLetterTopic,
+  StrataError,
+  type StreamSourceSpec,
+  type WindowAggregationSpec,
+  WindowAggregator,
+  type WindowState,
+} from '@strata/core';
 import {
   advanceStreamOffsets,
   type ColumnBatch,
   type OffsetAdvance,
   type OfflineStore,
   readStreamOffsets,
+  readStreamStates,
   type ViewVersion,
+  viewColumns,
   withTransaction,
 } from '@strata/offline-postgres';
 import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
@@ -140,6 +151,8 @@ export class StreamProcessor {
   private readonly columnNames: string[];
   private readonly mutex = new Mutex();
   private parts = new Map<number, PartitionState>();
+  /** Aggregate sources: per partition, one aggregator per feature, in the state that holds at the partition's `next`. */
+  private aggs = new Map<number, WindowAggregator[]>();
   private assigned = new Set<number>();
   private buffer = new Pending();
   private flushing: Promise<void> | null = null;
@@ -165,7 +178,7 @@ export class StreamProcessor {
     this.maxRows = opts.batch?.maxRows ?? s.batch?.maxRows ?? DEFAULT_STREAM_BATCH.maxRows;
     this.maxDelayMs = opts.batch?.maxDelayMs ?? s.batch?.maxDelayMs ?? DEFAULT_STREAM_BATCH.maxDelayMs;
     this.decode = messageDecoder(opts.view.spec, opts.view.joinKeys);
-    this.columnNames = streamColumns(opts.view.spec, opts.view.joinKeys).map((c) => c.name);
+    this.columnNames = viewColumns(opts.view.spec, opts.view.joinKeys).map((c) => c.name);
     this.kafka = new Kafka({
       clientId: opts.clientId ?? `strata-stream-${opts.view.name}`,
       brokers: opts.brokers ?? s.brokers,
@@ -236,6 +249,10 @@ export class StreamProcessor {
     const before = this.parts;
     this.parts = new Map();
     const stored = await readStreamOffsets(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
+    if (this.source.aggregate) {
+      const states = await readStreamStates(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
+      this.aggs = new Map(partitions.map((p) => [p, this.aggregators(p, states.get(p) as WindowState[] | undefined)]));
+    }
     for (const p of partitions) {
       const s = stored.get(p) ?? null;
       const old = before.get(p);
@@ -255,8 +272,41 @@ export class StreamProcessor {
       st = { stored: s, next: s === null ? null : BigInt(s), firstSeen: null, seeks: 0 };
       this.parts.set(p, st);
       this.assigned.add(p);
+      if (this.source.aggregate && !this.aggs.has(p)) {
+        const states = await readStreamStates(this.opts.offline.pool, this.opts.offline.schema, this.group, this.topic);
+        this.aggs.set(p, this.aggregators(p, states.get(p) as WindowState[] | undefined));
+      }
     }
     return st;
+  }
+
+  /** Checks a poll against the partition's state (mutex held): the messages to take, or null (seek / nothing new). */
+  private async admit(batch: EachBatchPayload['batch'], resolveOffset: (offset: string) => void): Promise<KafkaMessage[] | null> {
+    const p = batch.partition;
+    if (this.resetNeeded) await this.reset();
+    const st = await this.partition(p);
+    let msgs: KafkaMessage[] = batch.messages;
+    const first = BigInt(msgs[0]?.offset ?? '0');
+    if (st.next === null) {
+      st.next = first;
+      st.firstSeen = first;
+    }
+    const next = st.next;
+    msgs = msgs.filter((m) => BigInt(m.offset) >= next);
+    if (msgs.length === 0) {
+      // Already committed (or buffered): move the fetch position on.
+      resolveOffset(batch.lastOffset());
+      return null;
+    }
+    if (BigInt(msgs[0]?.offset ?? '0') > next && st.seeks < 2) {
+      // The fetch position is past what Postgres holds (e.g. Kafka's committed offset ran ahead): go back.
+      st.seeks++;
+      this.consumer.seek({ topic: this.topic, partition: p, offset: next.toString() });
+      this.log({ event: 'seek', partition: p, offset: next.toString(), fetchedFrom: msgs[0]?.offset });
+      return null;
+    }
+    st.seeks = 0;
+    return msgs;
   }
 
   /**
@@ -268,31 +318,14 @@ export class StreamProcessor {
   private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (!this.running || isStale() || batch.messages.length === 0) return;
     const p = batch.partition;
+    if (this.source.aggregate) {
+      await this.mutex.run(() => this.onAggregateBatch(batch, resolveOffset));
+      await heartbeat();
+      return;
+    }
     const admitted = await this.mutex.run(async () => {
-      if (this.resetNeeded) await this.reset();
-      const st = await this.partition(p);
-      let msgs: KafkaMessage[] = batch.messages;
-      const first = BigInt(msgs[0]?.offset ?? '0');
-      if (st.next === null) {
-        st.next = first;
-        st.firstSeen = first;
-      }
-      const next = st.next;
-      msgs = msgs.filter((m) => BigInt(m.offset) >= next);
-      if (msgs.length === 0) {
-        // Already committed (or buffered): move the fetch position on.
-        resolveOffset(batch.lastOffset());
-        return null;
-      }
-      if (BigInt(msgs[0]?.offset ?? '0') > next && st.seeks < 2) {
-        // The fetch position is past what Postgres holds (e.g. Kafka's committed offset ran ahead): go back.
-        st.seeks++;
-        this.consumer.seek({ topic: this.topic, partition: p, offset: next.toString() });
-        this.log({ event: 'seek', partition: p, offset: next.toString(), fetchedFrom: msgs[0]?.offset });
-        return null;
-      }
-      st.seeks = 0;
-      return { msgs, gen: this.generation };
+      const msgs = await this.admit(batch, resolveOffset);
+      return msgs ? { msgs, gen: this.generation } : null;
     });
     if (!admitted) return;
     const { msgs, gen } = admitted;
@@ -339,6 +372,115 @@ export class StreamProcessor {
     // Back-pressure: never hold more than a few micro-batches in memory while a commit is slow.
     while (this.buffer.rows >= 4 * this.maxRows && this.flushing) await this.flushing.catch(() => {});
     await heartbeat();
+  }
+
+  private aggregationSpecs(): WindowAggregationSpec[] {
+    const a = this.source.aggregate;
+    if (!a) return [];
+    return a.features.map((f) => ({
+      name: f.name,
+      function: f.function,
+      ...(f.field !== undefined ? { column: f.field } : {}),
+      windowSeconds: a.windowSeconds,
+      ...(a.slideSeconds !== undefined ? { slideSeconds: a.slideSeconds } : {}),
+      ...(a.latenessSeconds !== undefined ? { latenessSeconds: a.latenessSeconds } : {}),
+    }));
+  }
+
+  /** A partition's aggregators, fresh or in a stored state. */
+  private aggregators(p: number, states: WindowState[] | undefined): WindowAggregator[] {
+    return this.aggregationSpecs().map((spec, i) => {
+      const st = states?.[i];
+      return st ? WindowAggregator.restore(spec, st) : new WindowAggregator(spec, { partitions: [p] });
+    });
+  }
+
+  private keyString(row: Record<string, unknown>): string {
+    return JSON.stringify(this.view.joinKeys.map((k) => (typeof row[k.name] === 'bigint' ? String(row[k.name]) : row[k.name])));
+  }
+
+  /**
+   * One poll of an aggregate source, all under the mutex (so the aggregators' state always matches the buffered
+   * offsets): each event folds into its windows; an event whose windows all closed is dead-lettered as LATE; the
+   * windows that close become rows (keys, event time = window end, one feature per aggregation), written online now
+   * and offline with the next commit, which stores the aggregators' state with the offsets.
+   */
+  private async onAggregateBatch(batch: EachBatchPayload['batch'], resolveOffset: (offset: string) => void): Promise<void> {
+    const msgs = await this.admit(batch, resolveOffset);
+    if (!msgs) return;
+    const p = batch.partition;
+    let aggs = this.aggs.get(p);
+    if (!aggs) {
+      aggs = this.aggregators(p, undefined);
+      this.aggs.set(p, aggs);
+    }
+    const specs = this.aggregationSpecs();
+    const bad: { m: KafkaMessage; d: Extract<Decoded, { ok: false }> }[] = [];
+    let ok = 0;
+    for (const m of msgs) {
+      const d = this.decode(m.value);
+      if (!d.ok) {
+        bad.push({ m, d });
+        continue;
+      }
+      const key = this.keyString(d.row);
+      const t = (d.row[this.view.spec.timestampField] as Date).getTime();
+      let late = false;
+      aggs.forEach((agg, i) => {
+        const spec = specs[i] as WindowAggregationSpec;
+        const v = spec.function === 'count' ? null : (d.row[spec.name] as number | null);
+        if (agg.add(key, t, v, p) === 'late') late = true;
+      });
+      if (late) {
+        bad.push({
+          m,
+          d: {
+            ok: false,
+            code: 'LATE',
+            reason: `event time ${new Date(t).toISOString()} is later than the allowed lateness (${this.source.aggregate?.latenessSeconds ?? 0} s): its windows closed at watermark ${new Date(aggs[0]?.watermark ?? 0).toISOString()}`,
+          },
+        });
+      } else ok++;
+    }
+    // Closed windows: the same across the aggregators (one window definition), one row each.
+    const rows = new Map<string, Record<string, unknown>>();
+    aggs.forEach((agg, i) => {
+      const spec = specs[i] as WindowAggregationSpec;
+      for (const w of agg.drainClosed()) {
+        const id = `${w.key}|${w.start}`;
+        let row = rows.get(id);
+        if (!row) {
+          const values = JSON.parse(w.key) as unknown[];
+          row = { [this.view.spec.timestampField]: new Date(w.end) };
+          this.view.joinKeys.forEach((k, j) => {
+            (row as Record<string, unknown>)[k.name] = coerceValue(k.valueType, values[j]);
+          });
+          rows.set(id, row);
+        }
+        row[spec.name] = w.value;
+      }
+    });
+    const closed = [...rows.values()];
+    if (bad.length) await this.deadLetter(p, bad);
+    if (closed.length && this.view.spec.online) {
+      await this.opts.online.writeRows(
+        { project: this.view.project, view: this.view.spec, joinKeys: this.view.joinKeys },
+        this.newestPerEntity(closed),
+        this.opts.keyTtlSeconds ? { keyTtlSeconds: this.opts.keyTtlSeconds } : {},
+      );
+      this.stats.onlineRows += closed.length;
+    }
+    const st = this.parts.get(p) as PartitionState;
+    const last = msgs[msgs.length - 1] as KafkaMessage;
+    st.next = BigInt(last.offset) + 1n;
+    this.buffer.push({ partition: p, rows: closed, offsets: closed.map(() => st.next as bigint), end: st.next, at: Date.now() });
+    resolveOffset(last.offset);
+    const m = this.opts.metrics;
+    if (m) {
+      m.messages.inc({ view: this.view.name, outcome: 'ok' }, ok);
+      if (bad.length) m.messages.inc({ view: this.view.name, outcome: 'dead_letter' }, bad.length);
+    }
+    if (this.buffer.rows >= this.maxRows) await this.startFlush();
   }
 
   /**
@@ -401,12 +543,16 @@ export class StreamProcessor {
   /** Starts committing what is buffered (one commit at a time; called with the mutex held). */
   private async startFlush(): Promise<void> {
     if (this.flushing || this.buffer.empty) return;
-    const snapshot = this.buffer.take(this.maxRows);
+    // An aggregate source commits everything buffered, with the aggregators' state as of now (the mutex is held, so
+    // it matches the buffered offsets exactly).
+    const aggregate = this.source.aggregate !== undefined;
+    const snapshot = this.buffer.take(aggregate ? Number.POSITIVE_INFINITY : this.maxRows);
     const gen = this.generation;
     const advances: OffsetAdvance[] = [...snapshot.ends].map(([partition, to]) => ({
       partition,
       from: this.parts.get(partition)?.stored ?? null,
       to: to.toString(),
+      ...(aggregate ? { state: (this.aggs.get(partition) ?? []).map((a) => a.snapshot()) } : {}),
     }));
     const run = this.commitBatch(snapshot.rows, advances).then(
       (result) => {

@@ -51,5 +51,5 @@ export {
   type TrainingSetStatus,
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
-export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets } from './stream-offsets.js';
+export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';
 export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';

@@ -64,6 +64,7 @@ export {
   avroFieldNames,
   DEFAULT_STREAM_BATCH,
   deadLetterTopic,
+  type StreamAggregateSpec,
   type StreamFormat,
   type StreamSourceSpec,
   streamColumns,
@@ -76,6 +77,7 @@ export {
   checkWindowAggregation,
   type WindowAggregationSpec,
   WindowAggregator,
+  type WindowState,
   type WindowValue,
   windowStarts,
 } from './windows.js';

@@ -100,4 +100,34 @@ describe('stream sources', () => {
     ]);
     expect(doc.featureViews[0]?.stream).toEqual(ok);
   });
+
+  it('checks an aggregate source: every feature aggregated, numeric, one window definition', () => {
+    const agg = {
+      ...ok,
+      aggregate: {
+        windowSeconds: 60,
+        slideSeconds: 30,
+        features: [
+          { name: 'clicks', function: 'count' },
+          { name: 'amount', function: 'sum', field: 'amount' },
+        ],
+      },
+    };
+    expect(problems(agg)).toEqual([]);
+    expect(
+      problems({
+        ...ok,
+        aggregate: { windowSeconds: 60, slideSeconds: 7, features: [{ name: 'clicks', function: 'sum' }, { name: 'nope', function: 'avg' }] },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/aggregate.features\[0\]: sum needs a column/),
+        expect.stringMatching(/slideSeconds must be a whole number > 0 that divides windowSeconds/),
+        expect.stringMatching(/feature 'clicks' holds a sum: make it DOUBLE/),
+        expect.stringMatching(/aggregate.features\[1\]: function must be one of/),
+        expect.stringMatching(/'nope' is not a feature of the view/),
+        expect.stringMatching(/feature 'amount' has no aggregation/),
+      ]),
+    );
+  });
 });

@@ -4,6 +4,7 @@
  * columns, and how the offline side is micro-batched. The stream processor (apps/stream) runs it.
  */
 import type { FeatureViewSpec, JoinKey } from './model.js';
+import { type AggregateFunction, checkWindowAggregation } from './windows.js';
 
 export type StreamFormat = 'json' | 'avro';
 
@@ -28,6 +29,22 @@ export interface StreamSourceSpec {
   startFrom?: 'earliest' | 'latest';
   /** Offline micro-batches: commit when this many rows are buffered or the oldest has waited this long. */
   batch?: { maxRows?: number; maxDelayMs?: number };
+  /**
+   * Window aggregations: the view's features are aggregates of message fields over tumbling or sliding windows per
+   * key, instead of the messages' own values. One row per key and window, written online and offline when the window
+   * closes (watermark past its end plus the lateness), with the window's end as its event time.
+   */
+  aggregate?: StreamAggregateSpec;
+}
+
+export interface StreamAggregateSpec {
+  windowSeconds: number;
+  /** Default windowSeconds (tumbling); must divide it. */
+  slideSeconds?: number;
+  /** Events this much older than the partition's latest event time still count (default 0); older ones are dead-lettered. */
+  latenessSeconds?: number;
+  /** One per feature of the view: its function and the message field it aggregates (not for count). */
+  features: { name: string; function: AggregateFunction; field?: string }[];
 }
 
 /** Kafka's own rule for topic names. */
@@ -140,6 +157,7 @@ export function validateStreamSource(v: FeatureViewSpec, keyCols: string[], wher
       }
     }
   }
+  if (s.aggregate !== undefined) problems.push(...validateAggregate(v, w));
   if (s.batch !== undefined) {
     const b = s.batch;
     if (!b || typeof b !== 'object') problems.push(`${w}.batch: must be {maxRows, maxDelayMs}`);
@@ -155,6 +173,48 @@ export function validateStreamSource(v: FeatureViewSpec, keyCols: string[], wher
   return problems;
 }
 
+function validateAggregate(v: FeatureViewSpec, w: string): string[] {
+  const a = (v.stream as StreamSourceSpec).aggregate as StreamAggregateSpec;
+  const p: string[] = [];
+  if (!a || typeof a !== 'object' || !Array.isArray(a.features) || a.features.length === 0) {
+    return [`${w}.aggregate: needs windowSeconds and a list of features ({name, function, field})`];
+  }
+  if ((v.stream as StreamSourceSpec).fields && Object.keys((v.stream as StreamSourceSpec).fields ?? {}).some((c) => (v.features ?? []).some((f) => f.name === c))) {
+    p.push(`${w}: with aggregate, a feature's input is aggregate.features[].field, not fields`);
+  }
+  const byName = new Map((v.features ?? []).map((f) => [f.name, f]));
+  const seen = new Set<string>();
+  for (const [i, f] of a.features.entries()) {
+    const fw = `${w}.aggregate.features[${i}]`;
+    p.push(
+      ...checkWindowAggregation(
+        {
+          name: f?.name,
+          function: f?.function,
+          ...(f?.field !== undefined ? { column: f.field } : {}),
+          windowSeconds: a.windowSeconds,
+          ...(a.slideSeconds !== undefined ? { slideSeconds: a.slideSeconds } : {}),
+          ...(a.latenessSeconds !== undefined ? { latenessSeconds: a.latenessSeconds } : {}),
+        },
+        fw,
+      ).filter((x) => i === 0 || !/windowSeconds|slideSeconds|latenessSeconds/.test(x)),
+    );
+    const feat = byName.get(f?.name);
+    if (!feat) p.push(`${fw}: '${f?.name}' is not a feature of the view`);
+    else if (!['INT32', 'INT64', 'FLOAT', 'DOUBLE'].includes(feat.valueType)) {
+      p.push(`${fw}: feature '${f.name}' must be numeric (INT64 or DOUBLE), not ${feat.valueType}`);
+    } else if (f.function !== 'count' && !['FLOAT', 'DOUBLE'].includes(feat.valueType)) {
+      p.push(`${fw}: feature '${f.name}' holds a ${f.function}: make it DOUBLE`);
+    }
+    if (seen.has(f?.name)) p.push(`${fw}: '${f?.name}' appears twice`);
+    seen.add(f?.name);
+  }
+  for (const f of v.features ?? []) {
+    if (!seen.has(f.name)) p.push(`${w}.aggregate: feature '${f.name}' has no aggregation (every feature of an aggregate view needs one)`);
+  }
+  return p;
+}
+
 /** The view's columns with the message field each is read from (keys, event time, created time, features). */
 export function streamColumns(
   v: FeatureViewSpec,
@@ -167,6 +227,16 @@ export function streamColumns(
     required,
     valueType,
   });
+  if (s.aggregate) {
+    // The inputs of the aggregations, read as numbers under the feature's name (count reads none).
+    return [
+      ...joinKeys.map((k) => col(k.name, k.valueType, true)),
+      col(v.timestampField, 'UNIX_TIMESTAMP', true),
+      ...s.aggregate.features
+        .filter((f) => f.function !== 'count')
+        .map((f) => ({ name: f.name, field: (f.field as string).split('.'), required: false, valueType: 'DOUBLE' })),
+    ];
+  }
   return [
     ...joinKeys.map((k) => col(k.name, k.valueType, true)),
     col(v.timestampField, 'UNIX_TIMESTAMP', true),

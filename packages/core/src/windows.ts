@@ -66,6 +66,13 @@ interface Acc {
   max: number;
 }
 
+export interface WindowState {
+  marks: [number, number | null][];
+  watermark: number | null;
+  /** [key, start, count, n, sum, min, max] per open window. */
+  open: [string, number, number, number, number, number | null, number | null][];
+}
+
 export interface WindowValue {
   key: string;
   start: number;
@@ -178,6 +185,32 @@ export class WindowAggregator {
     const out = this.closed;
     this.closed = [];
     return out;
+  }
+
+  /** The state (watermarks and open windows) as plain JSON, to store beside the offsets it corresponds to. */
+  snapshot(): WindowState {
+    const open: [string, number, number, number, number, number | null, number | null][] = [];
+    for (const [key, byStart] of this.open) {
+      for (const [s, a] of byStart) open.push([key, s, a.count, a.n, a.sum, a.n ? a.min : null, a.n ? a.max : null]);
+    }
+    const fin = (x: number) => (Number.isFinite(x) ? x : null);
+    return { marks: [...this.marks].map(([p, m]) => [p, fin(m)]), watermark: fin(this.watermark), open };
+  }
+
+  /** An aggregator in the state a snapshot recorded (closed windows already taken are not in it). */
+  static restore(spec: WindowAggregationSpec, state: WindowState): WindowAggregator {
+    const agg = new WindowAggregator(spec, { partitions: state.marks.map(([p]) => p) });
+    for (const [p, m] of state.marks) agg.marks.set(p, m ?? Number.NEGATIVE_INFINITY);
+    agg.watermark = state.watermark ?? Number.NEGATIVE_INFINITY;
+    for (const [key, s, count, n, sum, min, max] of state.open) {
+      let byStart = agg.open.get(key);
+      if (!byStart) {
+        byStart = new Map();
+        agg.open.set(key, byStart);
+      }
+      byStart.set(s, { count, n, sum, min: min ?? Number.POSITIVE_INFINITY, max: max ?? Number.NEGATIVE_INFINITY });
+    }
+    return agg;
   }
 
   /** The current value of every open window. */
