@@ -12,7 +12,6 @@ import { idempotentProducer, readTopic, spawnStream, type StreamFixture, streamF
 
 const W = 60_000;
 const S = 30_000;
-const L = 20_000;
 
 interface Ev {
   user: number;

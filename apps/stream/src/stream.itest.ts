@@ -105,13 +105,20 @@ describe('stream processor (real Kafka, Postgres, Redis)', () => {
       messages: events.map(([ts, clicks]) => ({ key: '900', value: JSON.stringify({ user_id: 900, ts, clicks, amount: 0 }) })),
     });
     await producer.disconnect();
-    const proc = new StreamProcessor({ view: fx.view, offline: fx.offline, online: fx.online, batch: { maxRows: 1000, maxDelayMs: 100 } });
+    const proc = new StreamProcessor({
+      view: fx.view,
+      offline: fx.offline,
+      online: fx.online,
+      batch: { maxRows: 1000, maxDelayMs: 100 },
+    });
     await proc.start();
     try {
       await eventually(async () => proc.stats.onlineRows >= events.length, 20_000, 50);
-      const [r] = await fx.online.readFeatures(fx.scope.project, [{ user_id: 900 }], [
-        { view: fx.view.spec, joinKeys: fx.view.joinKeys, features: ['clicks'] },
-      ]);
+      const [r] = await fx.online.readFeatures(
+        fx.scope.project,
+        [{ user_id: 900 }],
+        [{ view: fx.view.spec, joinKeys: fx.view.joinKeys, features: ['clicks'] }],
+      );
       // The latest event time wins; at an equal one (no created time) the first written stays, as the script says.
       expect(r?.['clicks:clicks']?.value).toBe(5);
       expect(r?.['clicks:clicks']?.eventTime?.toISOString()).toBe(t(5));

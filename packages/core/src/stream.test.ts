@@ -117,7 +117,14 @@ describe('stream sources', () => {
     expect(
       problems({
         ...ok,
-        aggregate: { windowSeconds: 60, slideSeconds: 7, features: [{ name: 'clicks', function: 'sum' }, { name: 'nope', function: 'avg' }] },
+        aggregate: {
+          windowSeconds: 60,
+          slideSeconds: 7,
+          features: [
+            { name: 'clicks', function: 'sum' },
+            { name: 'nope', function: 'avg' },
+          ],
+        },
       }),
     ).toEqual(
       expect.arrayContaining([

@@ -179,7 +179,10 @@ function validateAggregate(v: FeatureViewSpec, w: string): string[] {
   if (!a || typeof a !== 'object' || !Array.isArray(a.features) || a.features.length === 0) {
     return [`${w}.aggregate: needs windowSeconds and a list of features ({name, function, field})`];
   }
-  if ((v.stream as StreamSourceSpec).fields && Object.keys((v.stream as StreamSourceSpec).fields ?? {}).some((c) => (v.features ?? []).some((f) => f.name === c))) {
+  if (
+    (v.stream as StreamSourceSpec).fields &&
+    Object.keys((v.stream as StreamSourceSpec).fields ?? {}).some((c) => (v.features ?? []).some((f) => f.name === c))
+  ) {
     p.push(`${w}: with aggregate, a feature's input is aggregate.features[].field, not fields`);
   }
   const byName = new Map((v.features ?? []).map((f) => [f.name, f]));
@@ -210,7 +213,8 @@ function validateAggregate(v: FeatureViewSpec, w: string): string[] {
     seen.add(f?.name);
   }
   for (const f of v.features ?? []) {
-    if (!seen.has(f.name)) p.push(`${w}.aggregate: feature '${f.name}' has no aggregation (every feature of an aggregate view needs one)`);
+    if (!seen.has(f.name))
+      p.push(`${w}.aggregate: feature '${f.name}' has no aggregation (every feature of an aggregate view needs one)`);
   }
   return p;
 }

@@ -101,7 +101,11 @@ describe('window aggregations', () => {
 
   it('resumes from a snapshot exactly where it left off', () => {
     const spec = { name: 's', function: 'sum' as const, column: 'v', windowSeconds: 60, slideSeconds: 30, latenessSeconds: 10 };
-    const events = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 3}`, t: i * 1000 - (i % 7) * 1000, v: i % 5 === 0 ? null : i }));
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i % 3}`,
+      t: i * 1000 - (i % 7) * 1000,
+      v: i % 5 === 0 ? null : i,
+    }));
     const whole = run(new WindowAggregator(spec), events).got;
     const a = new WindowAggregator(spec);
     const firstPart = run(a, events.slice(0, 140)).got;
