@@ -206,6 +206,7 @@ export class StreamProcessor {
   }
 
   async start(): Promise<void> {
+    await this.checkTopics();
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: this.source.startFrom !== 'latest' });
@@ -231,6 +232,36 @@ export class StreamProcessor {
         void this.mutex.run(() => this.startFlush());
       }
     }, tick);
+  }
+
+  /** The topic and its dead-letter topic must exist (the processor never creates topics). */
+  private async checkTopics(): Promise<void> {
+    const admin = this.kafka.admin();
+    let topics: string[];
+    try {
+      await admin.connect();
+      topics = await admin.listTopics();
+    } catch (err) {
+      throw new StrataError(
+        'UNAVAILABLE',
+        `Kafka at ${(this.opts.brokers ?? this.source.brokers).join(',')} is unreachable: ${(err as Error).message}`,
+        {
+          where: `feature view '${this.view.name}'.stream.brokers`,
+          hint: 'start the brokers (bash infra/stack.sh kafka-up for a local one) or fix the addresses',
+          cause: err,
+        },
+      );
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    const missing = [this.topic, this.deadLetterTopic].filter((t) => !topics.includes(t));
+    if (missing.length) {
+      throw new StrataError('CONFIG', `Kafka topic(s) ${missing.join(', ')} of feature view '${this.view.name}' do not exist`, {
+        where: `feature view '${this.view.name}'.stream`,
+        hint: `create them (e.g. kafka-topics.sh --create --topic ${missing[0]} --partitions 4), or set stream.deadLetterTopic to an existing topic`,
+        details: { missing },
+      });
+    }
   }
 
   private async reset(): Promise<void> {
@@ -406,6 +437,16 @@ export class StreamProcessor {
    * and offline with the next commit, which stores the aggregators' state with the offsets.
    */
   private async onAggregateBatch(batch: EachBatchPayload['batch'], resolveOffset: (offset: string) => void): Promise<void> {
+    try {
+      await this.aggregatePoll(batch, resolveOffset);
+    } catch (err) {
+      // The aggregators may hold events of a poll that did not finish: start again from the stored state.
+      this.resetNeeded = true;
+      throw err;
+    }
+  }
+
+  private async aggregatePoll(batch: EachBatchPayload['batch'], resolveOffset: (offset: string) => void): Promise<void> {
     const msgs = await this.admit(batch, resolveOffset);
     if (!msgs) return;
     const p = batch.partition;

@@ -127,6 +127,22 @@ describe('stream processor (real Kafka, Postgres, Redis)', () => {
     }
   });
 
+  it('refuses to start with a clear error when the dead-letter topic does not exist', async () => {
+    const stream = {
+      ...(fx.view.spec.stream as NonNullable<typeof fx.view.spec.stream>),
+      deadLetterTopic: `${fx.topic}-missing`,
+    };
+    const proc = new StreamProcessor({
+      view: { ...fx.view, spec: { ...fx.view.spec, stream } },
+      offline: fx.offline,
+      online: fx.online,
+    });
+    await expect(proc.start()).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringMatching(/topic\(s\) .*-missing of feature view 'clicks' do not exist/),
+    });
+  });
+
   it("runs the view's suite on each micro-batch with its policy: STRICT quarantines a failing batch, offsets move on", async () => {
     const sfx = await streamFixture({
       partitions: 1,
