@@ -1,4 +1,5 @@
 import { eventually } from '@strata/testkit';
+import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamMetrics } from './metrics.js';
 import { StreamProcessor } from './processor.js';
@@ -141,6 +142,55 @@ describe('stream processor (real Kafka, Postgres, Redis)', () => {
       code: 'CONFIG',
       message: expect.stringMatching(/topic\(s\) .*-missing of feature view 'clicks' do not exist/),
     });
+  });
+
+  it('reads Avro messages with the view schema (a bad one is dead-lettered)', async () => {
+    const schema = {
+      type: 'record',
+      name: 'Click',
+      fields: [
+        { name: 'user_id', type: 'long' },
+        { name: 'at', type: 'long' },
+        { name: 'clicks', type: ['null', 'long'], default: null },
+        { name: 'amount', type: 'double' },
+      ],
+    };
+    const afx = await streamFixture({ partitions: 1, stream: { format: 'avro', avroSchema: schema, fields: { ts: 'at' } } });
+    const type = avro.Type.forSchema(schema as avro.Schema);
+    const producer = await idempotentProducer();
+    const proc = new StreamProcessor({
+      view: afx.view,
+      offline: afx.offline,
+      online: afx.online,
+      batch: { maxRows: 100, maxDelayMs: 100 },
+    });
+    try {
+      await producer.send({
+        topic: afx.topic,
+        messages: [
+          ...Array.from({ length: 20 }, (_, i) => ({
+            key: String(i),
+            value: type.toBuffer({ user_id: i, at: Date.UTC(2026, 0, 1) + i, clicks: i, amount: i / 2 }),
+          })),
+          { key: 'bad', value: Buffer.from([0xff, 0x01]) },
+        ],
+      });
+      await proc.start();
+      await eventually(async () => (await afx.offlineCount()).rows === 20, 20_000);
+      const [r] = await afx.online.readFeatures(
+        afx.scope.project,
+        [{ user_id: 7 }],
+        [{ view: afx.view.spec, joinKeys: afx.view.joinKeys, features: ['clicks', 'amount'] }],
+      );
+      expect(r?.['clicks:clicks']?.value).toBe(7);
+      expect(r?.['clicks:amount']?.value).toBe(3.5);
+      const [dead] = await readTopic(`${afx.topic}.dlq`, 1);
+      expect(dead?.headers?.['strata-error-code']?.toString()).toBe('DECODE');
+    } finally {
+      await producer.disconnect();
+      await proc.stop();
+      await afx.close();
+    }
   });
 
   it("runs the view's suite on each micro-batch with its policy: STRICT quarantines a failing batch, offsets move on", async () => {
