@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Strata local stack: Temporal dev server, PostgreSQL and Redis on loopback.
 #
-#   infra/stack.sh up | down | status | env | restart-redis
+#   infra/stack.sh up | down | status | env | restart-redis | kafka-up | kafka-down
 #
+# Kafka (for stream sources) is not part of `up`: `kafka-up` starts one local KRaft broker (infra/kafka.sh).
 # Idempotent: `up` starts only what is not already running and leaves running services alone.
 # State lives in ${STRATA_STATE_DIR:-<repo>/.strata} (gitignored). See docs/stack.md.
 #
@@ -435,6 +436,7 @@ print_env() {
   echo "export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}"
   # Only for the stack's own Temporal: an external server's UI address is not known here.
   temporal_external || echo "export STRATA_TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT"
+  bash "$REPO_DIR/infra/kafka.sh" env
 }
 
 with_lock() {
@@ -466,6 +468,7 @@ up() {
 }
 
 down() {
+  bash "$REPO_DIR/infra/kafka.sh" down
   temporal_down
   redis_down
   pg_down
@@ -479,6 +482,8 @@ usage: infra/stack.sh up | down | status | env | restart-redis
   status         show each service up/down with its address (exit 1 if any is down)
   env            print export lines for eval: eval "\$(infra/stack.sh env)"
   restart-redis  stop and start the stack's own Redis
+  kafka-up       start one local Kafka broker (KRaft) from Maven Central's jars (infra/kafka.sh up)
+  kafka-down     stop it
 state: $STATE_DIR
 EOF
 }
@@ -489,6 +494,8 @@ case "${1:-}" in
   status) status ;;
   env) print_env ;;
   restart-redis) with_lock restart_redis ;;
+  kafka-up) with_lock bash "$REPO_DIR/infra/kafka.sh" up ;;
+  kafka-down) with_lock bash "$REPO_DIR/infra/kafka.sh" down ;;
   -h|--help|help) usage ;;
   *) usage; exit 2 ;;
 esac

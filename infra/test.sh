@@ -8,6 +8,10 @@ cd "$REPO_DIR"
 
 phase "bootstrap" bash infra/bootstrap.sh || fail "bootstrap failed"
 phase "stack up" stack_up_and_env || fail "the local stack did not come up (see the message above)"
+# The stream processor's suites need a real broker: one local KRaft broker from Maven Central's jars (cached).
+phase "kafka up" bash infra/kafka.sh up || fail "the local Kafka broker did not come up (see the message above)"
+eval "$(bash infra/kafka.sh env)"
+info "using STRATA_KAFKA_BROKERS=$STRATA_KAFKA_BROKERS"
 info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
 
 typecheck_rc=0; lint_rc=0; tests_rc=0

@@ -88,7 +88,13 @@ export async function serveOnline(
   project: string,
   selections: (ResolvedSelection & { joinKeys: JoinKey[] })[],
   entityRows: Record<string, unknown>[],
-  opts: { fullFeatureNames?: boolean; now?: Date; memo?: object[] } = {},
+  opts: {
+    fullFeatureNames?: boolean;
+    now?: Date;
+    memo?: object[];
+    /** Called with the age (ms, now - event time) of each view row served: the freshness metric. */
+    onServedAge?: (view: string, ageMs: number) => void;
+  } = {},
 ): Promise<OnlineFeaturesResponse> {
   const keyNames: string[] = [];
   for (const s of selections) for (const k of s.joinKeys) if (!keyNames.includes(k.name)) keyNames.push(k.name);
@@ -170,6 +176,7 @@ export async function serveOnline(
       const tsBytes = reply[nf];
       const eventTime = tsBytes ? decodeTimestamp(tsBytes) : null;
       const tooOld = eventTime !== null && view.ttlSeconds > 0 && now - eventTime.getTime() > view.ttlSeconds * 1000;
+      if (eventTime !== null && !tooOld && opts.onServedAge) opts.onServedAge(view.name, now - eventTime.getTime());
       const timeText = eventTime ? isoSeconds(eventTime) : EPOCH;
       for (let j = 0; j < nf; j++) {
         const col = cols[j] as OnlineColumn;

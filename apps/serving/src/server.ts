@@ -119,6 +119,13 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     help: 'Entity rows served',
     registers: [registryMetrics],
   });
+  const freshness = new client.Histogram({
+    name: 'strata_online_feature_freshness_seconds',
+    help: 'Age of the feature rows served (now - their event time), per feature view',
+    labelNames: ['view'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 900, 3600, 21600, 86400],
+    registers: [registryMetrics],
+  });
   const pushedRows = new client.Counter({
     name: 'strata_push_rows_total',
     help: 'Rows accepted by POST /push, by target store',
@@ -376,6 +383,7 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
         const res = await serveOnline(opts.online, project, selections, rows, {
           memo: resolved,
           fullFeatureNames: body.full_feature_names ?? false,
+          onServedAge: (view, ageMs) => freshness.observe({ view }, Math.max(0, ageMs) / 1000),
         });
         entitiesServed.inc(rows.length);
         return res;

@@ -54,3 +54,5 @@ export {
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
 export { type ApiKeyRecord, type AuditEntry, PgAccess, type Role } from './access.js';
+export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';
+export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';

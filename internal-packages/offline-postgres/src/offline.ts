@@ -383,6 +383,7 @@ export class OfflineStore {
   async commit(
     ingestionId: string,
     extra: { report?: unknown; statistics?: unknown; workflowId?: string } = {},
+    opts: { inTransaction?: (client: PoolClient) => Promise<void> } = {},
   ): Promise<CommitResult> {
     return withTransaction(this.pool, async (c) => {
       const { rows } = await c.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1 FOR UPDATE`, [ingestionId]);
@@ -465,6 +466,8 @@ export class OfflineStore {
         ],
       );
       await c.query(`DROP TABLE ${this.t(ing.stagingTable as string)}`);
+      // Whatever must become true exactly when these rows do (a stream source's offsets); a throw rolls back all.
+      if (opts.inTransaction) await opts.inTransaction(c);
       return {
         ingestionId,
         status: 'committed',
@@ -477,11 +480,19 @@ export class OfflineStore {
   }
 
   /** Keeps a rejected batch in its staging table (the quarantine area) with its report. */
-  async quarantine(ingestionId: string, report: unknown, statistics?: unknown): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.t('ingestions')} SET status = 'quarantined', report = $2, statistics = COALESCE($3, statistics) WHERE id = $1 AND status IN ('staged','quarantined')`,
-      [ingestionId, JSON.stringify(report), statistics === undefined ? null : JSON.stringify(statistics)],
-    );
+  async quarantine(
+    ingestionId: string,
+    report: unknown,
+    statistics?: unknown,
+    opts: { inTransaction?: (client: PoolClient) => Promise<void> } = {},
+  ): Promise<void> {
+    await withTransaction(this.pool, async (c) => {
+      await c.query(
+        `UPDATE ${this.t('ingestions')} SET status = 'quarantined', report = $2, statistics = COALESCE($3, statistics) WHERE id = $1 AND status IN ('staged','quarantined')`,
+        [ingestionId, JSON.stringify(report), statistics === undefined ? null : JSON.stringify(statistics)],
+      );
+      if (opts.inTransaction) await opts.inTransaction(c);
+    });
   }
 
   async recordReport(

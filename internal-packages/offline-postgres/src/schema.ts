@@ -44,6 +44,12 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.project_extras (
       project text NOT NULL, source text NOT NULL, extras jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (project, source))`);
+    // Kafka offsets of stream sources, advanced in the same transaction as the commit that holds their rows.
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.stream_offsets (
+      consumer_group text NOT NULL, topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
+      ingestion_id text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))`);
+    // Window-aggregation state of the partition as of next_offset (aggregate stream sources only).
+    await c.query(`ALTER TABLE ${s}.stream_offsets ADD COLUMN IF NOT EXISTS state jsonb`);
     await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
       JSON.stringify(REGISTRY_SCHEMA_VERSION),
     ]);

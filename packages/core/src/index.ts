@@ -61,3 +61,24 @@ export { CoerceError, coerceValue, parseTimestamp } from './coerce.js';
 export { arrowVector, tableFromColumns, tableFromRows, type TypedColumn } from './arrow-build.js';
 export { type ResolvedSelection, resolveFeatureRefs, resolveFeatureService } from './features.js';
 export { checkKeys, closest, didYouMean, levenshtein, oneOf } from './suggest.js';
+export {
+  avroFieldNames,
+  DEFAULT_STREAM_BATCH,
+  deadLetterTopic,
+  type StreamAggregateSpec,
+  type StreamFormat,
+  type StreamSourceSpec,
+  streamColumns,
+  streamField,
+  validateStreamSource,
+} from './stream.js';
+export {
+  AGGREGATE_FUNCTIONS,
+  type AggregateFunction,
+  checkWindowAggregation,
+  type WindowAggregationSpec,
+  WindowAggregator,
+  type WindowState,
+  type WindowValue,
+  windowStarts,
+} from './windows.js';

@@ -4,6 +4,7 @@
  */
 import { invalidSpec } from './errors.js';
 import { didYouMean } from './suggest.js';
+import { type StreamSourceSpec, validateStreamSource } from './stream.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
@@ -48,6 +49,8 @@ export interface FeatureViewSpec {
   validationPolicy?: ValidationPolicy;
   /** Drift checks against the previous commit and where to send alerts. */
   monitoring?: MonitoringSpec;
+  /** A Kafka topic that feeds the view in real time (run by the stream processor, apps/stream). */
+  stream?: StreamSourceSpec;
   /** Fields from other systems (Feast, Hopsworks) with no Strata equivalent, kept for lossless round trips. */
   extras?: Record<string, unknown>;
 }
@@ -178,6 +181,7 @@ export function validateFeatureView(
       `${where}: validationPolicy must be NONE, ALWAYS or STRICT, not '${v.validationPolicy}'${didYouMean(String(v.validationPolicy), ['NONE', 'ALWAYS', 'STRICT'])}`,
     );
   }
+  problems.push(...validateStreamSource(v, [...keyCols], where));
   return problems;
 }
 

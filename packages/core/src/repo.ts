@@ -153,6 +153,8 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
     ...opt('expectationSuite', isObj(o.expectationSuite) ? o.expectationSuite : undefined),
     ...opt('validationPolicy', policy as FeatureViewSpec['validationPolicy']),
     ...opt('monitoring', isObj(o.monitoring) ? (o.monitoring as FeatureViewSpec['monitoring']) : undefined),
+    // Checked in full (with every problem listed) by validateFeatureView.
+    ...opt('stream', o.stream === undefined ? undefined : (o.stream as FeatureViewSpec['stream'])),
   };
 }
 
