@@ -32,6 +32,7 @@ import type * as arrow from 'apache-arrow';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
+import { redactSecrets } from './redact.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
 
@@ -1144,16 +1145,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   );
 
   return app;
-}
-
-/**
- * Masks secrets in a JSON text: the value of every `alertWebhook` (also inside JSON quoted in a string, as in plan
- * reasons) and the password of any `scheme://user:password@host` URL.
- */
-export function redactSecrets(json: string): string {
-  return json
-    .replace(/(\\?"alertWebhook\\?"\s*:\s*\\?")((?:[^"\\]|\\(?!"))*)/g, '$1***')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]+:)[^@\s"/]+@/gi, '$1***@');
 }
 
 /** An ingestion as the API shows it (the staging table's name is internal). */
