@@ -1,4 +1,5 @@
 export { arrowIpcStream } from './arrow-stream.js';
+export { redactSecrets } from './redact.js';
 export { createServer, HttpError, type ServerOptions } from './server.js';
 export { spoolUpload, UPLOAD_TYPES, uploadFormat } from './uploads.js';
 

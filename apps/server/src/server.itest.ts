@@ -14,6 +14,7 @@ import { createStrataWorker } from '@strata/worker';
 import * as arrow from 'apache-arrow';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from './index.js';
 import { createServer } from './server.js';
 
 const ADMIN = 'bootstrap-admin-key-for-tests-0123456789';
@@ -92,6 +93,14 @@ describe('strata server on the real stack', () => {
     await fresh?.drop();
   });
 
+  it('with no key configured, listens on loopback only', async () => {
+    const config = loadConfig({ env: strataEnv({ schema: fresh.schema, project, taskQueue: 'unused' }) });
+    await expect(startServer(config, { host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0/);
+    const local = await startServer(config, { host: '127.0.0.1', port: 0 });
+    expect((await fetch(`${local.address}/api/v1/health`)).status).toBe(200);
+    await local.stop();
+  });
+
   it('serves an OpenAPI 3 document generated from the route schemas', async () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).toBe(200);
@@ -106,6 +115,12 @@ describe('strata server on the real stack', () => {
       ]),
     );
     expect(r.body.paths['/api/v1/projects/{project}/apply'].post.responses['409']).toBeDefined();
+    const upload = r.body.paths['/api/v1/projects/{project}/feature-views/{view}/ingestions'].post;
+    expect(Object.keys(upload.requestBody.content)).toEqual(
+      expect.arrayContaining(['text/csv', 'application/vnd.apache.parquet']),
+    );
+    expect(upload.responses['202']).toBeDefined();
+    expect(r.body.components.schemas.Run).toBeDefined();
   });
 
   it('is open with no keys at all, and needs a key once one exists (401); keys are stored hashed', async () => {
@@ -273,10 +288,15 @@ describe('strata server on the real stack', () => {
     const hist = await call('GET', p('/materializations?view=user_stats'), { key: keys.viewer });
     expect(hist.body.materializations.length).toBeGreaterThan(0);
 
-    const sch = await call('POST', p('/schedules'), { key: keys.editor, body: { view: 'user_stats', every: '1h', paused: true } });
+    const sch = await call('POST', p('/schedules'), {
+      key: keys.editor,
+      body: { view: 'user_stats', every: '1h', paused: true },
+    });
     expect(sch.status, JSON.stringify(sch.body)).toBe(201);
     expect(sch.body).toMatchObject({ view: 'user_stats', every: '1h', paused: true });
-    expect((await call('POST', p('/schedules'), { key: keys.viewer, body: { view: 'user_stats', every: '1h' } })).status).toBe(403);
+    expect((await call('POST', p('/schedules'), { key: keys.viewer, body: { view: 'user_stats', every: '1h' } })).status).toBe(
+      403,
+    );
     const listed = await call('GET', p('/schedules'), { key: keys.viewer });
     expect(listed.body.schedules.map((x: { view: string }) => x.view)).toEqual(['user_stats']);
     expect((await call('DELETE', p('/schedules/user_stats'), { key: keys.editor })).status).toBe(200);
@@ -325,7 +345,9 @@ describe('strata server on the real stack', () => {
     expect(ing.body.status).toBe('quarantined');
     const report = await call('GET', p(`/ingestions/${up.body.ingestionId}/validation-report`), { key: keys.viewer });
     expect(report.body.success).toBe(false);
-    expect((await call('POST', p(`/ingestions/${up.body.ingestionId}/release`), { key: keys.viewer, body: {} })).status).toBe(403);
+    expect((await call('POST', p(`/ingestions/${up.body.ingestionId}/release`), { key: keys.viewer, body: {} })).status).toBe(
+      403,
+    );
     expect((await call('POST', p('/apply'), { key: keys.editor, body: spec(100) })).status).toBe(200);
     const rel = await call('POST', p(`/ingestions/${up.body.ingestionId}/release`), { key: keys.editor, body: {} });
     expect(rel.status, JSON.stringify(rel.body)).toBe(202);

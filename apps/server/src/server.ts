@@ -32,6 +32,7 @@ import type * as arrow from 'apache-arrow';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
+import { redactSecrets } from './redact.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
 
@@ -135,6 +136,34 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         },
       },
       security: [{ bearer: [] }, { apiKey: [] }],
+    },
+    // Shared schemas appear under their own names (#/components/schemas/Run, Error, ApiKey).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // Raw bodies (files, YAML) bypass Fastify's JSON validation, so their request bodies are described here.
+    transformObject: (doc) => {
+      const api = 'openapiObject' in doc ? doc.openapiObject : undefined;
+      if (!api?.paths) return api ?? {};
+      const binary = { schema: { type: 'string', format: 'binary' } };
+      const files = Object.fromEntries(UPLOAD_TYPES.map((t) => [t, binary]));
+      const body = (content: Record<string, unknown>, description: string) => ({ required: true, description, content });
+      const set = (path: string, requestBody: unknown) => {
+        const op = (api.paths as Record<string, Record<string, Record<string, unknown>>>)[path]?.post;
+        if (op) op.requestBody = requestBody;
+      };
+      set('/api/v1/projects/{project}/feature-views/{view}/ingestions', body(files, 'the rows, streamed (never held in memory)'));
+      const entities = body(
+        { ...files, 'application/json': { schema: S.HistoricalJson } },
+        'entity rows: a file (options in the query string) or JSON {features, entities: {column: [values]}, ...}',
+      );
+      set('/api/v1/projects/{project}/historical-features', entities);
+      set('/api/v1/projects/{project}/training-sets', entities);
+      const spec = body(
+        { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } },
+        "a spec in the CLI's formats: Strata YAML/JSON (one or more documents) or Feast 0.x FeatureSet YAML",
+      );
+      set('/api/v1/projects/{project}/plan', spec);
+      set('/api/v1/projects/{project}/apply', spec);
+      return api;
     },
   });
   app.addSchema(S.ErrorBody);
@@ -1116,16 +1145,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   );
 
   return app;
-}
-
-/**
- * Masks secrets in a JSON text: the value of every `alertWebhook` (also inside JSON quoted in a string, as in plan
- * reasons) and the password of any `scheme://user:password@host` URL.
- */
-export function redactSecrets(json: string): string {
-  return json
-    .replace(/(\\?"alertWebhook\\?"\s*:\s*\\?")((?:[^"\\]|\\(?!"))*)/g, '$1***')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]+:)[^@\s"/]+@/gi, '$1***@');
 }
 
 /** An ingestion as the API shows it (the staging table's name is internal). */
