@@ -2,11 +2,11 @@
  * The `strata` command end to end (built CLI in a child process) on the real stack: apply, plan, ingest a CSV,
  * materialize, get-online, get-historical; and each kind of bad input with its message and exit code.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@strata/sdk';
-import { CLI_MAIN, freshSchema, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
+import { CLI_MAIN, freshSchema, requireBuilt, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,7 +17,7 @@ const f = (name: string, text: string) => {
   return p;
 };
 
-describe.skipIf(!existsSync(CLI_MAIN))('strata CLI on the real stack', () => {
+describe.skipIf(requireBuilt('strata CLI', CLI_MAIN))('strata CLI on the real stack', () => {
   let fresh: FreshSchema;
   let env: NodeJS.ProcessEnv;
   let worker: Awaited<ReturnType<typeof createStrataWorker>>;

@@ -4,7 +4,6 @@
  * materialization retries through; a worker process killed mid-materialization whose run resumes from its cursor.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect, loadConfig, type Strata, type StrataConfig, tableFromRows } from '@strata/sdk';
 import {
   eventually,
@@ -14,6 +13,7 @@ import {
   serviceUrls,
   spawnWorker,
   strataEnv,
+  requireBuilt,
   testScope,
   WORKER_MAIN,
 } from '@strata/testkit';
@@ -191,7 +191,7 @@ describe('workflows on real Temporal, Postgres and Redis', () => {
   });
 });
 
-describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed mid-materialization', () => {
+describe.skipIf(requireBuilt('worker kill test', WORKER_MAIN))('a worker process killed mid-materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -106,7 +107,7 @@ export function strataEnv(scope: TestScope, base: NodeJS.ProcessEnv = process.en
 }
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** The built worker and CLI entry points (tests that need a separate process skip when they are not built). */
+/** The built worker and CLI entry points (tests that need a separate process check them with requireBuilt). */
 export const WORKER_MAIN = join(REPO_ROOT, 'apps', 'worker', 'dist', 'main.js');
 export const CLI_MAIN = join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js');
 export const STACK_SCRIPT = join(REPO_ROOT, 'infra', 'stack.sh');
@@ -129,4 +130,30 @@ export async function runCli(
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
+}
+
+/** True when the run is CI (`CI=true`, as CI services and infra/test.sh set it). */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.CI ?? '').toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+/**
+ * The one way a test suite may skip: pass what it needs as `missing` (a sentence saying what is absent and how to get
+ * it) or undefined/'' when everything is there. Returns whether to skip, for `describe.skipIf(...)`/`it.skipIf(...)`.
+ * Outside CI a skip prints its reason; under CI=true a missing prerequisite throws, so the file fails with the
+ * reason instead of passing by skipping.
+ */
+export function requireOrSkip(suite: string, missing: string | undefined | false | null): boolean {
+  if (!missing) return false;
+  const message = `[${suite}] cannot run: ${missing}`;
+  if (inCi()) throw new Error(`${message} (CI=true: a suite that cannot run fails the run)`);
+  console.warn(`${message}; skipped`);
+  return true;
+}
+
+/** requireOrSkip for a built entry point (the worker or CLI `dist/main.js`), which `pnpm build` makes. */
+export function requireBuilt(suite: string, ...files: string[]): boolean {
+  const absent = files.filter((f) => !existsSync(f));
+  return requireOrSkip(suite, absent.length ? `${absent.join(', ')} not built (run pnpm build)` : undefined);
 }

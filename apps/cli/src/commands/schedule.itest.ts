@@ -4,7 +4,6 @@
  * materialization with Temporal Schedules through the SDK and the built `strata schedule` command.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import {
   connect,
   createMaterializeSchedule,
@@ -23,6 +22,7 @@ import {
   eventually,
   freshSchema,
   type FreshSchema,
+  requireBuilt,
   runCli,
   spawnWorker,
   strataEnv,
@@ -32,6 +32,7 @@ import {
 import { createStrataWorker } from '@strata/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+const noCli = requireBuilt('schedules from the CLI', CLI_MAIN);
 const t0 = Date.parse('2021-03-01T00:00:00Z');
 
 const repo = {
@@ -145,7 +146,7 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
     await expect(describeSchedule(strata, 'big_view')).rejects.toMatchObject({ code: 'UNKNOWN_OBJECT' });
   });
 
-  it.skipIf(!existsSync(CLI_MAIN))('drives schedules from the built CLI', async () => {
+  it.skipIf(noCli)('drives schedules from the built CLI', async () => {
     const env = envFor(config);
     const strataCli = async (...args: string[]) => {
       const r = await runCli(env, args);
@@ -166,7 +167,9 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
   });
 });
 
-describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed during a fanned-out materialization', () => {
+const noWorker = requireBuilt('worker kill during fan-out', WORKER_MAIN);
+
+describe.skipIf(noWorker)('a worker process killed during a fanned-out materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;
