@@ -157,3 +157,65 @@ export function requireBuilt(suite: string, ...files: string[]): boolean {
   const absent = files.filter((f) => !existsSync(f));
   return requireOrSkip(suite, absent.length ? `${absent.join(', ')} not built (run pnpm build)` : undefined);
 }
+
+interface HistoryPayload {
+  metadata?: Record<string, Uint8Array> | null;
+  data?: Uint8Array | null;
+}
+interface HistoryPayloads {
+  payloads?: HistoryPayload[] | null;
+}
+/** The parts of a Temporal workflow history (as `WorkflowHandle.fetchHistory()` returns it) that retries show in. */
+export interface HistoryLike {
+  events?:
+    | {
+        eventId?: unknown;
+        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+        activityTaskStartedEventAttributes?: {
+          scheduledEventId?: unknown;
+          attempt?: number | null;
+        } | null;
+        activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: HistoryPayloads | null } | null;
+      }[]
+    | null;
+}
+
+function decodePayload(p: HistoryPayload | undefined): unknown {
+  if (!p?.data) return undefined;
+  return JSON.parse(Buffer.from(p.data).toString('utf8'));
+}
+
+/** The first of a list of Temporal payloads (heartbeat details, a result) decoded as JSON, the default converter. */
+export function decodeFirstPayload(payloads: HistoryPayloads | null | undefined): unknown {
+  return decodePayload(payloads?.payloads?.[0] ?? undefined);
+}
+
+export interface ActivityRun {
+  activityType: string;
+  /** The attempt that completed (or was running when the history was read). */
+  attempt: number;
+  /** Decoded result of the attempt that completed, if it did. */
+  result?: unknown;
+}
+
+/**
+ * Reads every activity of one type from a workflow history: its final attempt number and its decoded result (JSON,
+ * the default data converter). The history does not keep heartbeat details (the server drops them from the heartbeat
+ * timeout failure); read them from the pending activity (`describe()`) with decodeFirstPayload.
+ */
+export function activityRuns(history: HistoryLike, activityType: string): ActivityRun[] {
+  const runs = new Map<string, ActivityRun>();
+  for (const e of history.events ?? []) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched?.activityType?.name === activityType) runs.set(String(e.eventId), { activityType, attempt: 1 });
+    const started = e.activityTaskStartedEventAttributes;
+    const run = started ? runs.get(String(started.scheduledEventId)) : undefined;
+    if (started && run) {
+      run.attempt = started.attempt ?? 1;
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    const finished = done ? runs.get(String(done.scheduledEventId)) : undefined;
+    if (done && finished) finished.result = decodePayload(done.result?.payloads?.[0] ?? undefined);
+  }
+  return [...runs.values()];
+}

@@ -4,6 +4,7 @@
  * materialization with Temporal Schedules through the SDK and the built `strata schedule` command.
  */
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import {
   connect,
   createMaterializeSchedule,
@@ -22,6 +23,8 @@ import {
   eventually,
   freshSchema,
   type FreshSchema,
+  activityRuns,
+  decodeFirstPayload,
   requireBuilt,
   runCli,
   spawnWorker,
@@ -30,6 +33,7 @@ import {
   WORKER_MAIN,
 } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
+import type { MaterializeProgress } from '@strata/workflows';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const noCli = requireBuilt('schedules from the CLI', CLI_MAIN);
@@ -219,6 +223,18 @@ describe.skipIf(noWorker)('a worker process killed during a fanned-out materiali
       100,
     );
     first.kill('SIGKILL');
+    await once(first, 'exit');
+    // With no worker running, each child's pending heartbeat details are frozen: where its resume must begin.
+    const beats = new Map<number, MaterializeProgress>();
+    for (let i = 1; i <= 4; i++) {
+      const d = await client.workflow
+        .getHandle(`${handle.workflowId}:part${i}of4`)
+        .describe()
+        .catch(() => undefined);
+      const beat = decodeFirstPayload(d?.raw.pendingActivities?.[0]?.heartbeatDetails) as MaterializeProgress | undefined;
+      if (beat) beats.set(i, beat);
+    }
+    expect(beats.size).toBeGreaterThan(0);
     startWorker();
     const result = await handle.result();
     expect(result.partitions).toBe(4);
@@ -226,14 +242,24 @@ describe.skipIf(noWorker)('a worker process killed during a fanned-out materiali
     const online = await strata.getOnlineFeatures({ features: ['big_view:v'], entities: { user_id: [1, 7, n / 2, n] } });
     expect(online.results[1]?.values).toEqual([0, -7, n / 2 - 1, n - 1]);
     expect(online.results[1]?.statuses).toEqual(['PRESENT', 'PRESENT', 'PRESENT', 'PRESENT']);
-    let retried = false;
-    for (let i = 1; i <= 4; i++) {
+    // Each child that had heartbeated resumed at its own cursor: its retried attempt began where the heartbeat
+    // left off, and all children together wrote fewer rows after the kill than the run holds.
+    let afterKill = 0;
+    for (const [i, beat] of beats) {
       const history = await client.workflow.getHandle(`${handle.workflowId}:part${i}of4`).fetchHistory();
-      const attempts = (history.events ?? [])
-        .filter((e) => e.activityTaskStartedEventAttributes)
-        .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
-      if (Math.max(...attempts) > 1) retried = true;
+      const [run] = activityRuns(history, 'materializeRange');
+      expect(run?.attempt).toBeGreaterThan(1);
+      const done = run?.result as MaterializeProgress;
+      expect(done.starts?.at(-1)).toEqual({
+        attempt: run?.attempt,
+        cursor: beat.cursor,
+        written: beat.written,
+        skipped: beat.skipped,
+      });
+      if (beat.cursor) expect(beat.written + beat.skipped).toBeGreaterThan(0);
+      afterKill += done.written + done.skipped - beat.written - beat.skipped;
     }
-    expect(retried).toBe(true);
+    expect([...beats.values()].some((b) => b.cursor !== null)).toBe(true);
+    expect(afterKill).toBeLessThan(n);
   });
 });
