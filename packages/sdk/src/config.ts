@@ -55,6 +55,12 @@ export const ConfigSchema = z
           )
           .default([]),
         requestTimeoutMs: z.number().int().positive().default(2000),
+        /**
+         * Statuses of POST /get-online-features: 'strata' (NOT_FOUND for a missing entity, NULL_VALUE for a stored
+         * null) or 'feast' (Feast 0.67's answer: PRESENT with a null value). A request's `X-Strata-Compat: feast`
+         * header asks for Feast's answer too.
+         */
+        statuses: z.enum(['strata', 'feast']).default('strata'),
         maxEntities: z.number().int().positive().default(10_000),
         bodyLimitBytes: z
           .number()
@@ -80,6 +86,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
   ['STRATA_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
   ['STRATA_SERVING_PORT', ['serving', 'port']],
+  ['STRATA_SERVING_STATUSES', ['serving', 'statuses']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
