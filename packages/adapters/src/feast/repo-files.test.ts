@@ -47,6 +47,7 @@ describe('Feast repo folders', () => {
       await exportFeast(imp!.project, imp!.repo, out);
       const text = readFileSync(join(out, 'feature_store.yaml'), 'utf8');
       const doc = parseYaml(text) as { online_store: unknown };
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Feast's environment reference, written as it is
       expect(doc.online_store).toEqual({ type: 'redis', connection_string: '${REDIS_CONNECTION_STRING}' });
       expect(text).not.toMatch(/password|sqlite/);
     }
