@@ -56,4 +56,5 @@ export {
   type RequirementRow,
   type Requirements,
 } from './compare/compare.js';
+export { type Measurement, measureOnline } from './compare/measure.js';
 export { FACT_VERSIONS, FACTS, type Fact, renderFactsTable, type Support, type SystemId } from './compare/facts.js';

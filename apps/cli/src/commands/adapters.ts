@@ -20,6 +20,7 @@ import { invalidInput, type RepoSpec } from '@strata/core';
 import { formatPlan } from '@strata/sdk';
 import type { Command } from 'commander';
 import { globals, info, output, withStrata } from '../context.js';
+import { measureSystems } from './measure.js';
 
 type System = 'feast' | 'hopsworks';
 
@@ -131,7 +132,11 @@ export function register(program: Command): void {
     .requiredOption('--requirements <file>', 'YAML or JSON requirements (see docs/feast-vs-hopsworks.md)')
     .requiredOption('--out <dir>', 'folder for compare.md and compare.html')
     .option('--source <system>', 'where the registry came from (feast | hopsworks | strata), for the migration plan')
-    .action(async (opts: { requirements: string; out: string; source?: string }, cmd: Command) => {
+    .option(
+      '--measure',
+      'measure online latency (p50/p99) on loopback: Strata serving, and feast serve over the exported registry on the same Redis when feast is installed',
+    )
+    .action(async (opts: { requirements: string; out: string; source?: string; measure?: boolean }, cmd: Command) => {
       let text: string;
       try {
         text = await readFile(opts.requirements, 'utf8');
@@ -142,7 +147,15 @@ export function register(program: Command): void {
       const source = opts.source === undefined ? undefined : opts.source === 'strata' ? 'strata' : system(opts.source);
       await withStrata(cmd, async (strata) => {
         const repo = await strata.registry.loadRepo(strata.project);
-        const res = compare({ project: strata.project, repo, requirements, ...(source ? { source } : {}) });
+        if (opts.measure) info(cmd, 'measuring online latency on loopback (Strata, then feast serve when installed)');
+        const measured = opts.measure ? await measureSystems(strata, repo) : undefined;
+        const res = compare({
+          project: strata.project,
+          repo,
+          requirements,
+          ...(source ? { source } : {}),
+          ...(measured ? { measured } : {}),
+        });
         await mkdir(opts.out, { recursive: true });
         const md = join(opts.out, 'compare.md');
         const html = join(opts.out, 'compare.html');
@@ -150,7 +163,7 @@ export function register(program: Command): void {
         await writeFile(html, res.html);
         output(
           cmd,
-          { project: strata.project, recommendation: res.recommendation, files: [md, html] },
+          { project: strata.project, recommendation: res.recommendation, files: [md, html], ...(measured ? { measured } : {}) },
           `recommendation: ${res.recommendation.target} (${res.recommendation.reasons.join(' ')})\nwrote ${md}\nwrote ${html}`,
         );
       });

@@ -2,7 +2,8 @@
  * Every command `strata compare` prints in a migration plan runs, as printed, with the built CLI on the real stack:
  * the plans towards Feast (export, then the real `feast` reading the export), towards Hopsworks (export), and into
  * Strata from a Feast repo or a folder of Hopsworks DTOs (import, ingest each view, materialize). Only `<placeholders>`
- * for files the team has are filled in. The Feast plan needs STRATA_FEAST_PYTHON (infra/compat-peers.sh).
+ * for files the team has are filled in. And `compare --measure` reports p50/p99 for Strata serving and `feast serve`
+ * over the exported registry on the same Redis. Needs STRATA_FEAST_PYTHON (infra/compat-peers.sh).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -149,5 +150,23 @@ describe.skipIf(skip)('strata compare: every command of a migration plan runs as
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/7/);
+  });
+
+  it('with --measure, reports p50/p99 of Strata serving and feast serve on the same Redis data', async () => {
+    const out = join(work, 'measured');
+    const requirements = join(work, 'requirements-latency.yaml');
+    writeFileSync(requirements, 'latencyTargetMs: 1000\n');
+    const env = { ...envFor(schemas[1] as FreshSchema), STRATA_FEAST_PYTHON: python };
+    const r = await runCli(env, ['--json', 'compare', '--requirements', requirements, '--out', out, '--measure']);
+    expect(r.code, r.stderr).toBe(0);
+    const { measured } = JSON.parse(r.stdout);
+    for (const system of ['strata', 'feast']) {
+      expect(measured.results[system], `${system}: ${measured.notMeasured?.[system]}`).toMatchObject({ errors: 0 });
+      expect(measured.results[system].p50Ms).toBeGreaterThan(0);
+      expect(measured.results[system].p99Ms).toBeGreaterThanOrEqual(measured.results[system].p50Ms);
+    }
+    expect(measured.notMeasured.hopsworks).toMatch(/cluster/);
+    const md = readFileSync(join(out, 'compare.md'), 'utf8');
+    expect(md).toMatch(/\| Online latency \(measured\) \| p99 <= 1000 ms \| yes: p50 [\d.]+ ms, p99 [\d.]+ ms over 400 requests/);
   });
 });

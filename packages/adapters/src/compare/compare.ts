@@ -6,6 +6,7 @@ import { invalidInput, type RepoSpec } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
 import { buildRegistry } from '../feast/registry.js';
 import { buildHopsworksFiles } from '../hopsworks/folder.js';
+import type { Measurement } from './measure.js';
 import { FACT_VERSIONS, FACTS, factOf, SYSTEM_NAMES, SYSTEMS, type Support, type SystemId } from './facts.js';
 
 export interface Requirements {
@@ -340,6 +341,31 @@ export interface CompareInput {
   requirements: Requirements;
   /** Where the registry came from (for the migration plan); default strata. */
   source?: 'strata' | 'feast' | 'hopsworks';
+  /** Latencies measured on this machine (`--measure`), per system; a system left out was not measured, with why. */
+  measured?: { results: Partial<Record<SystemId, Measurement>>; notMeasured: Partial<Record<SystemId, string>> };
+}
+
+/** The "measured here" latency row: the evidence from a bounded load on loopback. */
+function measuredRow(m: NonNullable<CompareInput['measured']>, targetMs: number | undefined): RequirementRow {
+  const cells = {} as RequirementRow['cells'];
+  for (const s of SYSTEMS) {
+    const r = m.results[s];
+    if (!r) {
+      cells[s] = { support: 'unknown', text: `not measured: ${m.notMeasured[s] ?? 'no server to measure'}` };
+      continue;
+    }
+    const ok = r.errors === 0 && (targetMs === undefined || r.p99Ms <= targetMs);
+    cells[s] = {
+      support: r.errors > 0 ? 'partial' : ok ? 'yes' : 'no',
+      text: `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms over ${r.requests} requests (${r.concurrency} at a time, loopback, this machine)${r.errors ? `; ${r.errors} errors` : ''}`,
+    };
+  }
+  return {
+    requirement: 'Online latency (measured)',
+    wanted: targetMs === undefined ? 'measured' : `p99 <= ${targetMs} ms`,
+    hard: false,
+    cells,
+  };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -348,6 +374,7 @@ const MARK: Record<Support, string> = { yes: 'yes', partial: 'partly', no: 'no',
 
 export function compare(input: CompareInput): CompareResult {
   const rows = rowsFor(input.requirements);
+  if (input.measured) rows.push(measuredRow(input.measured, input.requirements.latencyTargetMs));
   const evidence = evidenceFor(input.project, input.repo);
   const recommendation = recommend(rows);
   const plan = migrationPlan(input.project, input.repo, recommendation.target, input.source ?? 'strata');
