@@ -34,7 +34,7 @@ venv() {
 missing=()
 if feast_py=$(venv feast feast==0.67.0 redis mmh3); then echo "export STRATA_FEAST_PYTHON=$feast_py"; else missing+=(feast); fi
 if gx_py=$(venv gx great_expectations==1.24.1 pandas==3.1.1); then echo "export STRATA_GX_PYTHON=$gx_py"; else missing+=(great_expectations); fi
-if hw_py=$(venv hopsworks hopsworks==5.2.1); then echo "export STRATA_HOPSWORKS_PYTHON=$hw_py"; else missing+=(hopsworks); fi
+if hw_py=$(venv hopsworks "hopsworks[python]==5.2.1"); then echo "export STRATA_HOPSWORKS_PYTHON=$hw_py"; else missing+=(hopsworks); fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ "${CI:-}" == "true" ]]; then
     info "compat: CI=true and ${missing[*]} could not be installed: failing (their suites cannot run)"

@@ -281,7 +281,7 @@ describe('point-in-time joins against the naive reference', () => {
             }
             const { seq, at } = await commitRows(ctx, vv, rows);
             seqs.push({ seq, at });
-            (commitsOf[name] ??= []).push({ seq, at });
+            commitsOf[name] = [...(commitsOf[name] ?? []), { seq, at }];
             for (const r of rows) {
               ref.rows.push({
                 keys: Object.fromEntries(ref.joinKeys.map((k) => [k, r[k] as string | number])),
