@@ -18,7 +18,7 @@ phase "lint" pnpm lint || lint_rc=$?
 # With CI=true a peer that cannot be installed fails the run (compat-peers.sh exits 1), and so does STRATA_SKIP_COMPAT.
 compat_rc=0
 if [[ -z "${STRATA_SKIP_COMPAT:-}" ]]; then
-  compat_env=$(phase "compat peers (feast, great_expectations)" bash infra/compat-peers.sh) || compat_rc=$?
+  compat_env=$(phase "compat peers (feast, great_expectations, hopsworks)" bash infra/compat-peers.sh) || compat_rc=$?
   eval "$compat_env"
 elif [[ "${CI:-}" == "true" ]]; then
   info "STRATA_SKIP_COMPAT is set but CI=true: the compatibility suites must run in CI"; compat_rc=1

@@ -110,21 +110,32 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (must not exist unless --force)')
     .option('--force', 'replace the output folder if it exists')
     .option('--dry-run', 'print what would be written and lost; write nothing')
-    .action(async (sys: string, opts: { out: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
-      const which = system(sys);
-      await withStrata(cmd, async (strata) => {
-        const extras = await strata.registry.getProjectExtras(strata.project, which);
-        const repo = { ...(await strata.registry.loadRepo(strata.project)), ...(extras ? { extras } : {}) };
-        const fn = which === 'feast' ? exportFeast : exportHopsworks;
-        const res = await fn(strata.project, repo, opts.out, { force: opts.force, dryRun: opts.dryRun });
-        output(
-          cmd,
-          { project: strata.project, target: which, files: res.files, report: res.report, written: !opts.dryRun },
-          () =>
-            `${reportText(res.report)}\n\n${opts.dryRun ? 'would write' : 'wrote'}:\n${res.files.map((f) => `  ${f}`).join('\n')}`,
-        );
-      });
-    });
+    .option('--featurestore-id <n>', 'Hopsworks: the feature store id the DTOs name (kept from an import otherwise)', (v) =>
+      Number(v),
+    )
+    .action(
+      async (sys: string, opts: { out: string; force?: boolean; dryRun?: boolean; featurestoreId?: number }, cmd: Command) => {
+        const which = system(sys);
+        await withStrata(cmd, async (strata) => {
+          const extras = await strata.registry.getProjectExtras(strata.project, which);
+          const repo = { ...(await strata.registry.loadRepo(strata.project)), ...(extras ? { extras } : {}) };
+          const common = { force: opts.force, dryRun: opts.dryRun };
+          const res =
+            which === 'feast'
+              ? await exportFeast(strata.project, repo, opts.out, common)
+              : await exportHopsworks(strata.project, repo, opts.out, {
+                  ...common,
+                  ...(opts.featurestoreId !== undefined ? { featurestoreId: opts.featurestoreId } : {}),
+                });
+          output(
+            cmd,
+            { project: strata.project, target: which, files: res.files, report: res.report, written: !opts.dryRun },
+            () =>
+              `${reportText(res.report)}\n\n${opts.dryRun ? 'would write' : 'wrote'}:\n${res.files.map((f) => `  ${f}`).join('\n')}`,
+          );
+        });
+      },
+    );
 
   program
     .command('compare')
