@@ -17,6 +17,7 @@ import {
   activityRuns,
   decodeFirstPayload,
   requireBuilt,
+  settled,
   testScope,
   WORKER_MAIN,
 } from '@strata/testkit';
@@ -250,8 +251,10 @@ describe.skipIf(requireBuilt('worker kill test', WORKER_MAIN))('a worker process
     await once(first, 'exit');
     const killedAt = Number(redisCli('dbsize'));
     // With no worker running the pending activity's heartbeat details are frozen: the cursor a resume must start at.
-    const pending = await client.workflow.getHandle(handle.workflowId).describe();
-    const beat = decodeFirstPayload(pending.raw.pendingActivities?.[0]?.heartbeatDetails) as MaterializeProgress;
+    const beat = (await settled(async () => {
+      const pending = await client.workflow.getHandle(handle.workflowId).describe();
+      return decodeFirstPayload(pending.raw.pendingActivities?.[0]?.heartbeatDetails);
+    })) as MaterializeProgress;
     startWorkerProcess();
     const result = await handle.result();
     expect(result.rowsWritten + result.rowsSkippedOlder).toBeGreaterThanOrEqual(n);

@@ -219,3 +219,18 @@ export function activityRuns(history: HistoryLike, activityType: string): Activi
   }
   return [...runs.values()];
 }
+
+/**
+ * Reads a value until two reads `everyMs` apart agree (as JSON), e.g. a pending activity's heartbeat details after
+ * its worker was killed: a heartbeat already on the wire may still land just after the kill.
+ */
+export async function settled<T>(read: () => Promise<T>, everyMs = 500, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    const next = await read();
+    if (JSON.stringify(next) === JSON.stringify(last) || Date.now() > until) return next;
+    last = next;
+  }
+}

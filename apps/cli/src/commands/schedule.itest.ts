@@ -26,6 +26,7 @@ import {
   activityRuns,
   decodeFirstPayload,
   requireBuilt,
+  settled,
   runCli,
   spawnWorker,
   strataEnv,
@@ -227,11 +228,13 @@ describe.skipIf(noWorker)('a worker process killed during a fanned-out materiali
     // With no worker running, each child's pending heartbeat details are frozen: where its resume must begin.
     const beats = new Map<number, MaterializeProgress>();
     for (let i = 1; i <= 4; i++) {
-      const d = await client.workflow
-        .getHandle(`${handle.workflowId}:part${i}of4`)
-        .describe()
-        .catch(() => undefined);
-      const beat = decodeFirstPayload(d?.raw.pendingActivities?.[0]?.heartbeatDetails) as MaterializeProgress | undefined;
+      const beat = (await settled(async () => {
+        const d = await client.workflow
+          .getHandle(`${handle.workflowId}:part${i}of4`)
+          .describe()
+          .catch(() => undefined);
+        return decodeFirstPayload(d?.raw.pendingActivities?.[0]?.heartbeatDetails) ?? null;
+      })) as MaterializeProgress | null;
       if (beat) beats.set(i, beat);
     }
     expect(beats.size).toBeGreaterThan(0);
