@@ -19,8 +19,13 @@ phase "typecheck" pnpm typecheck || typecheck_rc=$?
 phase "lint" pnpm lint || lint_rc=$?
 # The real peers (feast, great_expectations from PyPI, in venvs outside the repo) for the compatibility suites;
 # set STRATA_SKIP_COMPAT=1 to skip installing them (those suites are then skipped with the reason).
+# With CI=true a peer that cannot be installed fails the run (compat-peers.sh exits 1), and so does STRATA_SKIP_COMPAT.
+compat_rc=0
 if [[ -z "${STRATA_SKIP_COMPAT:-}" ]]; then
-  compat_env=$(phase "compat peers (feast, great_expectations)" bash infra/compat-peers.sh) && eval "$compat_env"
+  compat_env=$(phase "compat peers (feast, great_expectations, hopsworks)" bash infra/compat-peers.sh) || compat_rc=$?
+  eval "$compat_env"
+elif [[ "${CI:-}" == "true" ]]; then
+  info "STRATA_SKIP_COMPAT is set but CI=true: the compatibility suites must run in CI"; compat_rc=1
 fi
 # The Python client's venv (strata-client from clients/python, pytest, nbclient, scikit-learn; outside the repo) for
 # apps/server/src/python-client.itest.ts, which fails under CI=true when it is missing.
@@ -30,15 +35,26 @@ mkdir -p "$(dirname "$report")"
 phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?
 if [[ -f "$report" ]]; then
   # One plain closing line with the counts, for people and for CI.
+  # Under CI=true a skipped test is a failure: green must mean every suite ran.
+  skipped_rc=0
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);' "$report" || true
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+    if (skipped > 0 && process.env.CI === "true") {
+      const names = r.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status !== "passed" && a.status !== "failed").map((a) => `${f.name}: ${a.fullName}`));
+      console.log(`CI=true and ${skipped} tests were skipped:\n  ${names.slice(0, 20).join("\n  ")}`);
+      process.exit(3);
+    }' "$report" || skipped_rc=$?
+  [[ $tests_rc -eq 0 && $skipped_rc -ne 0 ]] && tests_rc=$skipped_rc
+elif [[ "${CI:-}" == "true" ]]; then
+  info "no vitest report at $report"; [[ $tests_rc -eq 0 ]] && tests_rc=1
 fi
 
 word() { if [[ $1 -eq 0 ]]; then echo ok; else echo "FAILED($1)"; fi; }
-summary="typecheck $(word $typecheck_rc), lint $(word $lint_rc), tests $(word $tests_rc), total $((SECONDS - _T0))s"
+summary="typecheck $(word $typecheck_rc), lint $(word $lint_rc), compat peers $(word $compat_rc), tests $(word $tests_rc), total $((SECONDS - _T0))s"
 rc=$tests_rc
 [[ $rc -eq 0 && $typecheck_rc -ne 0 ]] && rc=$typecheck_rc
 [[ $rc -eq 0 && $lint_rc -ne 0 ]] && rc=$lint_rc
+[[ $rc -eq 0 && $compat_rc -ne 0 ]] && rc=$compat_rc
 if [[ $rc -eq 0 ]]; then info "SUMMARY: PASS - $summary"; else info "SUMMARY: FAIL - $summary"; fi
 exit $rc

@@ -5,12 +5,12 @@
  * to a real Strata server with an API key, and its environment holds no working database, Redis or Temporal
  * address at all).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from '@strata/server';
 import { connect, Identity, loadConfig, type Strata } from '@strata/sdk';
-import { CLI_MAIN, freshSchema, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
+import { CLI_MAIN, freshSchema, requireBuilt, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,7 +23,7 @@ const f = (name: string, text: string) => {
 
 const MODES = ['direct', 'remote'] as const;
 
-describe.skipIf(!existsSync(CLI_MAIN)).each(MODES)('strata CLI on the real stack (%s)', (mode) => {
+describe.skipIf(requireBuilt('strata CLI', CLI_MAIN)).each(MODES)('strata CLI on the real stack (%s)', (mode) => {
   const remote = mode === 'remote';
   let fresh: FreshSchema;
   let env: NodeJS.ProcessEnv;

@@ -6,7 +6,7 @@
  * worker's commit is retried after the heartbeat timeout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, ensureJanitorSchedule, loadConfig, runJanitor, type Strata, StrataError, tableFromRows } from '@strata/sdk';
@@ -15,6 +15,7 @@ import {
   eventually,
   freshSchema,
   type FreshSchema,
+  requireBuilt,
   runCli,
   spawnWorker,
   strataEnv,
@@ -56,7 +57,7 @@ const strictSuite = [
   '        - { type: expect_column_values_to_be_between, kwargs: { column: score, min_value: 0, max_value: 1 } }',
 ].join('\n');
 
-describe.skipIf(!existsSync(CLI_MAIN) || !existsSync(WORKER_MAIN))('ingestion lifecycle hardening', () => {
+describe.skipIf(requireBuilt('ingestion lifecycle hardening', CLI_MAIN, WORKER_MAIN))('ingestion lifecycle hardening', () => {
   let fresh: FreshSchema;
   let env: NodeJS.ProcessEnv;
   let strata: Strata;

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer as createServing } from '@strata/serving';
 import { connect, Identity, loadConfig, type Strata } from '@strata/sdk';
-import { freshSchema, type FreshSchema, strataEnv, testScope, uniqueName } from '@strata/testkit';
+import { freshSchema, type FreshSchema, requireOrSkip, strataEnv, testScope, uniqueName } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,18 +35,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
   });
 }
 
-describe('python client (strata-client)', () => {
-  if (!PYTHON || !existsSync(PYTHON)) {
-    if (process.env.CI === 'true') {
-      it('has its Python venv', () => {
-        throw new Error('STRATA_CLIENT_PYTHON is not set: infra/test.sh runs infra/python-client.sh to make it');
-      });
-    } else {
-      it.skip('needs STRATA_CLIENT_PYTHON (eval "$(bash infra/python-client.sh)")', () => {});
-    }
-    return;
-  }
+const missing =
+  !PYTHON || !existsSync(PYTHON)
+    ? 'STRATA_CLIENT_PYTHON is not set (eval "$(bash infra/python-client.sh)"; infra/test.sh does it)'
+    : undefined;
 
+describe.skipIf(requireOrSkip('python client (strata-client)', missing))('python client (strata-client)', () => {
   let fresh: FreshSchema;
   let strata: Strata;
   let app: FastifyInstance;

@@ -39,6 +39,7 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
     keyLookup,
     requestTimeoutMs: config.serving.requestTimeoutMs,
     maxEntities: config.serving.maxEntities,
+    statuses: config.serving.statuses,
     bodyLimit: config.serving.bodyLimitBytes,
     ...(config.redis.keyTtlSeconds ? { push: { keyTtlSeconds: config.redis.keyTtlSeconds } } : {}),
     logger: opts.logger ?? false,

@@ -13,6 +13,7 @@ import { type ApiKey, ApiKeys, AuthError, type KeyLookup, type Principal, presen
 import { type HopsworksRequest, hopsworksBatch, hopsworksSingle, projectOf, resolveHopsworksView } from './hopsworks.js';
 import { checkPush, OfflinePushBuffer, type PushBody, pushRowToOnline } from './push.js';
 import { RegistryCache } from './registry-cache.js';
+import { isFloatType, onlineResponseJson } from './feast-json.js';
 import { serveOnline } from './respond.js';
 
 declare module 'fastify' {
@@ -69,6 +70,10 @@ export interface ServerOptions {
    * one JSON object per call. Default: a JSON line on stderr.
    */
   log?: (entry: Record<string, unknown>) => void;
+   * Statuses of /get-online-features: 'strata' (default: NOT_FOUND, NULL_VALUE) or 'feast' (Feast 0.67: PRESENT with a
+   * null value). A request with the header `X-Strata-Compat: feast` gets Feast's answer either way.
+   */
+  statuses?: 'strata' | 'feast';
 }
 
 const stderrLog = (entry: Record<string, unknown>) => {
@@ -336,7 +341,7 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     return body as Record<string, unknown>;
   };
 
-  app.post('/get-online-features', async (req) => {
+  app.post('/get-online-features', async (req, reply) => {
     const body = objectBody(req.body) as {
       features?: unknown;
       feature_service?: unknown;
@@ -386,7 +391,14 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
           onServedAge: (view, ageMs) => freshness.observe({ view }, Math.max(0, ageMs) / 1000),
         });
         entitiesServed.inc(rows.length);
-        return res;
+        // Feast's value forms (a DOUBLE 85 is written 85.0); Feast's statuses when asked for.
+        const floats = selections.flatMap((s) => s.features.map((f) => isFloatType(f.valueType)));
+        const keyColumns = res.results.length - floats.length;
+        const compat = String(req.headers['x-strata-compat'] ?? '').toLowerCase() === 'feast';
+        reply.type('application/json; charset=utf-8');
+        return onlineResponseJson(res, [...new Array<boolean>(keyColumns).fill(false), ...floats], {
+          feastStatuses: compat || opts.statuses === 'feast',
+        });
       })(),
     );
   });

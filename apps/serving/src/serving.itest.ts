@@ -6,7 +6,7 @@
 import { type RepoSpec, resolveFeatureRefs } from '@strata/core';
 import { createPool, OfflineStore, type Pool, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
-import { freshSchema, type FreshSchema, uniqueName } from '@strata/testkit';
+import { freshSchema, type FreshSchema, requireOrSkip, uniqueName } from '@strata/testkit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnline } from '@strata/sdk';
@@ -36,7 +36,9 @@ const repo: RepoSpec = {
   featureServices: [{ name: 'model_v1', features: [{ view: 'stats', features: ['clicks', 'score'] }] }],
 };
 
-describe.skipIf(!redisBin)('serving app on real Postgres and a private Redis', () => {
+const noRedis = requireOrSkip('serving app', !redisBin && 'redis-server is not on PATH (infra/stack.sh installs it)');
+
+describe.skipIf(noRedis)('serving app on real Postgres and a private Redis', () => {
   let fresh: FreshSchema;
   let pool: Pool;
   let registry: PgRegistry;

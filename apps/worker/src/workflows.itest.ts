@@ -4,7 +4,7 @@
  * materialization retries through; a worker process killed mid-materialization whose run resumes from its cursor.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { connect, loadConfig, type Strata, type StrataConfig, tableFromRows } from '@strata/sdk';
 import {
   eventually,
@@ -14,10 +14,15 @@ import {
   serviceUrls,
   spawnWorker,
   strataEnv,
+  activityRuns,
+  decodeFirstPayload,
+  requireBuilt,
+  settled,
   testScope,
   WORKER_MAIN,
 } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MaterializeProgress } from '@strata/workflows';
 import { createStrataWorker } from './index.js';
 
 const H = 3600_000;
@@ -191,7 +196,7 @@ describe('workflows on real Temporal, Postgres and Redis', () => {
   });
 });
 
-describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed mid-materialization', () => {
+describe.skipIf(requireBuilt('worker kill test', WORKER_MAIN))('a worker process killed mid-materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;
@@ -243,7 +248,13 @@ describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed mid-materiali
       100,
     );
     first.kill('SIGKILL');
+    await once(first, 'exit');
     const killedAt = Number(redisCli('dbsize'));
+    // With no worker running the pending activity's heartbeat details are frozen: the cursor a resume must start at.
+    const beat = (await settled(async () => {
+      const pending = await client.workflow.getHandle(handle.workflowId).describe();
+      return decodeFirstPayload(pending.raw.pendingActivities?.[0]?.heartbeatDetails);
+    })) as MaterializeProgress;
     startWorkerProcess();
     const result = await handle.result();
     expect(result.rowsWritten + result.rowsSkippedOlder).toBeGreaterThanOrEqual(n);
@@ -254,11 +265,17 @@ describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed mid-materiali
     expect(online.results[1]?.values).toEqual([0, -5, n / 2 - 1, n - 1]);
     expect(online.results[1]?.statuses).toEqual(['PRESENT', 'PRESENT', 'PRESENT', 'PRESENT']);
     expect(killedAt).toBeGreaterThan(0);
-    // The run resumed: the activity was attempted more than once and the history shows one materialization.
+    // The run resumed, not restarted: the retried attempt (its result, from the history) began at the cursor the
+    // killed attempt last heartbeated to the server, and wrote fewer rows than the partition holds.
     const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
-    const attempts = (history.events ?? [])
-      .filter((e) => e.activityTaskStartedEventAttributes)
-      .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
-    expect(Math.max(...attempts)).toBeGreaterThan(1);
+    const [run] = activityRuns(history, 'materializeRange');
+    expect(run?.attempt).toBeGreaterThan(1);
+    const done = run?.result as MaterializeProgress;
+    expect(beat.cursor).not.toBeNull();
+    const began = done.starts?.at(-1);
+    expect(began).toEqual({ attempt: run?.attempt, cursor: beat.cursor, written: beat.written, skipped: beat.skipped });
+    const afterKill = done.written + done.skipped - beat.written - beat.skipped;
+    expect(afterKill).toBeGreaterThan(0);
+    expect(afterKill).toBeLessThan(n);
   });
 });

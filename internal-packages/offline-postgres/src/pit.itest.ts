@@ -259,6 +259,7 @@ describe('point-in-time joins against the naive reference', () => {
             };
           }
           const seqs: { seq: number; at: number }[] = [];
+          const commitsOf: Record<string, { seq: number; at: number }[]> = {};
           for (const [name, raw] of c.commits) {
             const vv = vvs[name] as ViewVersion;
             const ref = refs[name] as RefView;
@@ -280,6 +281,7 @@ describe('point-in-time joins against the naive reference', () => {
             }
             const { seq, at } = await commitRows(ctx, vv, rows);
             seqs.push({ seq, at });
+            commitsOf[name] = [...(commitsOf[name] ?? []), { seq, at }];
             for (const r of rows) {
               ref.rows.push({
                 keys: Object.fromEntries(ref.joinKeys.map((k) => [k, r[k] as string | number])),
@@ -305,14 +307,28 @@ describe('point-in-time joins against the naive reference', () => {
             ...(asOfTime !== undefined ? { asOfTime: new Date(asOfTime) } : {}),
             ...(c.drop ? { dropCreatedAfterEntityTime: true } : {}),
           };
-          let out: arrow.Table;
-          try {
-            out = await getHistoricalFeatures(ctx.pool, ctx.fresh.schema, req);
-          } catch (err) {
-            // An as-of time before every selected view's first commit is refused; the reference agrees nothing is visible.
-            if ((err as { code?: string }).code === 'INVALID_INPUT' && /before the first commit/.test(String(err))) return;
-            throw err;
+          // The reference's verdict on the query: an as-of before the first commit of every selected view that has
+          // commits is invalid (it could only give nulls). Strata must refuse exactly those, and answer all others.
+          const firsts = c.views.flatMap((v) => commitsOf[v]?.slice(0, 1) ?? []);
+          const referenceRefuses =
+            (asOfCommitSeq !== undefined || asOfTime !== undefined) &&
+            firsts.length > 0 &&
+            !firsts.some(
+              (f) => (asOfCommitSeq === undefined || f.seq <= asOfCommitSeq) && (asOfTime === undefined || f.at <= asOfTime),
+            );
+          const answer = await getHistoricalFeatures(ctx.pool, ctx.fresh.schema, req).then(
+            (table) => ({ table }),
+            (error: unknown) => ({ error }),
+          );
+          if (referenceRefuses) {
+            expect('error' in answer, 'Strata answered a query the reference sees as invalid').toBe(true);
+            const err = (answer as { error: { code?: string } }).error;
+            expect(err.code).toBe('INVALID_INPUT');
+            expect(String(err)).toMatch(/before the first commit/);
+            return;
           }
+          if ('error' in answer) throw answer.error;
+          const out = answer.table;
           const expected = referencePit(
             ents.map((e) => ({ keys: { user_id: e.user_id, promo_id: e.promo_id }, ts: e.ts })),
             c.views.map((v) => refs[v] as RefView),

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FeatureViewSpec, JoinKey } from '@strata/core';
 import { Redis } from 'ioredis';
+import { requireOrSkip } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore } from './store.js';
 
@@ -68,7 +69,12 @@ const newProject = () => {
   return p;
 };
 
-describe.skipIf(!FEAST_PYTHON)('Feast compatibility (runs when STRATA_FEAST_PYTHON names a python with feast installed)', () => {
+describe.skipIf(
+  requireOrSkip(
+    'Feast online compatibility',
+    !FEAST_PYTHON && 'STRATA_FEAST_PYTHON is not set (eval "$(bash infra/compat-peers.sh)", see compat/feast-online/README.md)',
+  ),
+)('Feast compatibility (runs when STRATA_FEAST_PYTHON names a python with feast installed)', () => {
   beforeAll(() => {
     store = RedisOnlineStore.connect(REDIS_URL);
   });

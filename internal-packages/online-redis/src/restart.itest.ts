@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import type { FeatureViewSpec, JoinKey } from '@strata/core';
 import { StrataError } from '@strata/core';
 import { Redis } from 'ioredis';
+import { requireOrSkip } from '@strata/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore } from './store.js';
 
@@ -80,7 +81,9 @@ afterAll(async () => {
   if (server) await stopRedis(server);
 });
 
-describe.skipIf(!redisServer)('RedisOnlineStore across a real Redis restart (needs redis-server on PATH)', () => {
+const noRedis = requireOrSkip('Redis restart', !redisServer && 'redis-server is not on PATH (infra/stack.sh installs it)');
+
+describe.skipIf(noRedis)('RedisOnlineStore across a real Redis restart (needs redis-server on PATH)', () => {
   it('fails fast with UNAVAILABLE while Redis is down and works again after it restarts', async () => {
     const port = await freePort();
     server = await startRedis(port);

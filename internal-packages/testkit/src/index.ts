@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -106,7 +107,7 @@ export function strataEnv(scope: TestScope, base: NodeJS.ProcessEnv = process.en
 }
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** The built worker and CLI entry points (tests that need a separate process skip when they are not built). */
+/** The built worker and CLI entry points (tests that need a separate process check them with requireBuilt). */
 export const WORKER_MAIN = join(REPO_ROOT, 'apps', 'worker', 'dist', 'main.js');
 export const CLI_MAIN = join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js');
 export const STACK_SCRIPT = join(REPO_ROOT, 'infra', 'stack.sh');
@@ -128,5 +129,108 @@ export async function runCli(
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+  }
+}
+
+/** True when the run is CI (`CI=true`, as CI services and infra/test.sh set it). */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.CI ?? '').toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+/**
+ * The one way a test suite may skip: pass what it needs as `missing` (a sentence saying what is absent and how to get
+ * it) or undefined/'' when everything is there. Returns whether to skip, for `describe.skipIf(...)`/`it.skipIf(...)`.
+ * Outside CI a skip prints its reason; under CI=true a missing prerequisite throws, so the file fails with the
+ * reason instead of passing by skipping.
+ */
+export function requireOrSkip(suite: string, missing: string | undefined | false | null): boolean {
+  if (!missing) return false;
+  const message = `[${suite}] cannot run: ${missing}`;
+  if (inCi()) throw new Error(`${message} (CI=true: a suite that cannot run fails the run)`);
+  console.warn(`${message}; skipped`);
+  return true;
+}
+
+/** requireOrSkip for a built entry point (the worker or CLI `dist/main.js`), which `pnpm build` makes. */
+export function requireBuilt(suite: string, ...files: string[]): boolean {
+  const absent = files.filter((f) => !existsSync(f));
+  return requireOrSkip(suite, absent.length ? `${absent.join(', ')} not built (run pnpm build)` : undefined);
+}
+
+interface HistoryPayload {
+  metadata?: Record<string, Uint8Array> | null;
+  data?: Uint8Array | null;
+}
+interface HistoryPayloads {
+  payloads?: HistoryPayload[] | null;
+}
+/** The parts of a Temporal workflow history (as `WorkflowHandle.fetchHistory()` returns it) that retries show in. */
+export interface HistoryLike {
+  events?:
+    | {
+        eventId?: unknown;
+        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+        activityTaskStartedEventAttributes?: {
+          scheduledEventId?: unknown;
+          attempt?: number | null;
+        } | null;
+        activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: HistoryPayloads | null } | null;
+      }[]
+    | null;
+}
+
+function decodePayload(p: HistoryPayload | undefined): unknown {
+  if (!p?.data) return undefined;
+  return JSON.parse(Buffer.from(p.data).toString('utf8'));
+}
+
+/** The first of a list of Temporal payloads (heartbeat details, a result) decoded as JSON, the default converter. */
+export function decodeFirstPayload(payloads: HistoryPayloads | null | undefined): unknown {
+  return decodePayload(payloads?.payloads?.[0] ?? undefined);
+}
+
+export interface ActivityRun {
+  activityType: string;
+  /** The attempt that completed (or was running when the history was read). */
+  attempt: number;
+  /** Decoded result of the attempt that completed, if it did. */
+  result?: unknown;
+}
+
+/**
+ * Reads every activity of one type from a workflow history: its final attempt number and its decoded result (JSON,
+ * the default data converter). The history does not keep heartbeat details (the server drops them from the heartbeat
+ * timeout failure); read them from the pending activity (`describe()`) with decodeFirstPayload.
+ */
+export function activityRuns(history: HistoryLike, activityType: string): ActivityRun[] {
+  const runs = new Map<string, ActivityRun>();
+  for (const e of history.events ?? []) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched?.activityType?.name === activityType) runs.set(String(e.eventId), { activityType, attempt: 1 });
+    const started = e.activityTaskStartedEventAttributes;
+    const run = started ? runs.get(String(started.scheduledEventId)) : undefined;
+    if (started && run) {
+      run.attempt = started.attempt ?? 1;
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    const finished = done ? runs.get(String(done.scheduledEventId)) : undefined;
+    if (done && finished) finished.result = decodePayload(done.result?.payloads?.[0] ?? undefined);
+  }
+  return [...runs.values()];
+}
+
+/**
+ * Reads a value until two reads `everyMs` apart agree (as JSON), e.g. a pending activity's heartbeat details after
+ * its worker was killed: a heartbeat already on the wire may still land just after the kill.
+ */
+export async function settled<T>(read: () => Promise<T>, everyMs = 500, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    const next = await read();
+    if (JSON.stringify(next) === JSON.stringify(last) || Date.now() > until) return next;
+    last = next;
   }
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireOrSkip } from '@strata/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportFeast, importFeast } from './index.js';
 
@@ -25,9 +26,7 @@ const reason = !python
   : !version
     ? `STRATA_FEAST_PYTHON=${python} cannot import feast`
     : '';
-if (reason) console.warn(`[feast-compat] skipped: ${reason}`);
-
-describe.skipIf(!!reason)(`Strata <-> real Feast ${version ?? ''}`, () => {
+describe.skipIf(requireOrSkip('Feast registry compatibility', reason))(`Strata <-> real Feast ${version ?? ''}`, () => {
   const work = mkdtempSync(join(tmpdir(), 'strata-feast-compat-'));
   const applied = join(work, 'applied');
   const exported = join(work, 'exported');

@@ -50,9 +50,11 @@ export {
   type CompareInput,
   type CompareResult,
   compare,
+  migrationPlan,
   parseRequirements,
   type Recommendation,
   type RequirementRow,
   type Requirements,
 } from './compare/compare.js';
-export { FACTS, type Fact, renderFactsTable, type Support, type SystemId } from './compare/facts.js';
+export { type Measurement, measureOnline } from './compare/measure.js';
+export { FACT_VERSIONS, FACTS, type Fact, renderFactsTable, type Support, type SystemId } from './compare/facts.js';

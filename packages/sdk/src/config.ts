@@ -55,6 +55,12 @@ export const ConfigSchema = z
           )
           .default([]),
         requestTimeoutMs: z.number().int().positive().default(2000),
+        /**
+         * Statuses of POST /get-online-features: 'strata' (NOT_FOUND for a missing entity, NULL_VALUE for a stored
+         * null) or 'feast' (Feast 0.67's answer: PRESENT with a null value). A request's `X-Strata-Compat: feast`
+         * header asks for Feast's answer too.
+         */
+        statuses: z.enum(['strata', 'feast']).default('strata'),
         maxEntities: z.number().int().positive().default(10_000),
         bodyLimitBytes: z
           .number()
@@ -143,6 +149,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_SERVER_DATA_DIR', ['server', 'dataDir']],
   ['STRATA_JANITOR_MAX_AGE', ['janitor', 'maxStagingAge']],
   ['STRATA_JANITOR_EVERY', ['janitor', 'every']],
+  ['STRATA_SERVING_STATUSES', ['serving', 'statuses']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

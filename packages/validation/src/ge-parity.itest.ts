@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as arrow from 'apache-arrow';
+import { requireOrSkip } from '@strata/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseSuite } from './suite.js';
 import { SuiteValidator } from './validator.js';
@@ -15,7 +16,7 @@ import { SuiteValidator } from './validator.js';
 const compat = fileURLToPath(new URL('../../../compat/great-expectations/', import.meta.url));
 const python = process.env.STRATA_GX_PYTHON;
 const reason =
-  'skipped: set STRATA_GX_PYTHON to a Python with great_expectations and pandas (compat/great-expectations/README.md)';
+  'STRATA_GX_PYTHON is not set: set STRATA_GX_PYTHON to a Python with great_expectations and pandas (compat/great-expectations/README.md)';
 
 export function readCsv(csvText: string, schema: Record<string, string>): arrow.Table {
   const lines = csvText.trim().split('\n');
@@ -72,7 +73,7 @@ interface GeRow {
   exception?: string | null;
 }
 
-describe.skipIf(!python)(`parity with Great Expectations${python ? '' : ` (${reason})`}`, () => {
+describe.skipIf(requireOrSkip('Great Expectations parity', !python && reason))('parity with Great Expectations', () => {
   it('gives the same verdicts and counts as GE on the parity suite', async () => {
     const { stdout } = await promisify(execFile)('bash', [`${compat}run.sh`], {
       env: { ...process.env, STRATA_GX_PYTHON: python },

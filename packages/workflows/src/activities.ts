@@ -200,7 +200,12 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const vv = await registry.getView(plan.project, plan.view, plan.version);
       const resumed = ctx.info.heartbeatDetails as MaterializeProgress | undefined;
-      const state: MaterializeProgress = resumed ?? { cursor: null, written: 0, skipped: 0, pages: 0 };
+      const state: MaterializeProgress = resumed
+        ? { ...resumed, starts: [...(resumed.starts ?? [])] }
+        : { cursor: null, written: 0, skipped: 0, pages: 0, starts: [] };
+      const start = { attempt: ctx.info.attempt, cursor: state.cursor, written: state.written, skipped: state.skipped };
+      state.starts?.push(start);
+      if (resumed) ctx.log.info('materializeRange resumes from its heartbeated cursor', { ...start });
       if (plan.fromSeq >= plan.toSeq && plan.mode === 'incremental') return state;
       const ref = { project: plan.project, view: vv.spec, joinKeys: vv.joinKeys };
       const fetchPage = (cursor: unknown[] | null) =>

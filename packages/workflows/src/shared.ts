@@ -115,6 +115,18 @@ export interface MaterializeProgress {
   written: number;
   skipped: number;
   pages: number;
+  /**
+   * Where each attempt of the activity began (its cursor and the counts carried over from the heartbeat it resumed
+   * from): the evidence, in the activity's result and heartbeats, that a retry resumed rather than restarted.
+   */
+  starts?: AttemptStart[];
+}
+
+export interface AttemptStart {
+  attempt: number;
+  cursor: unknown[] | null;
+  written: number;
+  skipped: number;
 }
 
 export interface MaterializeResult {

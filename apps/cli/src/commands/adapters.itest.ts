@@ -3,12 +3,12 @@
  * `feast apply`, kept as a fixture) comes back with the same objects, including the registry-wide ones Strata has
  * no model for (kept beside the registry). Also: dry runs write nothing, an existing folder is not overwritten.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sameRegistry } from '@strata/adapters';
-import { CLI_MAIN, freshSchema, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
+import { CLI_MAIN, freshSchema, requireBuilt, type FreshSchema, runCli, strataEnv, testScope } from '@strata/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const fixture = join(
@@ -24,7 +24,7 @@ const fixture = join(
   'feast-0.67-registry.db',
 );
 
-describe.skipIf(!existsSync(CLI_MAIN))('strata import/export feast through the registry', () => {
+describe.skipIf(requireBuilt('strata import/export', CLI_MAIN))('strata import/export feast through the registry', () => {
   let fresh: FreshSchema;
   let env: NodeJS.ProcessEnv;
   const dir = mkdtempSync(join(tmpdir(), 'strata-adapters-'));

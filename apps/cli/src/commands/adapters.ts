@@ -20,6 +20,7 @@ import { invalidInput, type RepoSpec } from '@strata/core';
 import { formatPlan } from '@strata/sdk';
 import type { Command } from 'commander';
 import { globals, info, output, withStrata } from '../context.js';
+import { measureSystems } from './measure.js';
 
 type System = 'feast' | 'hopsworks';
 
@@ -109,21 +110,32 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (must not exist unless --force)')
     .option('--force', 'replace the output folder if it exists')
     .option('--dry-run', 'print what would be written and lost; write nothing')
-    .action(async (sys: string, opts: { out: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
-      const which = system(sys);
-      await withStrata(cmd, async (strata) => {
-        const extras = await strata.registry.getProjectExtras(strata.project, which);
-        const repo = { ...(await strata.registry.loadRepo(strata.project)), ...(extras ? { extras } : {}) };
-        const fn = which === 'feast' ? exportFeast : exportHopsworks;
-        const res = await fn(strata.project, repo, opts.out, { force: opts.force, dryRun: opts.dryRun });
-        output(
-          cmd,
-          { project: strata.project, target: which, files: res.files, report: res.report, written: !opts.dryRun },
-          () =>
-            `${reportText(res.report)}\n\n${opts.dryRun ? 'would write' : 'wrote'}:\n${res.files.map((f) => `  ${f}`).join('\n')}`,
-        );
-      });
-    });
+    .option('--featurestore-id <n>', 'Hopsworks: the feature store id the DTOs name (kept from an import otherwise)', (v) =>
+      Number(v),
+    )
+    .action(
+      async (sys: string, opts: { out: string; force?: boolean; dryRun?: boolean; featurestoreId?: number }, cmd: Command) => {
+        const which = system(sys);
+        await withStrata(cmd, async (strata) => {
+          const extras = await strata.registry.getProjectExtras(strata.project, which);
+          const repo = { ...(await strata.registry.loadRepo(strata.project)), ...(extras ? { extras } : {}) };
+          const common = { force: opts.force, dryRun: opts.dryRun };
+          const res =
+            which === 'feast'
+              ? await exportFeast(strata.project, repo, opts.out, common)
+              : await exportHopsworks(strata.project, repo, opts.out, {
+                  ...common,
+                  ...(opts.featurestoreId !== undefined ? { featurestoreId: opts.featurestoreId } : {}),
+                });
+          output(
+            cmd,
+            { project: strata.project, target: which, files: res.files, report: res.report, written: !opts.dryRun },
+            () =>
+              `${reportText(res.report)}\n\n${opts.dryRun ? 'would write' : 'wrote'}:\n${res.files.map((f) => `  ${f}`).join('\n')}`,
+          );
+        });
+      },
+    );
 
   program
     .command('compare')
@@ -131,7 +143,11 @@ export function register(program: Command): void {
     .requiredOption('--requirements <file>', 'YAML or JSON requirements (see docs/feast-vs-hopsworks.md)')
     .requiredOption('--out <dir>', 'folder for compare.md and compare.html')
     .option('--source <system>', 'where the registry came from (feast | hopsworks | strata), for the migration plan')
-    .action(async (opts: { requirements: string; out: string; source?: string }, cmd: Command) => {
+    .option(
+      '--measure',
+      'measure online latency (p50/p99) on loopback: Strata serving, and feast serve over the exported registry on the same Redis when feast is installed',
+    )
+    .action(async (opts: { requirements: string; out: string; source?: string; measure?: boolean }, cmd: Command) => {
       let text: string;
       try {
         text = await readFile(opts.requirements, 'utf8');
@@ -142,7 +158,15 @@ export function register(program: Command): void {
       const source = opts.source === undefined ? undefined : opts.source === 'strata' ? 'strata' : system(opts.source);
       await withStrata(cmd, async (strata) => {
         const repo = await strata.registry.loadRepo(strata.project);
-        const res = compare({ project: strata.project, repo, requirements, ...(source ? { source } : {}) });
+        if (opts.measure) info(cmd, 'measuring online latency on loopback (Strata, then feast serve when installed)');
+        const measured = opts.measure ? await measureSystems(strata, repo) : undefined;
+        const res = compare({
+          project: strata.project,
+          repo,
+          requirements,
+          ...(source ? { source } : {}),
+          ...(measured ? { measured } : {}),
+        });
         await mkdir(opts.out, { recursive: true });
         const md = join(opts.out, 'compare.md');
         const html = join(opts.out, 'compare.html');
@@ -150,7 +174,7 @@ export function register(program: Command): void {
         await writeFile(html, res.html);
         output(
           cmd,
-          { project: strata.project, recommendation: res.recommendation, files: [md, html] },
+          { project: strata.project, recommendation: res.recommendation, files: [md, html], ...(measured ? { measured } : {}) },
           `recommendation: ${res.recommendation.target} (${res.recommendation.reasons.join(' ')})\nwrote ${md}\nwrote ${html}`,
         );
       });

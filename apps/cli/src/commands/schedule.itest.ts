@@ -4,7 +4,7 @@
  * materialization with Temporal Schedules through the SDK and the built `strata schedule` command.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import {
   connect,
   createMaterializeSchedule,
@@ -23,6 +23,10 @@ import {
   eventually,
   freshSchema,
   type FreshSchema,
+  activityRuns,
+  decodeFirstPayload,
+  requireBuilt,
+  settled,
   runCli,
   spawnWorker,
   strataEnv,
@@ -30,8 +34,10 @@ import {
   WORKER_MAIN,
 } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
+import type { MaterializeProgress } from '@strata/workflows';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+const noCli = requireBuilt('schedules from the CLI', CLI_MAIN);
 const t0 = Date.parse('2021-03-01T00:00:00Z');
 
 const repo = {
@@ -145,7 +151,7 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
     await expect(describeSchedule(strata, 'big_view')).rejects.toMatchObject({ code: 'UNKNOWN_OBJECT' });
   });
 
-  it.skipIf(!existsSync(CLI_MAIN))('drives schedules from the built CLI', async () => {
+  it.skipIf(noCli)('drives schedules from the built CLI', async () => {
     const env = envFor(config);
     const strataCli = async (...args: string[]) => {
       const r = await runCli(env, args);
@@ -166,7 +172,9 @@ describe('fan-out materialization, history and schedules (in-process worker)', (
   });
 });
 
-describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed during a fanned-out materialization', () => {
+const noWorker = requireBuilt('worker kill during fan-out', WORKER_MAIN);
+
+describe.skipIf(noWorker)('a worker process killed during a fanned-out materialization', () => {
   let fresh: FreshSchema;
   let config: StrataConfig;
   let strata: Strata;
@@ -216,6 +224,20 @@ describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed during a fann
       100,
     );
     first.kill('SIGKILL');
+    await once(first, 'exit');
+    // With no worker running, each child's pending heartbeat details are frozen: where its resume must begin.
+    const beats = new Map<number, MaterializeProgress>();
+    for (let i = 1; i <= 4; i++) {
+      const beat = (await settled(async () => {
+        const d = await client.workflow
+          .getHandle(`${handle.workflowId}:part${i}of4`)
+          .describe()
+          .catch(() => undefined);
+        return decodeFirstPayload(d?.raw.pendingActivities?.[0]?.heartbeatDetails) ?? null;
+      })) as MaterializeProgress | null;
+      if (beat) beats.set(i, beat);
+    }
+    expect(beats.size).toBeGreaterThan(0);
     startWorker();
     const result = await handle.result();
     expect(result.partitions).toBe(4);
@@ -223,14 +245,24 @@ describe.skipIf(!existsSync(WORKER_MAIN))('a worker process killed during a fann
     const online = await strata.getOnlineFeatures({ features: ['big_view:v'], entities: { user_id: [1, 7, n / 2, n] } });
     expect(online.results[1]?.values).toEqual([0, -7, n / 2 - 1, n - 1]);
     expect(online.results[1]?.statuses).toEqual(['PRESENT', 'PRESENT', 'PRESENT', 'PRESENT']);
-    let retried = false;
-    for (let i = 1; i <= 4; i++) {
+    // Each child that had heartbeated resumed at its own cursor: its retried attempt began where the heartbeat
+    // left off, and all children together wrote fewer rows after the kill than the run holds.
+    let afterKill = 0;
+    for (const [i, beat] of beats) {
       const history = await client.workflow.getHandle(`${handle.workflowId}:part${i}of4`).fetchHistory();
-      const attempts = (history.events ?? [])
-        .filter((e) => e.activityTaskStartedEventAttributes)
-        .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
-      if (Math.max(...attempts) > 1) retried = true;
+      const [run] = activityRuns(history, 'materializeRange');
+      expect(run?.attempt).toBeGreaterThan(1);
+      const done = run?.result as MaterializeProgress;
+      expect(done.starts?.at(-1)).toEqual({
+        attempt: run?.attempt,
+        cursor: beat.cursor,
+        written: beat.written,
+        skipped: beat.skipped,
+      });
+      if (beat.cursor) expect(beat.written + beat.skipped).toBeGreaterThan(0);
+      afterKill += done.written + done.skipped - beat.written - beat.skipped;
     }
-    expect(retried).toBe(true);
+    expect([...beats.values()].some((b) => b.cursor !== null)).toBe(true);
+    expect(afterKill).toBeLessThan(n);
   });
 });

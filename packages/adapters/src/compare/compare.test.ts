@@ -54,7 +54,7 @@ describe('compare', () => {
     expect(r.recommendation.ruledOut.hopsworks?.[0]).toMatch(/License/);
     expect(r.evidence.feast.join('\n')).toMatch(/keeps TTLs of user_stats, user_merchant, merchant_stats/);
     expect(r.evidence.hopsworks.join('\n')).toMatch(/user_stats: ttlSeconds 172800: Hopsworks feature groups have no TTL/);
-    expect(r.migrationPlan[0]).toMatch(/^strata import feast .* --dry-run$/);
+    expect(r.migrationPlan[0]).toMatch(/^strata --project strata_compat import feast .* --dry-run$/);
     expect(r.markdown).toMatch(/\| Validation at ingest \| required \| no: /);
     expect(r.html).toMatch(/<td class="no">no: AGPL-3.0/);
     expect(r.html).not.toMatch(/<script/);
@@ -63,6 +63,6 @@ describe('compare', () => {
   it('recommends Hopsworks for a managed, streaming team and plans the export', () => {
     const r = compare({ project: 'p', repo, requirements: { deployment: 'managed', streaming: true, statistics: true } });
     expect(r.recommendation.target).toBe('hopsworks');
-    expect(r.migrationPlan.join('\n')).toMatch(/strata export hopsworks --project p --out migration\/hopsworks/);
+    expect(r.migrationPlan.join('\n')).toMatch(/strata --project p export hopsworks --out migration\/hopsworks/);
   });
 });

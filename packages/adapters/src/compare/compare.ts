@@ -6,7 +6,8 @@ import { invalidInput, type RepoSpec } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
 import { buildRegistry } from '../feast/registry.js';
 import { buildHopsworksFiles } from '../hopsworks/folder.js';
-import { FACTS, factOf, SYSTEM_NAMES, SYSTEMS, type Support, type SystemId } from './facts.js';
+import type { Measurement } from './measure.js';
+import { FACT_VERSIONS, FACTS, factOf, SYSTEM_NAMES, SYSTEMS, type Support, type SystemId } from './facts.js';
 
 export interface Requirements {
   /** SPDX ids acceptable / not acceptable for the deployed system (e.g. forbidden: [AGPL-3.0]). */
@@ -285,40 +286,52 @@ function recommend(rows: RequirementRow[]): Recommendation {
   return { target, scores, ruledOut, reasons };
 }
 
-function migrationPlan(project: string, target: SystemId, source: CompareInput['source']): string[] {
+/**
+ * The migration plan: lines that are commands (each one runs as printed, apart from `<placeholders>` for files only
+ * the team has; apps/cli/src/commands/compare.itest.ts runs every one) and `#` comments for the steps that are not
+ * one command. Commands are relative to the folder compare is run in.
+ */
+export function migrationPlan(
+  project: string,
+  repo: RepoSpec,
+  target: SystemId,
+  source: CompareInput['source'] = 'strata',
+): string[] {
   const out = 'migration';
+  const online = repo.featureViews.filter((v) => v.online).map((v) => v.name);
   switch (target) {
     case 'feast':
       return [
-        `strata export feast --project ${project} --out ${out}/feast --dry-run   # review what is kept, changed, lost`,
-        `strata export feast --project ${project} --out ${out}/feast`,
-        `cd ${out}/feast && feast plan   # the exported registry and feature_store.yaml`,
-        'write each view\u2019s history to the parquet path of its FileSource (or point the sources at your tables)',
-        `cd ${out}/feast && feast materialize-incremental $(date -u +%Y-%m-%dT%H:%M:%S)`,
+        '# review what is kept, changed and lost, then write the Feast repo',
+        `strata --project ${project} export feast --out ${out}/feast --dry-run`,
+        `strata --project ${project} export feast --out ${out}/feast`,
+        '# the exported feature_store.yaml reads Redis from REDIS_CONNECTION_STRING (host:port[,password=...]);',
+        "# Strata's online rows are already in Feast's layout there, so feast serve answers at once",
+        `REDIS_CONNECTION_STRING=\${REDIS_CONNECTION_STRING:-127.0.0.1:6379} feast -c ${out}/feast feature-views list`,
+        "# history: write each view's rows to the parquet path of its FileSource, then feast materialize-incremental",
       ];
     case 'hopsworks':
       return [
-        `strata export hopsworks --project ${project} --out ${out}/hopsworks --dry-run`,
-        `strata export hopsworks --project ${project} --out ${out}/hopsworks`,
-        'create each feature_groups/*.json with hsfs (fs.get_or_create_feature_group with the same name, version, primary_key, event_time, online_enabled, expectation_suite) or POST it to the feature store REST API',
-        'insert each view\u2019s history with fg.insert(df); create feature_views/*.json with fs.create_feature_view(query=...)',
+        `strata --project ${project} export hopsworks --out ${out}/hopsworks --dry-run`,
+        `strata --project ${project} export hopsworks --out ${out}/hopsworks`,
+        '# create each feature_groups/*.json with hsfs (fs.get_or_create_feature_group with the same name, version,',
+        '# primary_key, event_time, online_enabled, expectation_suite) or POST it to the feature store REST API;',
+        "# insert each view's history with fg.insert(df); create feature_views/*.json with fs.create_feature_view",
       ];
-    default:
-      return source === 'feast'
-        ? [
-            'strata import feast <feast repo or registry.db> --dry-run',
-            'strata import feast <feast repo or registry.db>',
-            'strata ingest <view> <parquet/csv of the source>   # for each view, from its batch source',
-            'strata materialize <view> --from ... --to ...',
-          ]
-        : source === 'hopsworks'
-          ? [
-              'strata import hopsworks <folder of DTOs> --dry-run',
-              'strata import hopsworks <folder of DTOs>',
-              'strata ingest <view> <export of the feature group>   # for each view',
-              'strata materialize <view> --from ... --to ...',
-            ]
-          : ['nothing to migrate: the registry is already in Strata', 'strata plan && strata apply'];
+    default: {
+      if (source === 'strata')
+        return ['# nothing to migrate: the registry is already in Strata', `strata --project ${project} list`];
+      const from = source === 'feast' ? '<feast repo folder or registry.db>' : '<folder of Hopsworks DTOs>';
+      return [
+        `strata --project ${project} import ${source} ${from} --dry-run`,
+        `strata --project ${project} import ${source} ${from}`,
+        `# then, for each view, its history (${source === 'feast' ? 'from its batch source' : 'an export of the feature group'}), and the online store`,
+        ...repo.featureViews.map(
+          (v) => `strata --project ${project} ingest ${v.name} <history of ${v.name}: csv, parquet or arrow>`,
+        ),
+        ...(online.length ? [`strata --project ${project} materialize ${online.join(' ')}`] : []),
+      ];
+    }
   }
 }
 
@@ -328,6 +341,31 @@ export interface CompareInput {
   requirements: Requirements;
   /** Where the registry came from (for the migration plan); default strata. */
   source?: 'strata' | 'feast' | 'hopsworks';
+  /** Latencies measured on this machine (`--measure`), per system; a system left out was not measured, with why. */
+  measured?: { results: Partial<Record<SystemId, Measurement>>; notMeasured: Partial<Record<SystemId, string>> };
+}
+
+/** The "measured here" latency row: the evidence from a bounded load on loopback. */
+function measuredRow(m: NonNullable<CompareInput['measured']>, targetMs: number | undefined): RequirementRow {
+  const cells = {} as RequirementRow['cells'];
+  for (const s of SYSTEMS) {
+    const r = m.results[s];
+    if (!r) {
+      cells[s] = { support: 'unknown', text: `not measured: ${m.notMeasured[s] ?? 'no server to measure'}` };
+      continue;
+    }
+    const ok = r.errors === 0 && (targetMs === undefined || r.p99Ms <= targetMs);
+    cells[s] = {
+      support: r.errors > 0 ? 'partial' : ok ? 'yes' : 'no',
+      text: `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms over ${r.requests} requests (${r.concurrency} at a time, loopback, this machine)${r.errors ? `; ${r.errors} errors` : ''}`,
+    };
+  }
+  return {
+    requirement: 'Online latency (measured)',
+    wanted: targetMs === undefined ? 'measured' : `p99 <= ${targetMs} ms`,
+    hard: false,
+    cells,
+  };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -336,9 +374,10 @@ const MARK: Record<Support, string> = { yes: 'yes', partial: 'partly', no: 'no',
 
 export function compare(input: CompareInput): CompareResult {
   const rows = rowsFor(input.requirements);
+  if (input.measured) rows.push(measuredRow(input.measured, input.requirements.latencyTargetMs));
   const evidence = evidenceFor(input.project, input.repo);
   const recommendation = recommend(rows);
-  const plan = migrationPlan(input.project, recommendation.target, input.source ?? 'strata');
+  const plan = migrationPlan(input.project, input.repo, recommendation.target, input.source ?? 'strata');
   const head = `| Requirement | Wanted | ${SYSTEMS.map((s) => SYSTEM_NAMES[s]).join(' | ')} |`;
   const md: string[] = [
     `# Feast vs Hopsworks vs Strata for project \`${input.project}\``,
@@ -367,6 +406,12 @@ export function compare(input: CompareInput): CompareResult {
     '',
     `Scores: ${SYSTEMS.map((s) => `${SYSTEM_NAMES[s]} ${recommendation.scores[s]}`).join(', ')} (yes 2, partly 1, unknown 0, no -1). Sources: docs/feast-vs-hopsworks.md.`,
     '',
+    `Versions: ${SYSTEMS.map((s) => FACT_VERSIONS[s]).join('; ')}.`,
+    '',
+    '| Aspect | Sources |',
+    '| --- | --- |',
+    ...FACTS.map((f) => `| ${mdCell(f.label)} | ${mdCell(f.sources.join('; '))} |`),
+    '',
   ];
   const html = [
     '<!doctype html>',
@@ -388,7 +433,8 @@ export function compare(input: CompareInput): CompareResult {
     ...SYSTEMS.map((s) => `<h3>${SYSTEM_NAMES[s]}</h3><ul>${evidence[s].map((e) => `<li>${esc(e)}</li>`).join('')}</ul>`),
     `<h2>Migration plan (${esc(SYSTEM_NAMES[recommendation.target])})</h2>`,
     `<pre>${esc(plan.join('\n'))}</pre>`,
-    `<p>Facts and sources: docs/feast-vs-hopsworks.md (${FACTS.length} aspects).</p>`,
+    `<p>Facts and sources: docs/feast-vs-hopsworks.md (${FACTS.length} aspects). Versions: ${esc(SYSTEMS.map((s) => FACT_VERSIONS[s]).join('; '))}.</p>`,
+    `<table><thead><tr><th>Aspect</th><th>Sources</th></tr></thead><tbody>${FACTS.map((f) => `<tr><td>${esc(f.label)}</td><td>${esc(f.sources.join('; '))}</td></tr>`).join('')}</tbody></table>`,
     '</body></html>',
     '',
   ].join('\n');

@@ -9,6 +9,13 @@ export const SYSTEM_NAMES: Record<SystemId, string> = { feast: 'Feast', hopswork
 
 export type Support = 'yes' | 'partial' | 'no' | 'unknown';
 
+/** The versions the facts were checked against (their sources are per fact). */
+export const FACT_VERSIONS: Record<SystemId, string> = {
+  feast: 'Feast 0.67 (feast 0.67.0 on PyPI)',
+  hopsworks: 'Hopsworks 4.x documentation (current release line 5.x: hopsworks 5.2.1 on PyPI)',
+  strata: 'Strata (this repository)',
+};
+
 export interface Fact {
   key: string;
   label: string;

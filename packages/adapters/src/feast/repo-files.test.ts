@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { exportFeast, importFeast, parseFeatureStoreYaml } from './repo-files.js';
 
 const fixture = readFileSync(new URL('../__fixtures__/feast-0.67-registry.db', import.meta.url));
@@ -35,6 +36,23 @@ describe('Feast repo folders', () => {
     await expect(exportFeast(imp!.project, imp!.repo, out)).rejects.toMatchObject({ code: 'INVALID_INPUT', hint: /--force/ });
     await exportFeast(imp!.project, imp!.repo, out, { force: true });
     expect(readdirSync(work).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it("exports Strata's Redis as the online store, by environment reference, and never a password", async () => {
+    for (const [name, imp] of [
+      ['from-folder', (await importFeast(repoDir))[0]],
+      ['from-registry', (await importFeast(join(repoDir, 'data', 'registry.db')))[0]],
+    ] as const) {
+      const out = join(work, `yaml-${name}`);
+      await exportFeast(imp!.project, imp!.repo, out);
+      const text = readFileSync(join(out, 'feature_store.yaml'), 'utf8');
+      const doc = parseYaml(text) as { online_store: unknown };
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Feast's environment reference, written as it is
+      expect(doc.online_store).toEqual({ type: 'redis', connection_string: '${REDIS_CONNECTION_STRING}' });
+      expect(text).not.toMatch(/password|sqlite/);
+    }
+    const [kept] = await importFeast(repoDir);
+    expect(JSON.stringify(kept?.repo.extras)).not.toMatch(/password/);
   });
 
   it('gives clear errors for bad feature_store.yaml', () => {

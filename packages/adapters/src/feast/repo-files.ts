@@ -102,7 +102,7 @@ export async function importFeast(pathToRegistryDbOrRepoFolder: string): Promise
       if (r.project !== fs.project) return r;
       const config = strataConfigFromFeast(fs, r.report);
       const feast = (r.repo.extras?.feast ?? {}) as Obj;
-      feast.featureStoreYaml = fs.raw;
+      feast.featureStoreYaml = withoutSecrets(fs.raw);
       return { ...r, config };
     });
   }
@@ -115,10 +115,42 @@ export interface ExportOptions extends EncodeOptions {
   dryRun?: boolean;
 }
 
+/**
+ * The environment variable the exported feature_store.yaml reads the Redis connection from (Feast expands `${VAR}`
+ * in feature_store.yaml when it loads it). Feast's form: `host:port[,password=...][,ssl=true][,db=N]`.
+ */
+export const FEAST_REDIS_ENV = 'REDIS_CONNECTION_STRING';
+
+/**
+ * The online store of an exported repo: the Redis Strata serves from (Feast's own key layout, so Feast reads the rows
+ * Strata wrote), its address and credentials only as an environment reference, never inline.
+ */
+export function feastOnlineStore(): Obj {
+  return { type: 'redis', connection_string: `\${${FEAST_REDIS_ENV}}` };
+}
+
+/** Drops inline credentials from a kept feature_store.yaml (the offline store's password, a Redis password=...). */
+function withoutSecrets(doc: Obj): Obj {
+  const out: Obj = { ...doc };
+  for (const key of ['offline_store', 'batch_engine']) {
+    const store = out[key];
+    if (isObj(store) && 'password' in store) {
+      const { password: _p, ...rest } = store;
+      out[key] = rest;
+    }
+  }
+  const online = out.online_store;
+  if (isObj(online) && typeof online.connection_string === 'string') {
+    const parts = online.connection_string.split(',').filter((s) => !/^\s*password=/i.test(s));
+    out.online_store = { ...online, connection_string: parts.join(',') };
+  }
+  return out;
+}
+
 function featureStoreYamlFor(project: string, repo: RepoSpec): string {
   const kept = ((repo as { extras?: Obj }).extras?.feast as Obj | undefined)?.featureStoreYaml;
   if (isObj(kept)) {
-    const doc: Obj = { ...kept, project };
+    const doc: Obj = { ...withoutSecrets(kept), project, online_store: feastOnlineStore() };
     const reg = doc.registry;
     doc.registry = isObj(reg) ? { ...reg, registry_type: 'file', path: 'data/registry.db' } : 'data/registry.db';
     return toYaml(doc);
@@ -127,7 +159,7 @@ function featureStoreYamlFor(project: string, repo: RepoSpec): string {
     project,
     provider: 'local',
     registry: { registry_type: 'file', path: 'data/registry.db' },
-    online_store: { type: 'sqlite', path: 'data/online_store.db' },
+    online_store: feastOnlineStore(),
     offline_store: { type: 'file' },
     entity_key_serialization_version: 3,
   });

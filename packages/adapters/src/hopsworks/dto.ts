@@ -297,6 +297,12 @@ export function encodeHopsworksFeatureGroup(
     features: cols,
     type: str(hops.type) || 'cachedFeaturegroupDTO',
   };
+  // A group Hopsworks has not created yet has no id: hsfs then reads the key columns from `primaryKey` (as for a
+  // group made with fs.create_feature_group), not from the features' `primary` flags.
+  if (dto.id === undefined) {
+    dto.primaryKey = cols.filter((c) => c.primary).map((c) => c.name);
+    dto.partitionKey = cols.filter((c) => c.partition === true).map((c) => c.name);
+  }
   const keys = hops.$keys as string[] | undefined;
   if (keys) {
     if (!view.description && '$description' in hops) dto.description = hops.$description;
@@ -401,10 +407,17 @@ export function encodeHopsworksFeatureView(
   views: Map<string, FeatureViewSpec>,
   entities: EntitySpec[],
   report: ImportReport,
+  opts: { featurestoreId?: number } = {},
 ): Dto {
   const hops = (service.extras?.hopsworks ?? {}) as Extras;
   const unchanged = hops.query && hops.selection === JSON.stringify(service.features);
-  const ref = (fg: Dto) => ({ name: fg.name, version: fg.version ?? 1, ...(fg.id !== undefined ? { id: fg.id } : {}) });
+  // A query holds its feature groups whole, as Hopsworks answers them (hsfs builds each with
+  // FeatureGroup.from_response_json: it needs the feature store id, and the keys of a group not yet created).
+  const ref = (fg: Dto) => {
+    const featurestoreId = fg.featurestoreId ?? opts.featurestoreId;
+    const { expectationSuite: _es, ...group } = clone(fg);
+    return { ...group, ...(featurestoreId !== undefined ? { featurestoreId } : {}), version: fg.version ?? 1 };
+  };
   const keysOf = (view: string) => {
     const v = views.get(view);
     const byName = new Map(entities.map((e) => [e.name, e]));
@@ -455,7 +468,9 @@ export function encodeHopsworksFeatureView(
   }
   if (service.tags) report.impossible.push({ object: `feature service ${service.name}`, reason: 'tags are not part of the DTO' });
   return {
-    ...(hops.featureView ? clone(hops.featureView as Dto) : { version: 1 }),
+    ...(hops.featureView
+      ? clone(hops.featureView as Dto)
+      : { version: 1, ...(opts.featurestoreId !== undefined ? { featurestoreId: opts.featurestoreId } : {}) }),
     name: service.name,
     ...(service.description
       ? { description: service.description }

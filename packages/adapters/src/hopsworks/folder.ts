@@ -200,6 +200,10 @@ export function buildHopsworksFiles(
     const file = `${dir}/${String(dto.name)}_${String(dto.version ?? 1)}.json`;
     files[file] = `${JSON.stringify(dto, null, 2)}\n`;
   };
+  if (featurestoreId === undefined)
+    report.warnings.push(
+      'no feature store id (featurestoreId): the hopsworks client needs one to load these DTOs; pass featurestoreId (CLI: --featurestore-id)',
+    );
   files['featurestore.json'] =
     `${JSON.stringify(x.featurestore ?? { projectName: project, ...(featurestoreId !== undefined ? { featurestoreId } : {}) }, null, 2)}\n`;
   const fgByView = new Map<string, Dto>();
@@ -225,6 +229,7 @@ export function buildHopsworksFiles(
       views,
       repo.entities,
       report,
+      featurestoreId === undefined ? {} : { featurestoreId },
     );
     put('feature_views', dto);
     report.created.push(`feature view ${s.name}`);
