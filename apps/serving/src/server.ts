@@ -70,6 +70,7 @@ export interface ServerOptions {
    * one JSON object per call. Default: a JSON line on stderr.
    */
   log?: (entry: Record<string, unknown>) => void;
+  /**
    * Statuses of /get-online-features: 'strata' (default: NOT_FOUND, NULL_VALUE) or 'feast' (Feast 0.67: PRESENT with a
    * null value). A request with the header `X-Strata-Compat: feast` gets Feast's answer either way.
    */
