@@ -1,10 +1,13 @@
 export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
 export {
+  checkAsOf,
+  entityColumns,
   type EntityStream,
   getHistoricalFeatures,
   type HistoricalRequest,
   type HistoricalSelection,
   historicalColumns,
+  labelColumns,
   outputName,
   PIT_STRATEGIES,
   type PitStrategy,
@@ -18,6 +21,7 @@ export {
   type Ingestion,
   type IngestionStatus,
   OfflineStore,
+  type OfflineStoreOptions,
   type StageResult,
   translatePgError,
   viewColumns,
@@ -51,3 +55,13 @@ export {
   type TrainingSetStatus,
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+export {
+  backfillCommitFiles,
+  type CommitExport,
+  type CommitFile,
+  type CommitFileSink,
+  commitFiles,
+  commitsWithoutFiles,
+  type ExportColumn,
+  exportCommit,
+} from './manifest.js';
