@@ -9,6 +9,7 @@
  * ranked per entity row instead.
  */
 import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +46,18 @@ import { ParquetCommitSink } from './sink.js';
 /** A training-set request, optionally with the entity rows as a Parquet file DuckDB reads itself (no JS pass). */
 export interface ColumnarRequest extends HistoricalRequest {
   entityFile?: { path: string; format: 'parquet' };
+}
+
+/** One entity-key hash partition of a training set (`hash(keys) % count = index`, keys in name order). */
+export interface Partition {
+  index: number;
+  count: number;
+}
+
+/** The SQL hash partition of a row by its join keys (names sorted, so every side hashes the same tuple). */
+function partitionCond(alias: string, keys: string[], p: Partition): string {
+  const list = [...keys].sort().map((k) => `${alias}.${q(k)}`);
+  return `hash(${list.join(', ')}) % ${Number(p.count)} = ${Number(p.index)}`;
 }
 
 interface TypedCol {
@@ -190,7 +203,14 @@ export class ColumnarEngine {
   // ---- the join ---------------------------------------------------------------------------------------------------
 
   /** The SQL of a training set over temp table `e`, one row per entity row in entity-row order. */
-  private async joinSql(req: HistoricalRequest, keys: JoinKey[], labels: TypedCol[]): Promise<string> {
+  private async joinSql(
+    req: HistoricalRequest,
+    keys: JoinKey[],
+    labels: TypedCol[],
+    part?: Partition,
+    withRow = false,
+  ): Promise<string> {
+    const partKeys = keys.map((k) => k.name).sort();
     const keyNames = new Set(keys.map((k) => k.name));
     let label = 0;
     const selects = entityColumns(req).map((c) =>
@@ -201,6 +221,7 @@ export class ColumnarEngine {
           : `e.${q(`__l${label++}`)} AS ${q(c.name)}`,
     );
     if (label !== labels.length) throw new Error('label columns out of step');
+    if (withRow) selects.unshift('e."__row"');
     const ctes: string[] = [];
     const joins: string[] = [];
     for (const [i, s] of req.selections.entries()) {
@@ -210,7 +231,16 @@ export class ColumnarEngine {
       const files = await this.files(vv, () => true);
       const pin = this.pinOf(req, files);
       const visible = files.filter((f) => f.commitSeq <= pin);
-      const src = this.source(vv, visible);
+      // A partition needs only the feature rows of its own keys when the view is keyed by exactly those keys.
+      const sameKeys =
+        vv.joinKeys
+          .map((k) => k.name)
+          .sort()
+          .join(',') === partKeys.join(',');
+      const src =
+        part && sameKeys
+          ? `(SELECT * FROM ${this.source(vv, visible)} w WHERE ${partitionCond('w', partKeys, part)})`
+          : this.source(vv, visible);
       const keyList = vv.joinKeys.map((k) => q(k.name));
       const ts = q(spec.timestampField);
       const created = spec.createdTimestampField ? q(spec.createdTimestampField) : undefined;
@@ -285,16 +315,30 @@ export class ColumnarEngine {
   }
 
   /** A training set as Arrow record batches in entity-row order (bounded by one batch in JS). */
-  async *streamHistoricalFeatures(req: ColumnarRequest): AsyncGenerator<arrow.RecordBatch> {
-    // DuckDB connections are not generators: collect per batch through a small queue on one connection.
-    const batchSize = req.batchSize ?? 50_000;
+  streamHistoricalFeatures(req: ColumnarRequest): AsyncGenerator<arrow.RecordBatch> {
+    return this.streamSql(
+      (consume) => this.withTrainingSet(req, (c, sql, columns) => consume(c, sql, columns)),
+      req.batchSize ?? 50_000,
+      (rows) => req.onProgress?.({ stage: 'joining', rows }),
+    );
+  }
+
+  /**
+   * Streams the rows of a query as Arrow record batches. `open` gets a connection ready for the query (temp tables
+   * loaded) and hands it with the SQL to `consume`; at most two batches are held at a time.
+   */
+  private async *streamSql(
+    open: (consume: (c: DuckDBConnection, sql: string, columns: TypedCol[]) => Promise<void>) => Promise<void>,
+    batchSize: number,
+    onRows?: (rows: number) => void,
+  ): AsyncGenerator<arrow.RecordBatch> {
     const out: arrow.RecordBatch[] = [];
     let notify: (() => void) | undefined;
-    let finished = false;
-    let failure: unknown;
     let pulled: (() => void) | undefined;
     let cancelled = false;
-    const running = this.withTrainingSet(req, async (c, sql, columns) => {
+    let finished = false;
+    let failure: unknown;
+    const running = open(async (c, sql, columns) => {
       const schema = arrowSchemaOf(columns);
       const result = await c.stream(sql);
       let buf: unknown[][] = columns.map(() => []);
@@ -303,7 +347,7 @@ export class ColumnarEngine {
       const flush = async () => {
         out.push(batchOf(schema, columns, buf));
         done += n;
-        req.onProgress?.({ stage: 'joining', rows: done });
+        onRows?.(done);
         buf = columns.map(() => []);
         n = 0;
         notify?.();
@@ -314,9 +358,9 @@ export class ColumnarEngine {
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        const cols = chunk.convertColumns(JSDuckDBValueConverter);
-        cols.forEach((vals, j) => {
-          (buf[j] as unknown[]).push(...vals);
+        chunk.convertColumns(JSDuckDBValueConverter).forEach((vals, j) => {
+          const b = buf[j] as unknown[];
+          for (const v of vals) b.push(v);
         });
         n += chunk.rowCount;
         if (n >= batchSize) await flush();
@@ -348,6 +392,103 @@ export class ColumnarEngine {
       await running;
     }
     if (failure) throw failure;
+  }
+
+  // ---- training sets in partitions (the workflow's activities) ----------------------------------------------------
+
+  /**
+   * Writes a training set's entity rows, checked and typed, as one Parquet file (`__row`, keys, `__ts`, labels) that
+   * every partition reads. Whole or not at all.
+   */
+  async prepareEntities(req: ColumnarRequest, path: string): Promise<number> {
+    const keys = planHistorical(req);
+    const labels = labelColumns(req, keys);
+    const client = await this.store.pool.connect();
+    try {
+      await checkAsOf(client, this.store.schema, req);
+    } finally {
+      client.release();
+    }
+    const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
+    try {
+      const rows = await this.duck.with(async (c) => {
+        try {
+          const n = await this.loadEntities(c, req, keys, labels);
+          await mkdir(dirnameOf(path), { recursive: true });
+          await c.run(`COPY e TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          return n;
+        } finally {
+          await c.run('DROP TABLE IF EXISTS e').catch(() => {});
+        }
+      });
+      await publish(tmp, path);
+      return rows;
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
+  }
+
+  /**
+   * Joins one entity-key hash partition of prepared entity rows into a Parquet part (the output columns and
+   * `__row`). The part appears whole under its name or not at all, so a retried partition (another worker, after
+   * this one died) simply writes it again; each entity row is in exactly one partition.
+   */
+  async buildPartition(req: HistoricalRequest, prepared: string, part: Partition, out: string): Promise<number> {
+    const keys = planHistorical(req);
+    const labels = labelColumns(req, keys);
+    const sql = await this.joinSql(req, keys, labels, part, true);
+    const tmp = `${out}.${process.pid}.${++tmpCounter}.tmp`;
+    try {
+      const rows = await this.duck.with(async (c) => {
+        try {
+          await c.run(
+            `CREATE TEMP TABLE e AS SELECT * FROM read_parquet(${lit(prepared)}) e WHERE ${partitionCond(
+              'e',
+              keys.map((k) => k.name),
+              part,
+            )}`,
+          );
+          const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          return r.rowsChanged;
+        } finally {
+          await c.run('DROP TABLE IF EXISTS e').catch(() => {});
+        }
+      });
+      await publish(tmp, out);
+      return rows;
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
+  }
+
+  /** Presents the parts as one file in entity-row order (without `__row`), whole or not at all. */
+  async mergeParts(
+    req: HistoricalRequest,
+    parts: string[],
+    path: string,
+    format?: string,
+  ): Promise<{ path: string; rows: number }> {
+    const f = outputFormat(path, format);
+    await checkWritable(path, f);
+    const src = `(SELECT * EXCLUDE ("__row") FROM read_parquet([${parts.map(lit).join(', ')}]) ORDER BY "__row")`;
+    if (f !== 'parquet') {
+      const columns = historicalColumns(req, planHistorical(req));
+      const batches = this.streamSql((consume) => this.duck.with((c) => consume(c, `SELECT * FROM ${src}`, columns)), 50_000);
+      return writeBatches(batches, path, { format: f });
+    }
+    const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    try {
+      const rows = await this.duck.with(
+        async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`)).rowsChanged,
+      );
+      await publish(tmp, path);
+      return { path, rows };
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
   }
 
   /** A whole training set as one Arrow table (small requests). */
@@ -389,29 +530,8 @@ export class ColumnarEngine {
     ];
   }
 
-  private async *readSql(sql: string, columns: TypedCol[], batchSize: number): AsyncGenerator<arrow.RecordBatch> {
-    // Small helper: materialize per DuckDB chunk group; the same queue shape as streamHistoricalFeatures.
-    const schema = arrowSchemaOf(columns);
-    const batches = await this.duck.with(async (c) => {
-      const r = await c.run(sql);
-      const out: arrow.RecordBatch[] = [];
-      let buf: unknown[][] = columns.map(() => []);
-      let n = 0;
-      for (const chunk of await r.fetchAllChunks()) {
-        chunk.convertColumns(JSDuckDBValueConverter).forEach((vals, j) => {
-          (buf[j] as unknown[]).push(...vals);
-        });
-        n += chunk.rowCount;
-        if (n >= batchSize) {
-          out.push(batchOf(schema, columns, buf));
-          buf = columns.map(() => []);
-          n = 0;
-        }
-      }
-      if (n > 0 || !out.length) out.push(batchOf(schema, columns, buf));
-      return out;
-    });
-    yield* batches;
+  private readSql(sql: string, columns: TypedCol[], batchSize: number): AsyncGenerator<arrow.RecordBatch> {
+    return this.streamSql((consume) => this.duck.with((c) => consume(c, sql, columns)), batchSize);
   }
 
   /** A view as of a commit or time: every row committed by then, or the latest row per entity then. */

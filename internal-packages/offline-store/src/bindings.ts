@@ -133,7 +133,7 @@ export interface OfflineConfig {
  * The Postgres store (with the commit sink when a columnar root is configured) and the binding the configuration
  * asks for. The columnar engine needs a root.
  */
-export function openOfflineStore(pool: Pool, registry: PgRegistry, config: OfflineConfig = {}): OfflineStore {
+export function openOfflineStore(pool: Pool, registry: PgRegistry, config: OfflineConfig = {}): PostgresOfflineStore {
   const engine = config.engine ?? 'postgres';
   if (!config.columnarRoot) {
     if (engine === 'columnar') {

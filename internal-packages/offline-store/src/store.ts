@@ -70,5 +70,8 @@ export interface OfflineStore {
   /** A staged ingestion's rows in batches, whole or a uniform sample (validation and profiling). */
   readStaged(ingestionId: string, batchSize?: number, opts?: { sampleRows?: number }): AsyncGenerator<Record<string, unknown>[]>;
 
+  /** Writes the columnar file of every commit that has none yet (idempotent); CONFIG error without a columnar root. */
+  backfill(project: string, filter?: { view?: string; version?: number }): Promise<{ commits: number; rows: number }>;
+
   close(): Promise<void>;
 }

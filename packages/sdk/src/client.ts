@@ -32,14 +32,16 @@ import {
   listTrainingSets,
   type TrainingSet,
   type Ingestion,
-  OfflineStore,
+  type OfflineStore,
   type Pool,
   PgRegistry,
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
+import { openOfflineStore, type PostgresOfflineStore } from '@strata/offline-store';
 import { RedisOnlineStore } from '@strata/online-redis';
 import {
+  columnarEntitiesPath,
   type IngestInput,
   type IngestResult,
   ingestWorkflowId,
@@ -56,20 +58,20 @@ import {
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
-import { type LoadConfigOptions, loadConfig, type StrataConfig } from './config.js';
+import { type LoadConfigOptions, loadConfig, offlineOptions, type StrataConfig } from './config.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
   collect,
   diff,
   diffSummary,
-  historicalRequest,
   history,
   readView,
   streamTrainingSet,
   type TimeTravelOptions,
+  trainingRequest,
 } from './history.js';
 import { detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
-import { checkWritable, writeBatches } from './writers.js';
+import { checkWritable } from './writers.js';
 
 export interface ConnectOptions extends LoadConfigOptions {
   /** A ready config (skips loading strata.yaml). */
@@ -181,7 +183,10 @@ export interface HistoricalOptions {
 
 export class Strata {
   readonly registry: PgRegistry;
+  /** The Postgres store: registry, staging, commits (each commit also writes its Parquet file when configured). */
   readonly offline: OfflineStore;
+  /** The offline store behind training sets and time travel (the configured engine, docs/offline-store.md). */
+  readonly store: PostgresOfflineStore;
   private onlineStore: RedisOnlineStore | undefined;
   private temporal: Client | undefined;
   private connection: Connection | undefined;
@@ -191,7 +196,8 @@ export class Strata {
     readonly pool: Pool,
   ) {
     this.registry = new PgRegistry(pool, config.postgres.schema);
-    this.offline = new OfflineStore(pool, this.registry);
+    this.store = openOfflineStore(pool, this.registry, offlineOptions(config));
+    this.offline = this.store.postgres;
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Strata> {
@@ -243,6 +249,7 @@ export class Strata {
   async close(): Promise<void> {
     await this.onlineStore?.close().catch(() => {});
     await this.connection?.close().catch(() => {});
+    await this.store.close().catch(() => {});
     await this.pool.end().catch(() => {});
   }
 
@@ -509,7 +516,7 @@ export class Strata {
 
   /** The same training set as a stream of Arrow record batches in entity-row order (bounded memory). */
   async *streamHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): AsyncGenerator<arrow.RecordBatch> {
-    yield* streamTrainingSet(this.offline, {
+    yield* streamTrainingSet(this.store, {
       ...(await this.trainingRequest(opts)),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
@@ -523,7 +530,14 @@ export class Strata {
     opts: FeatureSelection & HistoricalOptions & { out: string; format?: string },
   ): Promise<{ path: string; rows: number }> {
     await checkWritable(opts.out, opts.format);
-    return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+    const req = await trainingRequest(this.store, {
+      ...(await this.trainingRequest(opts)),
+      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      ...(opts.workMem ? { workMem: opts.workMem } : {}),
+      ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return this.store.writeTrainingSet(req, { path: opts.out, ...(opts.format ? { format: opts.format } : {}) });
   }
 
   /**
@@ -539,20 +553,33 @@ export class Strata {
         id?: string;
         chunkRows?: number;
         parallel?: number;
+        /** Columnar engine: entity-key hash partitions (default entity rows / chunkRows), each an activity. */
+        partitions?: number;
+        /** Columnar engine: a partition silent this long is retried on another worker (default '2 minutes'). */
+        heartbeatTimeout?: string;
         createdBy?: string;
       },
   ): Promise<RunHandle<TrainingSetResult> & { id: string; entityRows: number }> {
     const id = opts.id ?? randomUUID();
-    const req = await historicalRequest({
+    const req = await trainingRequest(this.store, {
       ...(await this.trainingRequest(opts)),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     await checkWritable(opts.out, opts.format);
-    const ts = await createTrainingSet(this.offline, this.project, id, req, {
-      uri: resolvePath(opts.out),
-      ...(opts.format ? { format: opts.format } : {}),
-      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
-    });
+    // The columnar engine keeps the entity rows as a Parquet file beside the output (the workers' file system).
+    const columnar = this.store.engine === 'columnar' ? this.store.columnar : undefined;
+    const ts = await createTrainingSet(
+      this.offline,
+      this.project,
+      id,
+      req,
+      {
+        uri: resolvePath(opts.out),
+        ...(opts.format ? { format: opts.format } : {}),
+        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+      },
+      columnar ? { loadEntities: (r, t) => columnar.prepareEntities({ ...req, ...r }, columnarEntitiesPath(t)) } : undefined,
+    );
     const client = await this.workflowClient();
     const workflowId = trainingSetWorkflowId(this.project, id);
     const input: TrainingSetInput = {
@@ -561,6 +588,9 @@ export class Strata {
       entityRows: ts.entityRows,
       ...(opts.chunkRows ? { chunkRows: opts.chunkRows } : {}),
       ...(opts.parallel ? { parallel: opts.parallel } : {}),
+      ...(columnar ? { engine: 'columnar' as const } : {}),
+      ...(opts.partitions ? { partitions: opts.partitions } : {}),
+      ...(opts.heartbeatTimeout ? { heartbeatTimeout: opts.heartbeatTimeout } : {}),
     };
     const handle = await client.workflow.start('trainingSetWorkflow', {
       workflowId,
@@ -593,7 +623,7 @@ export class Strata {
 
   /** A view's commits (and failed or pending ingestions): rows, event-time range, who, when, status. */
   history(view: string): Promise<CommitInfo[]> {
-    return history(this.offline, this.project, view);
+    return history(this.store, this.project, view);
   }
 
   /** A view as of a commit or a wall-clock time: every row committed by then, or the latest per entity. */
@@ -601,12 +631,12 @@ export class Strata {
     view: string,
     opts: TimeTravelOptions & { latest?: boolean; version?: number; batchSize?: number } = {},
   ): AsyncGenerator<arrow.RecordBatch> {
-    yield* readView(this.offline, await this.getView(view, opts.version), opts);
+    yield* readView(this.store, await this.getView(view, opts.version), opts);
   }
 
   /** The rows that the commits after `from` up to `to` added to a view. */
   async *diff(view: string, from: number, to: number, opts: { version?: number } = {}): AsyncGenerator<arrow.RecordBatch> {
-    yield* diff(this.offline, await this.getView(view, opts.version), from, to);
+    yield* diff(this.store, await this.getView(view, opts.version), from, to);
   }
 
   async diffSummary(view: string, from: number, to: number, opts: { version?: number } = {}) {
@@ -631,6 +661,14 @@ export class Strata {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Writes the Parquet file of every commit of this project that has none (commits made before a columnar root was
+   * configured); idempotent. Needs offline.columnarRoot.
+   */
+  backfillColumnar(opts: { view?: string; version?: number } = {}): Promise<{ commits: number; rows: number }> {
+    return this.store.backfill(this.project, opts);
   }
 
   listIngestions(view?: string): Promise<Ingestion[]> {

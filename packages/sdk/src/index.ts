@@ -14,6 +14,7 @@ export {
   findConfigFile,
   loadConfig,
   type LoadConfigOptions,
+  offlineOptions,
   type StrataConfig,
   type StrataConfigInput,
 } from './config.js';
