@@ -66,6 +66,7 @@ interface TypedCol {
 }
 
 let tmpCounter = 0;
+const MAX_BIGINT = '9223372036854775807';
 
 export class ColumnarEngine {
   readonly duck: Duck;
@@ -248,13 +249,16 @@ export class ColumnarEngine {
       const rank = [...(created ? [`v.${created} DESC NULLS LAST`] : []), 'v."__commit_seq" DESC', 'v."__ord" DESC'];
       const ttl = spec.ttlSeconds > 0 ? Number(spec.ttlSeconds) : 0;
       if (!req.dropCreatedAfterEntityTime) {
-        // The winner of each (keys, event time); then the ASOF JOIN takes the latest event time <= the entity time.
+        // One ASOF JOIN on the whole order (event time, created time with null oldest, commit, input position): the
+        // entity side is (its time, +inf, +inf, +inf), so the greatest feature tuple <= it is the latest event time
+        // <= the entity time and, among rows of that time, the winner of the tie rules.
+        const created0 = created ? `coalesce(v.${created}, '-infinity'::TIMESTAMPTZ)` : `'-infinity'::TIMESTAMPTZ`;
         ctes.push(
-          `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')} FROM ${src} v
-           QUALIFY row_number() OVER (PARTITION BY ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} ORDER BY ${rank.join(', ')}) = 1)`,
+          `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')},
+             {'t': v.${ts}, 'c': ${created0}, 's': v."__commit_seq", 'o': v."__ord"} AS "__z" FROM ${src} v)`,
         );
         joins.push(
-          `ASOF LEFT JOIN ${alias} ON ${keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND e."__ts" >= ${alias}."__t"`,
+          `ASOF LEFT JOIN ${alias} ON ${keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND {'t': e."__ts", 'c': 'infinity'::TIMESTAMPTZ, 's': ${MAX_BIGINT}::BIGINT, 'o': ${MAX_BIGINT}::BIGINT} >= ${alias}."__z"`,
         );
         const inTtl = ttl ? `${alias}."__t" >= e."__ts" - to_seconds(${ttl})` : undefined;
         s.features.forEach((f, j) => {

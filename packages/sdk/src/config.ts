@@ -88,6 +88,8 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_POSTGRES_SCHEMA', ['postgres', 'schema']],
   ['STRATA_OFFLINE_ENGINE', ['offline', 'engine']],
   ['STRATA_COLUMNAR_ROOT', ['offline', 'columnarRoot']],
+  ['STRATA_DUCKDB_THREADS', ['offline', 'duckdbThreads']],
+  ['STRATA_DUCKDB_MEMORY_LIMIT', ['offline', 'duckdbMemoryLimit']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
@@ -172,7 +174,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
   }
   for (const [name, p] of ENV_MAP) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' ? Number(v) : v);
+    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' || p[1] === 'duckdbThreads' ? Number(v) : v);
   }
   if (env.STRATA_API_KEYS) setPath(raw, ['serving', 'apiKeys'], parseApiKeys(env.STRATA_API_KEYS));
   if (raw.project === undefined) raw.project = 'default';
