@@ -58,8 +58,28 @@ check_native() {
   info "native check: skipped (no package depends on @temporalio/worker yet)"
 }
 
+check_duckdb() {
+  # The columnar offline engine runs DuckDB in process (ADR 0003); its binding is a prebuilt per-platform package.
+  local dir=internal-packages/offline-columnar
+  [[ -d "$dir/node_modules/@duckdb/node-api" ]] || { info "duckdb check: skipped (no @duckdb/node-api)"; return 0; }
+  if (cd "$dir" && node --input-type=module -e '
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const db = await DuckDBInstance.create(":memory:", { autoinstall_known_extensions: "false" });
+    const c = await db.connect();
+    const r = await c.runAndReadAll("SELECT count(*) FROM duckdb_extensions() WHERE loaded AND extension_name IN (\x27parquet\x27, \x27json\x27, \x27icu\x27)");
+    if (Number(r.getRowsJS()[0][0]) !== 3) throw new Error("parquet, json and icu must be built in");
+  ') 2>/tmp/strata-duckdb-check.$$; then
+    rm -f /tmp/strata-duckdb-check.$$
+    info "native check: @duckdb/node-api loads with parquet, json and icu built in"
+    return 0
+  fi
+  cat /tmp/strata-duckdb-check.$$ >&2; rm -f /tmp/strata-duckdb-check.$$
+  fail "@duckdb/node-api does not load on this machine ($(uname -m), $(node -v)): the columnar offline engine cannot run. Reinstall with 'pnpm install --force'"
+}
+
 phase "node" ensure_node
 phase "pnpm" ensure_pnpm
 phase "pnpm install" install_deps
 phase "build (turbo)" build
 phase "native modules" check_native
+phase "duckdb" check_duckdb

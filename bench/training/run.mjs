@@ -1,15 +1,18 @@
 // P4 training-set benchmark: one point-in-time-correct training set (N entity rows x 3 feature views, M feature rows
-// in all, written to Parquet) built by Strata (Postgres), by DuckDB's ASOF JOIN and by Feast's
-// get_historical_features (local file offline store), on the same data, in one run. Loading data is not timed.
-// Usage (after `pnpm build`; env from `bash infra/stack.sh env`; venvs outside the repo, see bench/README.md):
-//   DUCKDB_PYTHON=<venv>/bin/python FEAST_PYTHON=<venv>/bin/python \
-//     node bench/training/run.mjs [--entities 1000000] [--feature-rows 10000000] [--feast-entities N] [--dir /tmp/strata-bench]
-import { execFile } from 'node:child_process';
+// in all, written to Parquet) built by Strata's Postgres engine, by Strata's columnar engine (in process, and as a
+// workflow on 1 and on 2 worker processes), by DuckDB's ASOF JOIN (the anchor: @duckdb/node-api, the same DuckDB the
+// columnar engine embeds, tables loaded first) and optionally by Feast's get_historical_features (local file offline
+// store), on the same data, in one run. Loading data is not timed (the commits' Parquet copies are reported).
+// Usage (after `pnpm build`; env from `bash infra/stack.sh env`; Feast's venv outside the repo, see bench/README.md):
+//   [FEAST_PYTHON=<venv>/bin/python] node bench/training/run.mjs [--entities 1000000] [--feature-rows 10000000]
+//     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0]
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { connect, csvFastPathHeader, loadConfig, stageCsvFile } from '@strata/sdk';
 
 const run = promisify(execFile);
@@ -23,7 +26,8 @@ const M = Number(arg('feature-rows', '10000000'));
 const FEAST_N = Number(arg('feast-entities', String(N)));
 const ROOT = arg('dir', join(tmpdir(), 'strata-bench'));
 const DIR = join(ROOT, `p4_${N}_${M}`);
-const duckPython = process.env.DUCKDB_PYTHON;
+const SKIP_PG = process.argv.includes('--skip-postgres');
+const WORKERS = Number(arg('workers', '2')); // 0: no workflow runs; else 1 worker, then `WORKERS` workers
 const feastPython = process.env.FEAST_PYTHON;
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
 const stamp = Date.now().toString(36);
@@ -74,24 +78,69 @@ async function generate() {
       return `${u},${iso(s)},${iso(s + 60)},${(i % 1000) / 10},${k * 1000 + (i % 997)}`;
     });
   }
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run("SET TimeZone = 'UTC'");
   for (const f of ['entities', ...VIEWS]) {
     if (existsSync(join(DIR, `${f}.parquet`))) continue;
     const cols =
       f === 'entities'
         ? "row_id::BIGINT AS row_id, user_id::BIGINT AS user_id, (event_timestamp::TIMESTAMPTZ AT TIME ZONE 'UTC') AS event_timestamp, label::BIGINT AS label"
         : "user_id::BIGINT AS user_id, (event_timestamp::TIMESTAMPTZ AT TIME ZONE 'UTC') AS event_timestamp, (created::TIMESTAMPTZ AT TIME ZONE 'UTC') AS created, f1::DOUBLE AS f1, f2::DOUBLE AS f2";
-    await run(duckPython, [
-      '-c',
-      `import duckdb; duckdb.sql("COPY (SELECT ${cols} FROM read_csv('${join(DIR, `${f}.csv`)}', all_varchar=true)) TO '${join(DIR, `${f}.parquet`)}' (FORMAT parquet)")`,
-    ]);
+    await c.run(
+      `COPY (SELECT ${cols} FROM read_csv('${join(DIR, `${f}.csv`)}', all_varchar=true)) TO '${join(DIR, `${f}.parquet`)}' (FORMAT parquet)`,
+    );
   }
+  c.closeSync();
+  db.closeSync();
+}
+
+/** The anchor: DuckDB's ASOF JOIN over the same Parquet data, tables loaded first (not timed), output to Parquet. */
+async function duckRun() {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  let t = process.hrtime.bigint();
+  await c.run(`CREATE TABLE e AS SELECT * FROM read_parquet('${join(DIR, 'entities.parquet')}')`);
+  for (const v of VIEWS) await c.run(`CREATE TABLE ${v} AS SELECT * FROM read_parquet('${join(DIR, `${v}.parquet`)}')`);
+  const load = Number(process.hrtime.bigint() - t) / 1e9;
+  const joins = VIEWS.map(
+    (v) => `ASOF LEFT JOIN ${v} ON e.user_id = ${v}.user_id AND e.event_timestamp >= ${v}.event_timestamp`,
+  ).join(' ');
+  const cols = VIEWS.map((v) => `${v}.f1 AS ${v}__f1, ${v}.f2 AS ${v}__f2`).join(', ');
+  const out = join(DIR, `duck_${stamp}.parquet`);
+  t = process.hrtime.bigint();
+  await c.run(
+    `COPY (SELECT e.user_id, e.event_timestamp, e.label, ${cols} FROM e ${joins} ORDER BY e.row_id) TO '${out}' (FORMAT parquet)`,
+  );
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const r = (await c.runAndReadAll(`SELECT count(*), count(va__f1) FROM read_parquet('${out}')`)).getRowsJS()[0];
+  c.closeSync();
+  db.closeSync();
+  const { rm } = await import('node:fs/promises');
+  await rm(out, { force: true });
+  return {
+    peer: 'duckdb (@duckdb/node-api 1.5.6)',
+    seconds,
+    loadSeconds: +load.toFixed(2),
+    rows: Number(r[0]),
+    vaMatched: Number(r[1]),
+  };
 }
 
 async function strataRun() {
   const schema = `strata_bench_p4_${stamp}`;
-  const strata = await connect({
-    config: loadConfig({ env: {}, configPath: undefined, overrides: { project: 'bench', postgres: { url: pgUrl, schema } } }),
-  });
+  const root = join(DIR, `columnar_${stamp}`);
+  const offline = { engine: 'postgres', columnarRoot: root };
+  const cfg = (engine) =>
+    loadConfig({
+      env: {},
+      configPath: undefined,
+      overrides: { project: 'bench', postgres: { url: pgUrl, schema }, offline: { ...offline, engine } },
+    });
+  const strata = await connect({ config: cfg('postgres') });
+  const results = {};
+  const { rm } = await import('node:fs/promises');
+  const workers = [];
   try {
     await strata.apply({
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
@@ -109,45 +158,108 @@ async function strataRun() {
       })),
     });
     const t = process.hrtime.bigint();
+    let commitSecs = 0;
     for (const v of VIEWS) {
-      // Staged by the CSV fast path and committed directly (the workflow's validation pass is P3's subject).
+      // Staged by the CSV fast path and committed directly (the workflow's validation pass is P3's subject); each
+      // commit also writes its Parquet copy (ADR 0003).
       const vv = await strata.getView(v);
       const path = join(DIR, `${v}.csv`);
       await stageCsvFile(strata.offline, vv, `load-${v}`, path, await csvFastPathHeader(vv, path));
+      const tc = process.hrtime.bigint();
       await strata.offline.commit(`load-${v}`);
+      commitSecs += Number(process.hrtime.bigint() - tc) / 1e9;
       await strata.pool.query(`ANALYZE "${schema}"."${vv.tableName}"`);
     }
-    log(`strata: loaded ${M} feature rows in ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(1)} s`);
-    const out = join(DIR, `strata_${stamp}.parquet`);
-    const t0 = process.hrtime.bigint();
-    const marks = {};
-    const at = () => Number(process.hrtime.bigint() - t0) / 1e9;
-    const w = await strata.writeHistoricalFeatures({
-      onProgress: (p) => {
-        if (p.stage === 'loading') marks.loaded = at();
-        else marks.firstBatch ??= at();
-      },
+    results.load = {
+      seconds: +(Number(process.hrtime.bigint() - t) / 1e9).toFixed(1),
+      commitSecondsWithParquet: +commitSecs.toFixed(1),
+    };
+    log(
+      `strata: loaded ${M} feature rows in ${results.load.seconds} s (commits incl. Parquet copies ${results.load.commitSecondsWithParquet} s)`,
+    );
+    const request = {
       features: VIEWS.flatMap((v) => [`${v}:f1`, `${v}:f2`]),
       entities: { path: join(DIR, 'entities.parquet') },
       fullFeatureNames: true,
-      out,
-      workMem: '256MB',
-      ...(process.env.P4_STRATEGY ? { strategy: process.env.P4_STRATEGY } : {}),
-    });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const peak = process.resourceUsage().maxRSS / 1024;
-    const { rm } = await import('node:fs/promises');
-    await rm(out, { force: true });
-    return {
-      seconds: secs,
-      entitiesLoadedAt: +(marks.loaded ?? 0).toFixed(2),
-      firstBatchAt: +(marks.firstBatch ?? 0).toFixed(2),
-      rows: w.rows,
-      peakRssMiB: Math.round(peak),
     };
+    const timed = async (name, fn) => {
+      const out = join(DIR, `strata_${name}_${stamp}.parquet`);
+      const rss0 = process.memoryUsage().rss;
+      const t0 = process.hrtime.bigint();
+      const w = await fn(out);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      await rm(out, { force: true });
+      results[name] = { seconds: secs, rows: w.rows, rssMiB: Math.round(Math.max(rss0, process.memoryUsage().rss) / 2 ** 20) };
+      log(`${name}: ${secs.toFixed(2)} s for ${w.rows} rows`);
+    };
+    if (!SKIP_PG) {
+      await timed('postgres', (out) =>
+        strata.writeHistoricalFeatures({
+          ...request,
+          out,
+          workMem: '256MB',
+          ...(process.env.P4_STRATEGY ? { strategy: process.env.P4_STRATEGY } : {}),
+        }),
+      );
+    }
+    const columnar = await connect({ config: cfg('columnar') });
+    try {
+      await timed('columnar', (out) => columnar.writeHistoricalFeatures({ ...request, out }));
+      for (const n of WORKERS ? [1, WORKERS] : []) {
+        // Worker processes (the built apps/worker), one DuckDB thread each so the count of processes is what varies.
+        const taskQueue = `p4_${stamp}_${n}`;
+        const env = {
+          ...process.env,
+          STRATA_CONFIG: '',
+          STRATA_PROJECT: 'bench',
+          STRATA_POSTGRES_URL: pgUrl,
+          STRATA_POSTGRES_SCHEMA: schema,
+          STRATA_TASK_QUEUE: taskQueue,
+          STRATA_OFFLINE_ENGINE: 'columnar',
+          STRATA_COLUMNAR_ROOT: root,
+          STRATA_DUCKDB_THREADS: '1',
+        };
+        const main = join(here, '..', '..', 'apps', 'worker', 'dist', 'main.js');
+        const procs = Array.from({ length: n }, () => spawn(process.execPath, [main], { env, stdio: 'ignore' }));
+        workers.push(...procs);
+        const base = cfg('columnar');
+        const client = await connect({
+          config: {
+            ...base,
+            temporal: { ...base.temporal, taskQueue, address: process.env.TEMPORAL_ADDRESS ?? base.temporal.address },
+          },
+        });
+        try {
+          // Not timed: the workers start (they bundle the workflow code) and poll the activity queue.
+          const wf = await client.workflowClient();
+          for (;;) {
+            const d = await wf.workflowService.describeTaskQueue({
+              namespace: base.temporal.namespace,
+              taskQueue: { name: taskQueue },
+              taskQueueType: 2, // activity
+            });
+            if ((d.pollers ?? []).length >= n) break;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          await timed(`workflow_${n}_worker${n > 1 ? 's' : ''}`, async (out) => {
+            const run = await client.startTrainingSet({ ...request, out, partitions: 4, parallel: 4 });
+            return run.result();
+          });
+        } finally {
+          await client.close();
+          for (const p of procs) p.kill('SIGTERM');
+        }
+      }
+    } finally {
+      await columnar.close();
+    }
+    results.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    return results;
   } finally {
+    for (const p of workers) p.kill('SIGKILL');
     await strata.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await strata.close();
+    await rm(root, { recursive: true, force: true });
   }
 }
 
@@ -157,18 +269,17 @@ async function peer(python, mode, extra = []) {
 }
 
 async function main() {
-  if (!duckPython) throw new Error('set DUCKDB_PYTHON to a python with duckdb (see bench/README.md)');
   await generate();
   const strata = await strataRun();
-  log(`strata: ${strata.seconds.toFixed(2)} s for ${strata.rows} rows`);
-  const duck = await peer(duckPython, 'duckdb');
+  const duck = await duckRun();
   log(`duckdb: ${duck.seconds.toFixed(2)} s`);
   let feast;
   if (feastPython) {
     feast = await peer(feastPython, 'feast', FEAST_N < N ? [String(FEAST_N)] : []);
     log(`feast: ${feast.seconds.toFixed(2)} s for ${feast.entity_rows} entity rows`);
   }
-  const perRow = (r) => r.seconds / (r.entity_rows ?? r.rows);
+  const ratio = (a, b) => (a && b ? +(a.seconds / b.seconds).toFixed(2) : null);
+  const two = strata[`workflow_${WORKERS}_workers`];
   process.stdout.write(
     `${JSON.stringify(
       {
@@ -177,9 +288,14 @@ async function main() {
         strata,
         duckdb: duck,
         feast: feast ?? 'skipped (set FEAST_PYTHON)',
-        strataOverDuckdb: +(strata.seconds / duck.seconds).toFixed(2),
-        feastOverStrataPerEntityRow: feast ? +(perRow(feast) / perRow(strata)).toFixed(2) : null,
-        goals: 'strata within 2x of duckdb; feast >= 10x slower than strata',
+        columnarOverDuckdb: ratio(strata.columnar, duck),
+        postgresOverDuckdb: ratio(strata.postgres, duck),
+        postgresOverColumnar: ratio(strata.postgres, strata.columnar),
+        oneWorkerOverTwo: two ? ratio(strata.workflow_1_worker, two) : null,
+        feastOverStrataPerEntityRow: feast
+          ? +(feast.seconds / feast.entity_rows / (strata.columnar.seconds / N)).toFixed(2)
+          : null,
+        goals: 'strata (columnar) within 2x of duckdb; feast >= 10x slower than strata; 2 workers faster than 1',
       },
       null,
       2,

@@ -3,9 +3,10 @@ export { checkPush, OfflinePushBuffer } from './push.js';
 export { RegistryCache } from './registry-cache.js';
 export { createServer, errorBody, type ServerOptions } from './server.js';
 
-import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
+import { createPool, PgRegistry } from '@strata/offline-postgres';
+import { openOfflineStore } from '@strata/offline-store';
 import { RedisOnlineStore } from '@strata/online-redis';
-import { Identity, StrataError, type StrataConfig } from '@strata/sdk';
+import { Identity, offlineOptions, StrataError, type StrataConfig } from '@strata/sdk';
 import { isLoopback } from './auth.js';
 import { createServer } from './server.js';
 
@@ -34,7 +35,8 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
     registry,
     pool,
     online,
-    offline: new OfflineStore(pool, registry),
+    // Pushed commits also write their Parquet file when a columnar root is configured (ADR 0003).
+    offline: openOfflineStore(pool, registry, offlineOptions(config)).postgres,
     apiKeys: config.serving.apiKeys,
     keyLookup,
     requestTimeoutMs: config.serving.requestTimeoutMs,

@@ -1,9 +1,10 @@
 /**
  * The Strata worker: runs the ingest, validation and materialization workflows and their activities.
  */
-import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
+import { createPool, PgRegistry } from '@strata/offline-postgres';
+import { openOfflineStore } from '@strata/offline-store';
 import { RedisOnlineStore } from '@strata/online-redis';
-import { ensureJanitorSchedule, type StrataConfig } from '@strata/sdk';
+import { ensureJanitorSchedule, offlineOptions, type StrataConfig } from '@strata/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -47,7 +48,9 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
-  const offline = new OfflineStore(pool, registry);
+  // The Postgres store; with a columnar root configured, each commit also writes its Parquet file (ADR 0003).
+  const store = openOfflineStore(pool, registry, offlineOptions(config));
+  const offline = store.postgres;
   const online = RedisOnlineStore.connect(config.redis.url);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
@@ -55,12 +58,16 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: workflowsPath(),
-    activities: { ...createActivities({ registry, offline, online }), ...createTrainingActivities({ offline }) },
+    activities: {
+      ...createActivities({ registry, offline, online }),
+      ...createTrainingActivities({ offline, ...(store.columnar ? { columnar: store.columnar } : {}) }),
+    },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10s',
   });
   const close = async () => {
     await online.close().catch(() => {});
+    await store.close().catch(() => {});
     await pool.end().catch(() => {});
     await connection.close().catch(() => {});
   };

@@ -1,10 +1,13 @@
 export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
 export {
+  checkAsOf,
+  entityColumns,
   type EntityStream,
   getHistoricalFeatures,
   type HistoricalRequest,
   type HistoricalSelection,
   historicalColumns,
+  labelColumns,
   outputName,
   PIT_STRATEGIES,
   type PitStrategy,
@@ -20,6 +23,7 @@ export {
   isTransientSqlState,
   type JanitorReport,
   OfflineStore,
+  type OfflineStoreOptions,
   type StageResult,
   translatePgError,
   viewColumns,
@@ -47,7 +51,10 @@ export {
   finishTrainingSet,
   getTrainingSet,
   listTrainingSets,
+  markTrainingSetBuilding,
   partPath,
+  partsDir,
+  requestOf,
   type TrainingSet,
   type TrainingSetSpec,
   type TrainingSetStatus,
@@ -56,3 +63,13 @@ export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
 export { type ApiKeyRecord, type AuditEntry, PgAccess, type Role } from './access.js';
 export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';
 export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';
+export {
+  backfillCommitFiles,
+  type CommitExport,
+  type CommitFile,
+  type CommitFileSink,
+  commitFiles,
+  commitsWithoutFiles,
+  type ExportColumn,
+  exportCommit,
+} from './manifest.js';

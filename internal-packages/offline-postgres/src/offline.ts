@@ -9,6 +9,7 @@ import type * as arrow from 'apache-arrow';
 import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
+import { type CommitFileSink, exportCommit } from './manifest.js';
 import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
@@ -135,10 +136,16 @@ const STAGE_LOCK = (schema: string, ingestionId: string): [string, string] => ['
 /** Commits at least this big into an empty version table load first and build the indexes after. */
 export const BULK_LOAD_MIN_ROWS = 100_000;
 
+export interface OfflineStoreOptions {
+  /** Also writes each commit's rows as an immutable columnar file, inside the commit (ADR 0003). */
+  commitFiles?: CommitFileSink;
+}
+
 export class OfflineStore {
   constructor(
     readonly pool: Pool,
     readonly registry: PgRegistry,
+    readonly options: OfflineStoreOptions = {},
   ) {}
 
   get schema(): string {
@@ -385,6 +392,23 @@ export class OfflineStore {
     extra: { report?: unknown; statistics?: unknown; workflowId?: string } = {},
     opts: { inTransaction?: (client: PoolClient) => Promise<void> } = {},
   ): Promise<CommitResult> {
+    // The commit's columnar file, once written: removed again if the transaction does not commit.
+    let written: string | undefined;
+    try {
+      return await this.commitTx(ingestionId, extra, (path) => {
+        written = path;
+      });
+    } catch (err) {
+      if (written) await this.options.commitFiles?.discard(written).catch(() => {});
+      throw err;
+    }
+  }
+
+  private commitTx(
+    ingestionId: string,
+    extra: { report?: unknown; statistics?: unknown; workflowId?: string },
+    onFile: (path: string) => void,
+  ): Promise<CommitResult> {
     return withTransaction(this.pool, async (c) => {
       const { rows } = await c.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1 FOR UPDATE`, [ingestionId]);
       if (!rows[0]) throw invalidInput(`ingestion '${ingestionId}' does not exist`);
@@ -449,6 +473,27 @@ export class OfflineStore {
       if (indexes.length) {
         await c.query(`SET LOCAL maintenance_work_mem = '512MB'`);
         for (const ix of indexes) await c.query(ix.indexdef);
+      }
+      if (this.options.commitFiles) {
+        const sink = this.options.commitFiles;
+        const file = await exportCommit(
+          c,
+          this.schema,
+          vv,
+          { table: ing.stagingTable as string },
+          { seq, ingestionId },
+          {
+            write: async (x) => {
+              const out = await sink.write(x);
+              onFile(out.path);
+              return out;
+            },
+            discard: (p) => sink.discard(p),
+          },
+          viewColumns(vv.spec, vv.joinKeys),
+        );
+        if (file.rows !== ins.rowCount)
+          throw new StrataError('INTERNAL', `commit ${seq}: the columnar file has ${file.rows} rows, the table ${ins.rowCount}`);
       }
       await c.query(
         `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = date_trunc('milliseconds', clock_timestamp()), staging_table = NULL,

@@ -28,6 +28,10 @@ export function createPool(url: string, options: { max?: number; applicationName
   });
   // An idle client that loses its connection (server restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor may a checked-out client whose backend is terminated mid-query (the query itself rejects with the error).
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 

@@ -35,6 +35,8 @@ export interface TrainingSetSpec {
   asOfCommitSeq: number;
   asOfTime?: string;
   dropCreatedAfterEntityTime?: boolean;
+  /** 'columnar': entity rows in a Parquet file beside the output, partitions joined by DuckDB (ADR 0003). */
+  engine?: 'postgres' | 'columnar';
 }
 
 export type TrainingSetStatus = 'loaded' | 'building' | 'done' | 'failed';
@@ -103,6 +105,8 @@ export async function createTrainingSet(
   id: string,
   req: HistoricalRequest,
   out: { uri: string; format?: string; createdBy?: string },
+  /** Another home for the entity rows (the columnar engine's Parquet file): loads them, returns the row count. */
+  columnar?: { loadEntities(req: HistoricalRequest, ts: { id: string; outputUri: string }): Promise<number> },
 ): Promise<TrainingSet> {
   const keys = planHistorical(req);
   const format = outputFormat(out.uri, out.format);
@@ -135,23 +139,28 @@ export async function createTrainingSet(
       asOfCommitSeq: pin,
       ...(req.asOfTime ? { asOfTime: req.asOfTime.toISOString() } : {}),
       ...(req.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
+      ...(columnar ? { engine: 'columnar' as const } : {}),
     };
-    const rows = await loadEntities(client, ref, req, keys, labelColumns(req, keys));
+    const rows = columnar
+      ? await columnar.loadEntities({ ...req, asOfCommitSeq: pin }, { id, outputUri: out.uri })
+      : await loadEntities(client, ref, req, keys, labelColumns(req, keys));
     await client.query(
       `INSERT INTO ${qualified(store.schema, 'training_sets')} (id, project, status, spec, entity_table, entity_rows, output_uri, output_format, as_of_commit_seq, created_by)
        VALUES ($1,$2,'loaded',$3,$4,$5,$6,$7,$8,$9)`,
-      [id, project, JSON.stringify(spec), table, rows, out.uri, format, pin, out.createdBy ?? null],
+      [id, project, JSON.stringify(spec), columnar ? null : table, rows, out.uri, format, pin, out.createdBy ?? null],
     );
     return await getTrainingSet(store, id);
   } catch (err) {
     await client.query(`DROP TABLE IF EXISTS ${ref.sql}`).catch(() => {});
+    if (columnar) await rm(partsDir({ id, outputUri: out.uri }), { recursive: true, force: true }).catch(() => {});
     throw err;
   } finally {
     client.release();
   }
 }
 
-async function requestOf(store: OfflineStore, ts: TrainingSet): Promise<HistoricalRequest> {
+/** The request a training set was recorded with (views of the pinned versions, the pin, the options). */
+export async function requestOf(store: OfflineStore, ts: TrainingSet): Promise<HistoricalRequest> {
   const spec = ts.spec;
   const selections = [];
   for (const s of spec.selections) {
@@ -177,7 +186,7 @@ async function requestOf(store: OfflineStore, ts: TrainingSet): Promise<Historic
 }
 
 /** Where the part files of a training set go (beside the output, removed when it is done). */
-export function partsDir(ts: TrainingSet): string {
+export function partsDir(ts: Pick<TrainingSet, 'id' | 'outputUri'>): string {
   return join(dirname(ts.outputUri as string), `.${ts.id}.parts`);
 }
 
@@ -225,9 +234,27 @@ export async function buildTrainingChunk(
 }
 
 /** Streams the parts, in order, into the requested output file; drops the entity table and the parts. */
-export async function finishTrainingSet(store: OfflineStore, id: string, chunks: number): Promise<{ uri: string; rows: number }> {
+export async function finishTrainingSet(
+  store: OfflineStore,
+  id: string,
+  chunks: number,
+  /** Merges the parts another way (the columnar engine's Parquet parts); must write the output whole. */
+  merge?: (ts: TrainingSet) => Promise<{ path: string; rows: number }>,
+): Promise<{ uri: string; rows: number }> {
   const ts = await getTrainingSet(store, id);
   if (ts.status === 'done') return { uri: ts.outputUri as string, rows: ts.rowsDone };
+  if (merge) {
+    const m = await merge(ts);
+    if (m.rows !== ts.entityRows) {
+      throw new StrataError('INTERNAL', `training set '${id}': the parts hold ${m.rows} rows, the request ${ts.entityRows}`);
+    }
+    await store.pool.query(
+      `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'done', rows_done = $2, finished_at = now() WHERE id = $1`,
+      [id, m.rows],
+    );
+    await cleanupTrainingSet(store, ts);
+    return { uri: m.path, rows: m.rows };
+  }
   async function* parts() {
     for (let c = 0; c < chunks; c++) {
       const reader = await arrow.RecordBatchReader.from(createReadStream(partPath(ts, c)));
@@ -241,6 +268,14 @@ export async function finishTrainingSet(store: OfflineStore, id: string, chunks:
   );
   await cleanupTrainingSet(store, ts);
   return { uri: w.path, rows: w.rows };
+}
+
+/** Marks a training set as being built (a partition or chunk started). */
+export async function markTrainingSetBuilding(store: OfflineStore, id: string): Promise<void> {
+  await store.pool.query(
+    `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'building' WHERE id = $1 AND status IN ('loaded', 'building')`,
+    [id],
+  );
 }
 
 async function cleanupTrainingSet(store: OfflineStore, ts: TrainingSet): Promise<void> {

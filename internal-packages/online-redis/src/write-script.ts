@@ -44,13 +44,15 @@ end
 
 local key = KEYS[1]
 local sec, nanos = tonumber(ARGV[2]), tonumber(ARGV[3])
-local prev = redis.call('HGET', key, ARGV[1])
+-- One read for both stored times (event, created): the created time is needed for a tie, and to know whether a
+-- stale one must be removed when the new row has none.
+local stored = redis.call('HMGET', key, ARGV[1], ARGV[5])
+local prev, pc = stored[1], stored[2]
 if prev then
   local ps, pn = timestamp(prev)
   if sec < ps or (sec == ps and nanos < pn) then return 0 end
   if sec == ps and nanos == pn then
     if ARGV[8] == '' then return 0 end
-    local pc = redis.call('HGET', key, ARGV[5])
     if not pc then return 0 end
     local cs, cn = timestamp(pc)
     local ns, nn = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -66,7 +68,7 @@ local args = {ARGV[1], ARGV[4]}
 if ARGV[8] ~= '' then
   args[#args + 1] = ARGV[5]
   args[#args + 1] = ARGV[8]
-else
+elseif pc then
   redis.call('HDEL', key, ARGV[5])
 end
 for i = 10, #ARGV, 2 do

@@ -34,15 +34,17 @@ import {
   listTrainingSets,
   type TrainingSet,
   type Ingestion,
-  OfflineStore,
+  type OfflineStore,
   type Pool,
   PgRegistry,
   qualified,
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
+import { openOfflineStore, type PostgresOfflineStore } from '@strata/offline-store';
 import { RedisOnlineStore } from '@strata/online-redis';
 import {
+  columnarEntitiesPath,
   type IngestInput,
   type IngestResult,
   ingestWorkflowId,
@@ -60,17 +62,17 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
 import type { IngestRun, Run, RunInfo, StrataClient, TrainingSetRun } from './api.js';
-import { type LoadConfigOptions, loadConfig, type StrataConfig } from './config.js';
+import { type LoadConfigOptions, loadConfig, offlineOptions, type StrataConfig } from './config.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
   collect,
   diff,
   diffSummary,
-  historicalRequest,
   history,
   readView,
   streamTrainingSet,
   type TimeTravelOptions,
+  trainingRequest,
 } from './history.js';
 import { checkFile, detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
@@ -207,7 +209,10 @@ export interface HistoricalOptions {
 export class Strata implements StrataClient {
   readonly mode = 'local' as const;
   readonly registry: PgRegistry;
+  /** The Postgres store: registry, staging, commits (each commit also writes its Parquet file when configured). */
   readonly offline: OfflineStore;
+  /** The offline store behind training sets and time travel (the configured engine, docs/offline-store.md). */
+  readonly store: PostgresOfflineStore;
   private onlineStore: RedisOnlineStore | undefined;
   private temporal: Client | undefined;
   private connection: Connection | undefined;
@@ -218,7 +223,8 @@ export class Strata implements StrataClient {
     private readonly parent?: Strata,
   ) {
     this.registry = parent?.registry ?? new PgRegistry(pool, config.postgres.schema);
-    this.offline = parent?.offline ?? new OfflineStore(pool, this.registry);
+    this.store = parent?.store ?? openOfflineStore(pool, this.registry, offlineOptions(config));
+    this.offline = this.store.postgres;
   }
 
   /**
@@ -284,6 +290,7 @@ export class Strata implements StrataClient {
     if (this.parent) return;
     await this.onlineStore?.close().catch(() => {});
     await this.connection?.close().catch(() => {});
+    await this.store.close().catch(() => {});
     await this.pool.end().catch(() => {});
   }
 
@@ -679,7 +686,7 @@ export class Strata implements StrataClient {
 
   /** The same training set as a stream of Arrow record batches in entity-row order (bounded memory). */
   async *streamHistoricalFeatures(opts: FeatureSelection & HistoricalOptions): AsyncGenerator<arrow.RecordBatch> {
-    yield* streamTrainingSet(this.offline, {
+    yield* streamTrainingSet(this.store, {
       ...(await this.trainingRequest(opts)),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
@@ -693,7 +700,14 @@ export class Strata implements StrataClient {
     opts: FeatureSelection & HistoricalOptions & { out: string; format?: string },
   ): Promise<{ path: string; rows: number }> {
     await checkWritable(opts.out, opts.format);
-    return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+    const req = await trainingRequest(this.store, {
+      ...(await this.trainingRequest(opts)),
+      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      ...(opts.workMem ? { workMem: opts.workMem } : {}),
+      ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return this.store.writeTrainingSet(req, { path: opts.out, ...(opts.format ? { format: opts.format } : {}) });
   }
 
   /**
@@ -709,22 +723,35 @@ export class Strata implements StrataClient {
         id?: string;
         chunkRows?: number;
         parallel?: number;
+        /** Columnar engine: entity-key hash partitions (default entity rows / chunkRows), each an activity. */
+        partitions?: number;
+        /** Columnar engine: a partition silent this long is retried on another worker (default '2 minutes'). */
+        heartbeatTimeout?: string;
         createdBy?: string;
       },
   ): Promise<RunHandle<TrainingSetResult> & TrainingSetRun> {
     if (!opts.out) throw invalidInput('a training-set workflow needs `out`, a path the worker can write');
     const id = opts.id ?? randomUUID();
-    const req = await historicalRequest({
+    const req = await trainingRequest(this.store, {
       ...(await this.trainingRequest(opts)),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     await checkWritable(opts.out, opts.format);
     const out = opts.out;
-    const ts = await createTrainingSet(this.offline, this.project, id, req, {
-      uri: resolvePath(out),
-      ...(opts.format ? { format: opts.format } : {}),
-      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
-    });
+    // The columnar engine keeps the entity rows as a Parquet file beside the output (the workers' file system).
+    const columnar = this.store.engine === 'columnar' ? this.store.columnar : undefined;
+    const ts = await createTrainingSet(
+      this.offline,
+      this.project,
+      id,
+      req,
+      {
+        uri: resolvePath(out),
+        ...(opts.format ? { format: opts.format } : {}),
+        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+      },
+      columnar ? { loadEntities: (r, t) => columnar.prepareEntities({ ...req, ...r }, columnarEntitiesPath(t)) } : undefined,
+    );
     const client = await this.workflowClient();
     const workflowId = trainingSetWorkflowId(this.project, id);
     const input: TrainingSetInput = {
@@ -733,6 +760,9 @@ export class Strata implements StrataClient {
       entityRows: ts.entityRows,
       ...(opts.chunkRows ? { chunkRows: opts.chunkRows } : {}),
       ...(opts.parallel ? { parallel: opts.parallel } : {}),
+      ...(columnar ? { engine: 'columnar' as const } : {}),
+      ...(opts.partitions ? { partitions: opts.partitions } : {}),
+      ...(opts.heartbeatTimeout ? { heartbeatTimeout: opts.heartbeatTimeout } : {}),
     };
     const handle = await client.workflow.start('trainingSetWorkflow', {
       workflowId,
@@ -765,7 +795,7 @@ export class Strata implements StrataClient {
 
   /** A view's commits (and failed or pending ingestions): rows, event-time range, who, when, status. */
   history(view: string): Promise<CommitInfo[]> {
-    return history(this.offline, this.project, view);
+    return history(this.store, this.project, view);
   }
 
   /** A view as of a commit or a wall-clock time: every row committed by then, or the latest per entity. */
@@ -773,12 +803,12 @@ export class Strata implements StrataClient {
     view: string,
     opts: TimeTravelOptions & { latest?: boolean; version?: number; batchSize?: number } = {},
   ): AsyncGenerator<arrow.RecordBatch> {
-    yield* readView(this.offline, await this.getView(view, opts.version), opts);
+    yield* readView(this.store, await this.getView(view, opts.version), opts);
   }
 
   /** The rows that the commits after `from` up to `to` added to a view. */
   async *diff(view: string, from: number, to: number, opts: { version?: number } = {}): AsyncGenerator<arrow.RecordBatch> {
-    yield* diff(this.offline, await this.getView(view, opts.version), from, to);
+    yield* diff(this.store, await this.getView(view, opts.version), from, to);
   }
 
   async diffSummary(view: string, from: number, to: number, opts: { version?: number } = {}) {
@@ -825,6 +855,14 @@ export class Strata implements StrataClient {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Writes the Parquet file of every commit of this project that has none (commits made before a columnar root was
+   * configured); idempotent. Needs offline.columnarRoot.
+   */
+  backfillColumnar(opts: { view?: string; version?: number } = {}): Promise<{ commits: number; rows: number }> {
+    return this.store.backfill(this.project, opts);
   }
 
   listIngestions(view?: string): Promise<Ingestion[]> {

@@ -22,6 +22,18 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    offline: z
+      .object({
+        /** What builds training sets and time-travel reads: Postgres, or DuckDB over the commits' Parquet files. */
+        engine: z.enum(['postgres', 'columnar']).default('postgres'),
+        /** Folder of the commits' Parquet files (Hive layout); when set, every commit also writes its file there. */
+        columnarRoot: z.string().min(1).optional(),
+        /** DuckDB's threads and memory limit for the columnar engine (default: all cores, DuckDB's default). */
+        duckdbThreads: z.number().int().positive().optional(),
+        duckdbMemoryLimit: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     redis: z
       .object({
         url: z.string().default('redis://127.0.0.1:6380'),
@@ -135,6 +147,10 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_PROJECT', ['project']],
   ['STRATA_POSTGRES_URL', ['postgres', 'url']],
   ['STRATA_POSTGRES_SCHEMA', ['postgres', 'schema']],
+  ['STRATA_OFFLINE_ENGINE', ['offline', 'engine']],
+  ['STRATA_COLUMNAR_ROOT', ['offline', 'columnarRoot']],
+  ['STRATA_DUCKDB_THREADS', ['offline', 'duckdbThreads']],
+  ['STRATA_DUCKDB_MEMORY_LIMIT', ['offline', 'duckdbMemoryLimit']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
@@ -228,12 +244,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
   }
   for (const [name, p] of ENV_MAP) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' ? Number(v) : v);
+    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' || p[1] === 'duckdbThreads' ? Number(v) : v);
   }
   if (env.STRATA_JANITOR_SCHEDULE)
     setPath(raw, ['janitor', 'schedule'], !/^(0|false|no|off)$/i.test(env.STRATA_JANITOR_SCHEDULE));
   if (env.STRATA_API_KEYS) setPath(raw, ['serving', 'apiKeys'], parseApiKeys(env.STRATA_API_KEYS));
   if (raw.project === undefined) raw.project = 'default';
+  // A relative columnar root is relative to the config file's folder (else the working folder).
+  const offline = raw.offline as { columnarRoot?: unknown } | undefined;
+  if (typeof offline?.columnarRoot === 'string') offline.columnarRoot = resolve(path ? dirname(path) : '.', offline.columnarRoot);
   raw = deepMerge(raw, (opts.overrides ?? {}) as Record<string, unknown>);
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -245,4 +264,21 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
     });
   }
   return parsed.data;
+}
+
+/** The offline store's settings in the form the offline-store package takes. */
+export function offlineOptions(config: StrataConfig): {
+  engine: 'postgres' | 'columnar';
+  columnarRoot?: string;
+  duckdb: { threads?: number; memoryLimit?: string };
+} {
+  const o = config.offline;
+  return {
+    engine: o.engine,
+    ...(o.columnarRoot ? { columnarRoot: o.columnarRoot } : {}),
+    duckdb: {
+      ...(o.duckdbThreads ? { threads: o.duckdbThreads } : {}),
+      ...(o.duckdbMemoryLimit ? { memoryLimit: o.duckdbMemoryLimit } : {}),
+    },
+  };
 }

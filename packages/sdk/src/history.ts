@@ -13,16 +13,12 @@ import {
 import {
   type ColumnBatch,
   type CommitInfo,
-  diffCommits,
   diffSummary,
   type EntityStream,
   type HistoricalRequest,
-  type OfflineStore,
-  readViewAsOf,
-  streamHistoricalFeatures,
   type ViewVersion,
-  viewHistory,
 } from '@strata/offline-postgres';
+import type { OfflineStore, TrainingRequest } from '@strata/offline-store';
 import * as arrow from 'apache-arrow';
 import { detectFormat, inferTextType, readArrowBatches, readBatches } from './readers.js';
 
@@ -128,24 +124,33 @@ export async function historicalRequest(input: StreamHistoricalInput): Promise<H
   };
 }
 
-export async function* streamTrainingSet(offline: OfflineStore, input: StreamHistoricalInput): AsyncGenerator<arrow.RecordBatch> {
-  const req = await historicalRequest(input);
-  yield* streamHistoricalFeatures(offline.pool, offline.schema, req);
+/** The request for an offline store: an engine that reads Parquet itself is also given the entity file. */
+export async function trainingRequest(store: OfflineStore, input: StreamHistoricalInput): Promise<TrainingRequest> {
+  const req: TrainingRequest = await historicalRequest(input);
+  const e = input.entities;
+  if (store.engine === 'columnar' && !(e instanceof arrow.Table) && 'path' in e && detectFormat(e.path, e.format) === 'parquet') {
+    req.entityFile = { path: e.path, format: 'parquet' };
+  }
+  return req;
 }
 
-export function history(offline: OfflineStore, project: string, view: string): Promise<CommitInfo[]> {
-  return viewHistory(offline, project, view);
+export async function* streamTrainingSet(store: OfflineStore, input: StreamHistoricalInput): AsyncGenerator<arrow.RecordBatch> {
+  yield* store.streamTrainingSet(await trainingRequest(store, input));
+}
+
+export function history(store: OfflineStore, project: string, view: string): Promise<CommitInfo[]> {
+  return store.history(project, view);
 }
 
 export function readView(
-  offline: OfflineStore,
+  store: OfflineStore,
   vv: ViewVersion,
   opts: TimeTravelOptions & { latest?: boolean; batchSize?: number } = {},
 ): AsyncGenerator<arrow.RecordBatch> {
   const time = parseAsOf(opts.asOf);
   if (opts.asOfCommit !== undefined && (!Number.isSafeInteger(opts.asOfCommit) || opts.asOfCommit < 0))
     throw invalidInput(`--as-of-commit must be a commit number (got ${opts.asOfCommit})`);
-  return readViewAsOf(offline, vv, {
+  return store.readAsOf(vv, {
     ...(opts.asOfCommit !== undefined ? { commitSeq: opts.asOfCommit } : {}),
     ...(time ? { time } : {}),
     ...(opts.latest ? { latest: true } : {}),
@@ -153,8 +158,8 @@ export function readView(
   });
 }
 
-export function diff(offline: OfflineStore, vv: ViewVersion, from: number, to: number): AsyncGenerator<arrow.RecordBatch> {
-  return diffCommits(offline, vv, from, to);
+export function diff(store: OfflineStore, vv: ViewVersion, from: number, to: number): AsyncGenerator<arrow.RecordBatch> {
+  return store.diff(vv, from, to);
 }
 
 export { diffSummary };

@@ -16,6 +16,7 @@ export {
   findConfigFile,
   loadConfig,
   type LoadConfigOptions,
+  offlineOptions,
   type StrataConfig,
   type StrataConfigInput,
 } from './config.js';

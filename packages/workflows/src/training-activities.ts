@@ -1,8 +1,23 @@
 /**
  * Activities of the training-set workflow: build one chunk of entity rows into a part file (heartbeating its row
- * count), stream the parts into the output file, or record a failure. All I/O is here; see workflows/training.ts.
+ * count), or, on the columnar engine, one entity-key hash partition into a Parquet part (heartbeating while DuckDB
+ * joins); stream or merge the parts into the output file, or record a failure. All I/O is here; see
+ * workflows/training.ts.
  */
-import { buildTrainingChunk, failTrainingSet, finishTrainingSet, type OfflineStore } from '@strata/offline-postgres';
+import { join } from 'node:path';
+import { StrataError } from '@strata/core';
+import type { ColumnarEngine } from '@strata/offline-columnar';
+import {
+  buildTrainingChunk,
+  failTrainingSet,
+  finishTrainingSet,
+  getTrainingSet,
+  markTrainingSetBuilding,
+  type OfflineStore,
+  partsDir,
+  requestOf,
+  type TrainingSet,
+} from '@strata/offline-postgres';
 import { Context } from '@temporalio/activity';
 import { wrap } from './failure.js';
 
@@ -14,16 +29,59 @@ function currentContext(): Context | undefined {
   }
 }
 
-export function createTrainingActivities(deps: { offline: OfflineStore }) {
+/** Where the columnar engine keeps a training set's entity rows and its parts (beside the output). */
+export function columnarEntitiesPath(ts: Pick<TrainingSet, 'id' | 'outputUri'>): string {
+  return join(partsDir(ts), 'entities.parquet');
+}
+
+export function columnarPartPath(ts: Pick<TrainingSet, 'id' | 'outputUri'>, partition: number): string {
+  return join(partsDir(ts), `part-${String(partition).padStart(5, '0')}.parquet`);
+}
+
+export function createTrainingActivities(deps: { offline: OfflineStore; columnar?: ColumnarEngine }) {
   const { offline } = deps;
+  const engine = (): ColumnarEngine => {
+    if (!deps.columnar) {
+      throw new StrataError('CONFIG', 'this worker has no columnar engine, but the training set was started on it', {
+        hint: 'give every worker the same offline.columnarRoot (STRATA_COLUMNAR_ROOT) as the client',
+      });
+    }
+    return deps.columnar;
+  };
   return {
     buildTrainingChunk: wrap(async (id: string, chunk: number, from: number, to: number): Promise<number> => {
       const ctx = currentContext();
       return buildTrainingChunk(offline, id, chunk, { from, to }, (rows) => ctx?.heartbeat({ rows }));
     }),
-    finishTrainingSet: wrap(
-      async (id: string, chunks: number): Promise<{ uri: string; rows: number }> => finishTrainingSet(offline, id, chunks),
-    ),
+    /**
+     * Joins partition `index` of `count` (entity-key hash) into its Parquet part. Heartbeats while it runs, so a dead
+     * worker's partition times out and is retried on another worker, which writes the same part again.
+     */
+    buildTrainingPartition: wrap(async (id: string, index: number, count: number): Promise<{ rows: number; worker: string }> => {
+      const ctx = currentContext();
+      const ts = await getTrainingSet(offline, id);
+      if (ts.status === 'done' || ts.status === 'failed')
+        throw new StrataError('INVALID_INPUT', `training set '${id}' is ${ts.status}`);
+      const req = await requestOf(offline, ts);
+      await markTrainingSetBuilding(offline, id);
+      const beat = setInterval(() => ctx?.heartbeat({ partition: index }), 1000);
+      try {
+        ctx?.heartbeat({ partition: index });
+        const rows = await engine().buildPartition(req, columnarEntitiesPath(ts), { index, count }, columnarPartPath(ts, index));
+        return { rows, worker: `pid ${process.pid}` };
+      } finally {
+        clearInterval(beat);
+      }
+    }),
+    finishTrainingSet: wrap(async (id: string, chunks: number): Promise<{ uri: string; rows: number }> => {
+      const ts = await getTrainingSet(offline, id);
+      if (ts.spec.engine !== 'columnar') return finishTrainingSet(offline, id, chunks);
+      const req = await requestOf(offline, ts);
+      const parts = Array.from({ length: chunks }, (_v, p) => columnarPartPath(ts, p));
+      return finishTrainingSet(offline, id, chunks, (t) =>
+        engine().mergeParts(req, parts, t.outputUri as string, t.outputFormat ?? undefined),
+      );
+    }),
     failTrainingSet: wrap(async (id: string, error: unknown): Promise<void> => failTrainingSet(offline, id, error)),
   };
 }

@@ -9,6 +9,14 @@ export interface TrainingSetInput {
   chunkRows?: number;
   /** Chunks built at the same time (default 2). */
   parallel?: number;
+  /**
+   * 'columnar': the entity rows are a Parquet file and the set is split into `partitions` entity-key hash partitions
+   * (default: entityRows / chunkRows), each joined by an activity on whichever worker takes it.
+   */
+  engine?: 'postgres' | 'columnar';
+  partitions?: number;
+  /** How long a partition may go without a heartbeat before it is retried elsewhere (default 2 minutes). */
+  heartbeatTimeout?: string;
 }
 
 export interface TrainingSetResult {
@@ -16,6 +24,8 @@ export interface TrainingSetResult {
   uri: string;
   rows: number;
   chunks: number;
+  /** Columnar engine: per partition, its rows and the worker that built it. */
+  partitions?: { index: number; rows: number; worker: string }[];
 }
 
 export function trainingSetWorkflowId(project: string, id: string): string {

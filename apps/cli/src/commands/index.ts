@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as adapters } from './adapters.js';
 import { register as data } from './data.js';
 import { register as history } from './history.js';
+import { register as offline } from './offline.js';
 import { register as registry } from './registry.js';
 import { register as schedule } from './schedule.js';
 import { register as server } from './server.js';
@@ -15,6 +16,7 @@ export const commandGroups: ((program: Command) => void)[] = [
   registry,
   data,
   history,
+  offline,
   adapters,
   validation,
   schedule,

@@ -30,6 +30,7 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
   const size = Math.max(1, input.chunkRows ?? 250_000);
   const chunks = Math.max(1, Math.ceil(input.entityRows / size));
   const parallel = Math.max(1, input.parallel ?? 2);
+  if (input.engine === 'columnar') return partitioned(input, progress, Math.max(1, input.partitions ?? chunks), parallel);
   try {
     let next = 0;
     const worker = async () => {
@@ -52,6 +53,53 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
     const e = err as { message?: string; cause?: { type?: string; message?: string } };
     await acts.failTrainingSet(input.id, { message: e.cause?.message ?? e.message, type: e.cause?.type });
     if (err instanceof ApplicationFailure) throw err;
+    throw err;
+  }
+}
+
+/**
+ * The columnar engine's plan: entity-key hash partitions, each an activity writing a Parquet part (any worker; a
+ * partition whose worker stops heartbeating is retried on another), then one activity merging the parts in
+ * entity-row order into the output and checking that it holds every entity row exactly once.
+ */
+async function partitioned(
+  input: TrainingSetInput,
+  progress: Progress,
+  count: number,
+  parallel: number,
+): Promise<TrainingSetResult> {
+  const part = proxyActivities<Activities>({
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 20,
+      nonRetryableErrorTypes: [...NON_RETRYABLE, 'CONFIG'],
+    },
+  });
+  const done: { index: number; rows: number; worker: string }[] = [];
+  try {
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        const p = next++;
+        if (p >= count) return;
+        const r = await part.buildTrainingPartition(input.id, p, count);
+        done.push({ index: p, ...r });
+        progress.rowsDone += r.rows;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+    progress.stage = 'writing';
+    const out = await acts.finishTrainingSet(input.id, count);
+    progress.stage = 'done';
+    return { id: input.id, uri: out.uri, rows: out.rows, chunks: count, partitions: done.sort((a, b) => a.index - b.index) };
+  } catch (err) {
+    progress.stage = 'failed';
+    const e = err as { message?: string; cause?: { type?: string; message?: string } };
+    await acts.failTrainingSet(input.id, { message: e.cause?.message ?? e.message, type: e.cause?.type });
     throw err;
   }
 }

@@ -1,10 +1,9 @@
 import { tableFromRows } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrowColumnBatch, type OfflineStore } from './offline.js';
-import type { ViewVersion } from './registry.js';
-import { openTestStore, type TestStore } from './store.itest-helpers.js';
-import { diffCommits, diffSummary, readViewAsOf, viewHistory } from './timetravel.js';
+import { arrowColumnBatch, diffSummary, type OfflineStore as PgOfflineStore, type ViewVersion } from '@strata/offline-postgres';
+import { type Conformance, openConformance } from './conformance.itest-helpers.js';
+import type { OfflineStore } from './store.js';
 
 const H = 3600_000;
 const t0 = Date.parse('2021-01-01T00:00:00Z');
@@ -25,17 +24,23 @@ async function collect(it: AsyncIterable<arrow.RecordBatch>): Promise<Record<str
   });
 }
 
-describe('time travel on real Postgres', () => {
-  let store: OfflineStore;
+/** Time travel on every binding (Postgres tables; the columnar engine over the commits' Parquet files). */
+describe.each(['postgres-lateral', 'columnar'] as const)('time travel (%s)', (name) => {
+  let store: PgOfflineStore;
+  let b: OfflineStore;
   let vv: ViewVersion;
   const seqs: number[] = [];
   const times: Date[] = [];
 
-  let test: TestStore;
+  let test: Conformance;
+  const readViewAsOf = (_s: unknown, v: ViewVersion, o: Parameters<OfflineStore['readAsOf']>[1]) => b.readAsOf(v, o);
+  const diffCommits = (_s: unknown, v: ViewVersion, from: number, to: number) => b.diff(v, from, to);
+  const viewHistory = (_s: unknown, project: string, view: string) => b.history(project, view);
 
   beforeAll(async () => {
-    test = await openTestStore();
-    ({ store } = test);
+    test = await openConformance();
+    store = test.pg;
+    b = test.binding(name).store;
     const reg = test.registry;
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],

@@ -1,16 +1,21 @@
 /**
- * Point-in-time correctness of the Postgres path, checked against an independent naive reference (below: plain
- * loops over arrays, Feast's rules written out) on randomized cases (fast-check) and on hand-written edge cases.
+ * Point-in-time correctness of every OfflineStore binding (Postgres lateral and sort-merge plans, the columnar
+ * engine), checked against an independent naive reference (below: plain loops over arrays, Feast's rules written
+ * out) on randomized cases (fast-check) and on hand-written edge cases. All bindings read the same commits.
  */
 import { type FeatureViewSpec, tableFromRows } from '@strata/core';
-import { freshSchema, type FreshSchema } from '@strata/testkit';
+import type {
+  ColumnBatch,
+  HistoricalRequest,
+  PgRegistry,
+  Pool,
+  OfflineStore as PgOfflineStore,
+  ViewVersion,
+} from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getHistoricalFeatures, type HistoricalRequest, PIT_STRATEGIES } from './historical.js';
-import { type ColumnBatch, OfflineStore } from './offline.js';
-import { createPool, type Pool } from './pool.js';
-import { PgRegistry, type ViewVersion } from './registry.js';
+import { type Conformance, openConformance } from './conformance.itest-helpers.js';
 
 // ---- the reference ------------------------------------------------------------------------------------------------
 
@@ -140,10 +145,11 @@ function rowsBatch(rows: Record<string, unknown>[]): ColumnBatch {
 }
 
 interface Ctx {
-  fresh: FreshSchema;
+  conf: Conformance;
+  fresh: { schema: string };
   pool: Pool;
   reg: PgRegistry;
-  store: OfflineStore;
+  store: PgOfflineStore;
 }
 
 let counter = 0;
@@ -222,136 +228,134 @@ function dedupe<T extends Record<string, unknown>>(rows: readonly T[], key: (r: 
 describe('point-in-time joins against the naive reference', () => {
   const ctx = {} as Ctx;
   beforeAll(async () => {
-    ctx.fresh = await freshSchema();
-    ctx.pool = createPool(ctx.fresh.url);
-    ctx.reg = new PgRegistry(ctx.pool, ctx.fresh.schema);
-    await ctx.reg.init();
-    ctx.store = new OfflineStore(ctx.pool, ctx.reg);
+    ctx.conf = await openConformance();
+    ctx.fresh = ctx.conf.fresh;
+    ctx.pool = ctx.conf.pool;
+    ctx.reg = ctx.conf.registry;
+    ctx.store = ctx.conf.pg;
   });
   afterAll(async () => {
-    await ctx.pool.end();
-    await ctx.fresh.drop();
+    await ctx.conf.close();
   });
-
-  for (const strategy of PIT_STRATEGIES) {
-    it(`randomized cases agree with the reference (${strategy})`, async () => {
-      let run = 0;
-      await fc.assert(
-        fc.asyncProperty(caseArb, async (c) => {
-          const project = `r_${strategy}_${++run}`;
-          await ctx.reg.apply(project, {
-            entities: ENTITIES,
-            featureViews: viewSpecs(...c.ttls),
-            featureServices: [],
-          });
-          const vvs: Record<string, ViewVersion> = {};
-          const refs: Record<string, RefView> = {};
-          for (const [i, name] of ['va', 'vb', 'vc'].entries()) {
-            const vv = await ctx.reg.getView(project, name);
-            vvs[name] = vv;
-            refs[name] = {
-              name,
-              joinKeys: vv.joinKeys.map((k) => k.name),
-              ttlMs: (c.ttls[i] as number) * 1000,
-              hasCreated: name === 'vb',
-              features: vv.spec.features.map((f) => f.name),
-              rows: [],
-            };
-          }
-          const seqs: { seq: number; at: number }[] = [];
-          const commitsOf: Record<string, { seq: number; at: number }[]> = {};
-          for (const [name, raw] of c.commits) {
-            const vv = vvs[name] as ViewVersion;
-            const ref = refs[name] as RefView;
-            let rows: Record<string, unknown>[];
-            if (name === 'va') {
-              rows = dedupe(raw as { user_id: number; h: number }[], (r) => `${r.user_id}/${r.h}`).map((r) => ({
-                ...r,
-                ts: new Date(BASE + r.h * H),
-              }));
-            } else if (name === 'vb') {
-              rows = dedupe(raw as { user_id: number; promo_id: string; h: number; c: number | null }[], (r) =>
-                [r.user_id, r.promo_id, r.h, r.c].join('/'),
-              ).map((r) => ({ ...r, ts: new Date(BASE + r.h * H), created: r.c === null ? null : new Date(BASE + r.c * H) }));
-            } else {
-              rows = dedupe(raw as { promo_id: string; h: number }[], (r) => `${r.promo_id}/${r.h}`).map((r) => ({
-                ...r,
-                event_time: new Date(BASE + r.h * H),
-              }));
-            }
-            const { seq, at } = await commitRows(ctx, vv, rows);
-            seqs.push({ seq, at });
-            commitsOf[name] = [...(commitsOf[name] ?? []), { seq, at }];
-            for (const r of rows) {
-              ref.rows.push({
-                keys: Object.fromEntries(ref.joinKeys.map((k) => [k, r[k] as string | number])),
-                ts: ((r.ts ?? r.event_time) as Date).getTime(),
-                created: r.created ? (r.created as Date).getTime() : null,
-                commitSeq: seq,
-                committedAt: at,
-                values: Object.fromEntries(ref.features.map((f) => [f, r[f] ?? null])),
-              });
-            }
-          }
-          const asOfCommitSeq = c.asOf !== undefined && seqs.length ? seqs[c.asOf % seqs.length]?.seq : undefined;
-          const asOfTime =
-            c.asOfTime && seqs.length && asOfCommitSeq === undefined ? seqs[Math.floor(seqs.length / 2)]?.at : undefined;
-          const ents = c.entities.map((e) => ({ user_id: e.user_id, promo_id: e.promo_id, ts: BASE + e.h * H }));
-          const req: HistoricalRequest = {
-            entityTable: entityTable(ents),
-            timestampColumn: 'event_timestamp',
-            selections: c.views.map((v) => ({ view: vvs[v] as ViewVersion, features: (vvs[v] as ViewVersion).spec.features })),
-            fullFeatureNames: true,
-            strategy,
-            ...(asOfCommitSeq !== undefined ? { asOfCommitSeq } : {}),
-            ...(asOfTime !== undefined ? { asOfTime: new Date(asOfTime) } : {}),
-            ...(c.drop ? { dropCreatedAfterEntityTime: true } : {}),
+  it('randomized cases agree with the reference (every binding, the same commits)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        const project = `r_${++run}`;
+        await ctx.reg.apply(project, {
+          entities: ENTITIES,
+          featureViews: viewSpecs(...c.ttls),
+          featureServices: [],
+        });
+        const vvs: Record<string, ViewVersion> = {};
+        const refs: Record<string, RefView> = {};
+        for (const [i, name] of ['va', 'vb', 'vc'].entries()) {
+          const vv = await ctx.reg.getView(project, name);
+          vvs[name] = vv;
+          refs[name] = {
+            name,
+            joinKeys: vv.joinKeys.map((k) => k.name),
+            ttlMs: (c.ttls[i] as number) * 1000,
+            hasCreated: name === 'vb',
+            features: vv.spec.features.map((f) => f.name),
+            rows: [],
           };
-          // The reference's verdict on the query: an as-of before the first commit of every selected view that has
-          // commits is invalid (it could only give nulls). Strata must refuse exactly those, and answer all others.
-          const firsts = c.views.flatMap((v) => commitsOf[v]?.slice(0, 1) ?? []);
-          const referenceRefuses =
-            (asOfCommitSeq !== undefined || asOfTime !== undefined) &&
-            firsts.length > 0 &&
-            !firsts.some(
-              (f) => (asOfCommitSeq === undefined || f.seq <= asOfCommitSeq) && (asOfTime === undefined || f.at <= asOfTime),
-            );
-          const answer = await getHistoricalFeatures(ctx.pool, ctx.fresh.schema, req).then(
+        }
+        const seqs: { seq: number; at: number }[] = [];
+        const commitsOf: Record<string, { seq: number; at: number }[]> = {};
+        for (const [name, raw] of c.commits) {
+          const vv = vvs[name] as ViewVersion;
+          const ref = refs[name] as RefView;
+          let rows: Record<string, unknown>[];
+          if (name === 'va') {
+            rows = dedupe(raw as { user_id: number; h: number }[], (r) => `${r.user_id}/${r.h}`).map((r) => ({
+              ...r,
+              ts: new Date(BASE + r.h * H),
+            }));
+          } else if (name === 'vb') {
+            rows = dedupe(raw as { user_id: number; promo_id: string; h: number; c: number | null }[], (r) =>
+              [r.user_id, r.promo_id, r.h, r.c].join('/'),
+            ).map((r) => ({ ...r, ts: new Date(BASE + r.h * H), created: r.c === null ? null : new Date(BASE + r.c * H) }));
+          } else {
+            rows = dedupe(raw as { promo_id: string; h: number }[], (r) => `${r.promo_id}/${r.h}`).map((r) => ({
+              ...r,
+              event_time: new Date(BASE + r.h * H),
+            }));
+          }
+          const { seq, at } = await commitRows(ctx, vv, rows);
+          seqs.push({ seq, at });
+          commitsOf[name] = [...(commitsOf[name] ?? []), { seq, at }];
+          for (const r of rows) {
+            ref.rows.push({
+              keys: Object.fromEntries(ref.joinKeys.map((k) => [k, r[k] as string | number])),
+              ts: ((r.ts ?? r.event_time) as Date).getTime(),
+              created: r.created ? (r.created as Date).getTime() : null,
+              commitSeq: seq,
+              committedAt: at,
+              values: Object.fromEntries(ref.features.map((f) => [f, r[f] ?? null])),
+            });
+          }
+        }
+        const asOfCommitSeq = c.asOf !== undefined && seqs.length ? seqs[c.asOf % seqs.length]?.seq : undefined;
+        const asOfTime =
+          c.asOfTime && seqs.length && asOfCommitSeq === undefined ? seqs[Math.floor(seqs.length / 2)]?.at : undefined;
+        const ents = c.entities.map((e) => ({ user_id: e.user_id, promo_id: e.promo_id, ts: BASE + e.h * H }));
+        const req: HistoricalRequest = {
+          entityTable: entityTable(ents),
+          timestampColumn: 'event_timestamp',
+          selections: c.views.map((v) => ({ view: vvs[v] as ViewVersion, features: (vvs[v] as ViewVersion).spec.features })),
+          fullFeatureNames: true,
+          ...(asOfCommitSeq !== undefined ? { asOfCommitSeq } : {}),
+          ...(asOfTime !== undefined ? { asOfTime: new Date(asOfTime) } : {}),
+          ...(c.drop ? { dropCreatedAfterEntityTime: true } : {}),
+        };
+        const expected = referencePit(
+          ents.map((e) => ({ keys: { user_id: e.user_id, promo_id: e.promo_id }, ts: e.ts })),
+          c.views.map((v) => refs[v] as RefView),
+          {
+            fullFeatureNames: true,
+            ...(asOfCommitSeq !== undefined ? { asOfCommitSeq } : {}),
+            ...(asOfTime !== undefined ? { asOfTime } : {}),
+            ...(c.drop ? { dropCreatedAfterEntityTime: true } : {}),
+          },
+        );
+        // The reference's verdict on the query: an as-of before the first commit of every selected view that has
+        // commits is invalid (it could only give nulls). Every binding must refuse exactly those, and answer all others.
+        const firsts = c.views.flatMap((v) => commitsOf[v]?.slice(0, 1) ?? []);
+        const referenceRefuses =
+          (asOfCommitSeq !== undefined || asOfTime !== undefined) &&
+          firsts.length > 0 &&
+          !firsts.some(
+            (f) => (asOfCommitSeq === undefined || f.seq <= asOfCommitSeq) && (asOfTime === undefined || f.at <= asOfTime),
+          );
+        for (const b of ctx.conf.bindings) {
+          const answer = await ctx.conf.training(b, req).then(
             (table) => ({ table }),
             (error: unknown) => ({ error }),
           );
           if (referenceRefuses) {
-            expect('error' in answer, 'Strata answered a query the reference sees as invalid').toBe(true);
+            expect('error' in answer, `${b.name} answered a query the reference sees as invalid`).toBe(true);
             const err = (answer as { error: { code?: string } }).error;
             expect(err.code).toBe('INVALID_INPUT');
             expect(String(err)).toMatch(/before the first commit/);
-            return;
+            continue;
           }
           if ('error' in answer) throw answer.error;
           const out = answer.table;
-          const expected = referencePit(
-            ents.map((e) => ({ keys: { user_id: e.user_id, promo_id: e.promo_id }, ts: e.ts })),
-            c.views.map((v) => refs[v] as RefView),
-            {
-              fullFeatureNames: true,
-              ...(asOfCommitSeq !== undefined ? { asOfCommitSeq } : {}),
-              ...(asOfTime !== undefined ? { asOfTime } : {}),
-              ...(c.drop ? { dropCreatedAfterEntityTime: true } : {}),
-            },
-          );
-          expect(out.numRows).toBe(ents.length);
+          expect({ binding: b.name, rows: out.numRows }).toEqual({ binding: b.name, rows: ents.length });
           expect(columnValues(out, 'label')).toEqual(ents.map((_e, i) => i));
           for (const name of Object.keys(expected[0] ?? {})) {
-            expect({ column: name, values: columnValues(out, name) }).toEqual({
+            expect({ binding: b.name, column: name, values: columnValues(out, name) }).toEqual({
+              binding: b.name,
               column: name,
               values: expected.map((r) => r[name]),
             });
           }
-        }),
-        { numRuns: 60 },
-      );
-    });
-  }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
 
   describe('edge cases', () => {
     const project = 'edge';
@@ -390,13 +394,12 @@ describe('point-in-time joins against the naive reference', () => {
       extra: Partial<HistoricalRequest> = {},
     ) =>
       Promise.all(
-        PIT_STRATEGIES.map((strategy) =>
-          getHistoricalFeatures(ctx.pool, ctx.fresh.schema, {
+        ctx.conf.bindings.map((b) =>
+          ctx.conf.training(b, {
             entityTable: entityTable(rows),
             timestampColumn: 'event_timestamp',
             selections: views.map((v) => ({ view: v, features: v.spec.features })),
             fullFeatureNames: true,
-            strategy,
             ...extra,
           }),
         ),
@@ -442,13 +445,12 @@ describe('point-in-time joins against the naive reference', () => {
         user_id: arrow.vectorFromArray([1n, 1n, 1n], new arrow.Int64()),
         event_timestamp: arrow.vectorFromArray([at(330), at(-180), at(330).replace('T', ' ')], new arrow.Utf8()),
       });
-      for (const strategy of PIT_STRATEGIES) {
-        const out = await getHistoricalFeatures(ctx.pool, ctx.fresh.schema, {
+      for (const b of ctx.conf.bindings) {
+        const out = await ctx.conf.training(b, {
           entityTable: ents,
           timestampColumn: 'event_timestamp',
           selections: [{ view: va, features: va.spec.features }],
           fullFeatureNames: false,
-          strategy,
         });
         expect(columnValues(out, 'f')).toEqual([3.5, 3.5, 3.5]);
       }
@@ -515,18 +517,22 @@ describe('point-in-time joins against the naive reference', () => {
     });
 
     it('refuses a name collision without fullFeatureNames and names columns view__feature with it', async () => {
-      const err = await getHistoricalFeatures(ctx.pool, ctx.fresh.schema, {
-        entityTable: entityTable([{ user_id: 1, promo_id: 'a', ts: BASE }]),
-        timestampColumn: 'event_timestamp',
-        selections: [
-          { view: va, features: va.spec.features },
-          { view: vb, features: vb.spec.features },
-        ],
-        fullFeatureNames: false,
-      }).catch((e) => e);
-      expect(err.code).toBe('INVALID_INPUT');
-      expect(err.message).toContain("'f'");
-      expect(err.hint).toContain('fullFeatureNames');
+      for (const b of ctx.conf.bindings) {
+        const err = await ctx.conf
+          .training(b, {
+            entityTable: entityTable([{ user_id: 1, promo_id: 'a', ts: BASE }]),
+            timestampColumn: 'event_timestamp',
+            selections: [
+              { view: va, features: va.spec.features },
+              { view: vb, features: vb.spec.features },
+            ],
+            fullFeatureNames: false,
+          })
+          .catch((e) => e);
+        expect(err.code).toBe('INVALID_INPUT');
+        expect(err.message).toContain("'f'");
+        expect(err.hint).toContain('fullFeatureNames');
+      }
     });
   });
 });

@@ -1,0 +1,7 @@
+export {
+  ColumnarOfflineStore,
+  type OfflineConfig,
+  openOfflineStore,
+  PostgresOfflineStore,
+} from './bindings.js';
+export type { LatestPageOptions, OfflineEngineName, OfflineStore, TrainingRequest } from './store.js';
