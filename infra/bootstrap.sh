@@ -59,7 +59,7 @@ check_native() {
 }
 
 check_duckdb() {
-  # The columnar offline engine runs DuckDB in process (ADR 0003); its binding is a prebuilt per-platform package.
+  # The columnar offline engine runs DuckDB in process (ADR 0006); its binding is a prebuilt per-platform package.
   local dir=internal-packages/offline-columnar
   [[ -d "$dir/node_modules/@duckdb/node-api" ]] || { info "duckdb check: skipped (no @duckdb/node-api)"; return 0; }
   if (cd "$dir" && node --input-type=module -e '

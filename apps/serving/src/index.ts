@@ -35,7 +35,7 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
     registry,
     pool,
     online,
-    // Pushed commits also write their Parquet file when a columnar root is configured (ADR 0003).
+    // Pushed commits also write their Parquet file when a columnar root is configured (ADR 0006).
     offline: openOfflineStore(pool, registry, offlineOptions(config)).postgres,
     apiKeys: config.serving.apiKeys,
     keyLookup,

@@ -48,7 +48,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
-  // The Postgres store; with a columnar root configured, each commit also writes its Parquet file (ADR 0003).
+  // The Postgres store; with a columnar root configured, each commit also writes its Parquet file (ADR 0006).
   const store = openOfflineStore(pool, registry, offlineOptions(config));
   const offline = store.postgres;
   const online = RedisOnlineStore.connect(config.redis.url);

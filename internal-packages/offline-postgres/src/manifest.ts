@@ -1,5 +1,5 @@
 /**
- * The manifest of the columnar copies of commits (ADR 0003): `commit_files` lists, per commit, the immutable file that
+ * The manifest of the columnar copies of commits (ADR 0006): `commit_files` lists, per commit, the immutable file that
  * holds exactly that commit's rows. A file is written by a `CommitFileSink` inside the commit's transaction and
  * recorded in the same transaction, so a commit is listed with its file or not at all; a file whose transaction did
  * not commit is removed (or, after a crash, never listed). Readers take the file list from here, never from a folder

@@ -137,7 +137,7 @@ const STAGE_LOCK = (schema: string, ingestionId: string): [string, string] => ['
 export const BULK_LOAD_MIN_ROWS = 100_000;
 
 export interface OfflineStoreOptions {
-  /** Also writes each commit's rows as an immutable columnar file, inside the commit (ADR 0003). */
+  /** Also writes each commit's rows as an immutable columnar file, inside the commit (ADR 0006). */
   commitFiles?: CommitFileSink;
 }
 

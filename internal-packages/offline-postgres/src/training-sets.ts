@@ -35,7 +35,7 @@ export interface TrainingSetSpec {
   asOfCommitSeq: number;
   asOfTime?: string;
   dropCreatedAfterEntityTime?: boolean;
-  /** 'columnar': entity rows in a Parquet file beside the output, partitions joined by DuckDB (ADR 0003). */
+  /** 'columnar': entity rows in a Parquet file beside the output, partitions joined by DuckDB (ADR 0006). */
   engine?: 'postgres' | 'columnar';
 }
 

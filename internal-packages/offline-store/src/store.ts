@@ -2,7 +2,7 @@
  * The offline store as the rest of Strata sees it: what a training set, a commit, a time-travel read, a page of
  * latest rows (materialization) and a profile (validation) need from storage. Two bindings: `postgres` (everything
  * in Postgres, ADR 0001) and `columnar` (commits also kept as immutable Parquet files, joins and time-travel reads
- * by DuckDB, ADR 0003; commits, staging and the manifest stay in Postgres). Every binding runs the same conformance
+ * by DuckDB, ADR 0006; commits, staging and the manifest stay in Postgres). Every binding runs the same conformance
  * suite (this package's *.itest.ts).
  */
 import type {

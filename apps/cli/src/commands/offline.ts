@@ -3,7 +3,7 @@ import { info, output, withStrata } from '../context.js';
 
 /** The offline store's columnar copies: write the Parquet files of commits made before they were configured. */
 export function register(program: Command): void {
-  const offline = program.command('offline').description("the offline store's columnar copies of commits (ADR 0003)");
+  const offline = program.command('offline').description("the offline store's columnar copies of commits (ADR 0006)");
   offline
     .command('backfill')
     .description('write the Parquet file of every commit that has none yet (idempotent; needs offline.columnarRoot)')
