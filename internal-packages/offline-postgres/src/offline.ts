@@ -395,9 +395,14 @@ export class OfflineStore {
     // The commit's columnar file, once written: removed again if the transaction does not commit.
     let written: string | undefined;
     try {
-      return await this.commitTx(ingestionId, extra, (path) => {
-        written = path;
-      });
+      return await this.commitTx(
+        ingestionId,
+        extra,
+        (path) => {
+          written = path;
+        },
+        opts,
+      );
     } catch (err) {
       if (written) await this.options.commitFiles?.discard(written).catch(() => {});
       throw err;
@@ -408,6 +413,7 @@ export class OfflineStore {
     ingestionId: string,
     extra: { report?: unknown; statistics?: unknown; workflowId?: string },
     onFile: (path: string) => void,
+    opts: { inTransaction?: (client: PoolClient) => Promise<void> },
   ): Promise<CommitResult> {
     return withTransaction(this.pool, async (c) => {
       const { rows } = await c.query(`SELECT * FROM ${this.t('ingestions')} WHERE id = $1 FOR UPDATE`, [ingestionId]);
