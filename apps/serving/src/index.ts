@@ -4,7 +4,7 @@ export { RegistryCache } from './registry-cache.js';
 export { createServer, errorBody, type ServerOptions } from './server.js';
 
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
 import { StrataError, type StrataConfig } from '@strata/sdk';
 import { isLoopback } from './auth.js';
 import { createServer } from './server.js';
@@ -23,7 +23,7 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
-  const online = RedisOnlineStore.connect(config.redis.url);
+  const online = openOnlineStore(config.redis);
   const { app, cache } = await createServer({
     project: config.project,
     registry,

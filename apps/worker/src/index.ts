@@ -2,7 +2,7 @@
  * The Strata worker: runs the ingest, validation and materialization workflows and their activities.
  */
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
 import type { StrataConfig } from '@strata/sdk';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -29,7 +29,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
   const offline = new OfflineStore(pool, registry);
-  const online = RedisOnlineStore.connect(config.redis.url);
+  const online = openOnlineStore(config.redis);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,

@@ -130,3 +130,10 @@ export async function runCli(
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
 }
+export {
+  type FeastVectors,
+  type OnlineConformanceOptions,
+  type OnlineLayout,
+  type OnlineRawAccess,
+  onlineStoreConformance,
+} from './online-conformance.js';

@@ -38,7 +38,8 @@ import {
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
+import type { OnlineStore } from '@strata/online-store';
 import {
   type IngestInput,
   type IngestResult,
@@ -182,7 +183,7 @@ export interface HistoricalOptions {
 export class Strata {
   readonly registry: PgRegistry;
   readonly offline: OfflineStore;
-  private onlineStore: RedisOnlineStore | undefined;
+  private onlineStore: OnlineStore | undefined;
   private temporal: Client | undefined;
   private connection: Connection | undefined;
 
@@ -217,8 +218,8 @@ export class Strata {
     return this.config.project;
   }
 
-  get online(): RedisOnlineStore {
-    this.onlineStore ??= RedisOnlineStore.connect(this.config.redis.url);
+  get online(): OnlineStore {
+    this.onlineStore ??= openOnlineStore(this.config.redis);
     return this.onlineStore;
   }
 

@@ -24,6 +24,8 @@ export const ConfigSchema = z
       .default({}),
     redis: z
       .object({
+        /** 'redis' (one server) or 'redis_cluster' (Feast's name; url is then a comma-separated node list). */
+        type: z.enum(['redis', 'redis_cluster']).default('redis'),
         url: z.string().default('redis://127.0.0.1:6380'),
         keyTtlSeconds: z.number().int().nonnegative().optional(),
       })
@@ -75,6 +77,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_POSTGRES_URL', ['postgres', 'url']],
   ['STRATA_POSTGRES_SCHEMA', ['postgres', 'schema']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
+  ['STRATA_REDIS_TYPE', ['redis', 'type']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
