@@ -23,7 +23,10 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
   const registry = new PgRegistry(pool, config.postgres.schema);
   await registry.init();
-  const online = openOnlineStore(config.redis);
+  // A store command gives up (UNAVAILABLE, 503) before the request deadline would, e.g. during a cluster failover.
+  const online = openOnlineStore(config.redis, {
+    commandTimeoutMs: Math.max(100, Math.floor(config.serving.requestTimeoutMs * 0.8)),
+  });
   const { app, cache } = await createServer({
     project: config.project,
     registry,

@@ -4,6 +4,7 @@
  * Without a cluster the suite is skipped, except under CI=true, where it fails.
  */
 import { onlineStoreConformance } from '@strata/testkit';
+import * as vitest from 'vitest';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ describe.skipIf(!url)('Redis Cluster binding (needs STRATA_REDIS_CLUSTER_URL, fr
   const open = () => RedisClusterOnlineStore.connect(url as string);
   const rawCluster = () => new Cluster(parseClusterNodes(url as string).nodes, { redisOptions: { maxRetriesPerRequest: 2 } });
 
-  onlineStoreConformance('Redis Cluster', { open, raw: () => clusterRaw(rawCluster()), layout, feastVectors });
+  onlineStoreConformance('Redis Cluster', { open, raw: () => clusterRaw(rawCluster()), layout, feastVectors, test: vitest });
 
   describe('cluster specifics', () => {
     let store: RedisClusterOnlineStore;

@@ -3,6 +3,7 @@
  * OnlineStore conformance suite.
  */
 import { onlineStoreConformance } from '@strata/testkit';
+import * as vitest from 'vitest';
 import { feastVectors, layout, standaloneRaw } from './raw.itest-helpers.js';
 import { RedisOnlineStore } from './store.js';
 
@@ -13,4 +14,5 @@ onlineStoreConformance('standalone Redis', {
   raw: () => standaloneRaw(REDIS_URL),
   layout,
   feastVectors,
+  test: vitest,
 });

@@ -136,4 +136,6 @@ export {
   type OnlineLayout,
   type OnlineRawAccess,
   onlineStoreConformance,
+  type TestApi,
 } from './online-conformance.js';
+export { type ClusterMaster, clusterNodeRole, killClusterMaster, restoreCluster } from './redis-cluster.js';

@@ -8,7 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FeatureViewSpec, JoinKey, ValueTypeName } from '@strata/core';
 import { type OnlineStore, type OnlineViewRef, readFeatureRecords } from '@strata/online-store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Vitest from 'vitest';
+
+/** The test functions the suite registers with (pass `import * as vitest from 'vitest'`): testkit never loads vitest itself. */
+export type TestApi = Pick<typeof Vitest, 'afterAll' | 'beforeAll' | 'describe' | 'expect' | 'it'>;
 
 /** Direct access to the bytes a binding stored, for the layout checks. */
 export interface OnlineRawAccess {
@@ -49,6 +52,8 @@ export interface OnlineConformanceOptions {
   raw(): OnlineRawAccess | Promise<OnlineRawAccess>;
   layout: OnlineLayout;
   feastVectors: FeastVectors;
+  /** vitest's functions. */
+  test: TestApi;
 }
 
 /** The fixtures write bytes as hex (JSON has no bytes); everything else is the JS input as is. */
@@ -90,6 +95,7 @@ const profile = view('profile', [{ name: 'country', valueType: 'STRING' }]);
 const at = (iso: string) => new Date(iso);
 
 export function onlineStoreConformance(name: string, opts: OnlineConformanceOptions): void {
+  const { afterAll, beforeAll, describe, expect, it } = opts.test;
   describe(`OnlineStore conformance: ${name}`, () => {
     let store: OnlineStore;
     let raw: OnlineRawAccess;
