@@ -8,7 +8,8 @@ cd "$REPO_DIR"
 
 phase "bootstrap" bash infra/bootstrap.sh || fail "bootstrap failed"
 phase "stack up" stack_up_and_env || fail "the local stack did not come up (see the message above)"
-info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
+phase "redis cluster up" cluster_up_and_env || fail "the local Redis Cluster did not come up (see the message above)"
+info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS STRATA_REDIS_CLUSTER_URL=${STRATA_REDIS_CLUSTER_URL:-}"
 
 typecheck_rc=0; lint_rc=0; tests_rc=0
 phase "typecheck" pnpm typecheck || typecheck_rc=$?

@@ -10,6 +10,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 export interface WorkerOptions {
   /** Stop after this signal; default: run until SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Overrides config.worker.maxConcurrentActivities. */
   maxConcurrentActivities?: number;
   /** Quieter logs (tests). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -23,7 +24,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     runtimeInstalled = true;
   }
   const pool = createPool(config.postgres.url, {
-    max: Math.max(4, opts.maxConcurrentActivities ?? 8),
+    max: Math.max(4, opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities),
     applicationName: 'strata-worker',
   });
   const registry = new PgRegistry(pool, config.postgres.schema);
@@ -37,8 +38,12 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     taskQueue: config.temporal.taskQueue,
     workflowsPath: workflowsPath(),
     activities: { ...createActivities({ registry, offline, online }), ...createTrainingActivities({ offline }) },
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
-    shutdownGraceTime: '10s',
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // SIGTERM: no new tasks; running activities get this long to finish, then they are cancelled (they heartbeat
+    // their cursor, so another worker resumes them).
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
+    ...(config.worker.identity ? { identity: config.worker.identity } : {}),
   });
   const close = async () => {
     await online.close().catch(() => {});

@@ -40,6 +40,19 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    worker: z
+      .object({
+        /** Activities (ingest steps, materialization pages, training-set parts) one worker process runs at once. */
+        maxConcurrentActivities: z.number().int().positive().default(8),
+        /** Workflow tasks one worker process runs at once. */
+        maxConcurrentWorkflowTasks: z.number().int().positive().default(40),
+        /** On SIGTERM: how long running activities get to finish before they are cancelled and handed over. */
+        shutdownGraceSeconds: z.number().nonnegative().default(30),
+        /** The worker's identity in Temporal's history (default: Temporal's pid@host). */
+        identity: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     serving: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -83,7 +96,14 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
   ['STRATA_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
   ['STRATA_SERVING_PORT', ['serving', 'port']],
+  ['STRATA_WORKER_MAX_ACTIVITIES', ['worker', 'maxConcurrentActivities']],
+  ['STRATA_WORKER_MAX_WORKFLOW_TASKS', ['worker', 'maxConcurrentWorkflowTasks']],
+  ['STRATA_WORKER_SHUTDOWN_GRACE_SECONDS', ['worker', 'shutdownGraceSeconds']],
+  ['STRATA_WORKER_IDENTITY', ['worker', 'identity']],
 ];
+
+/** Config keys whose environment value is a number. */
+const NUMERIC = new Set(['port', 'maxConcurrentActivities', 'maxConcurrentWorkflowTasks', 'shutdownGraceSeconds']);
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
@@ -161,7 +181,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
   }
   for (const [name, p] of ENV_MAP) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' ? Number(v) : v);
+    if (v !== undefined && v !== '') setPath(raw, p, NUMERIC.has(p[1] as string) ? Number(v) : v);
   }
   if (env.STRATA_API_KEYS) setPath(raw, ['serving', 'apiKeys'], parseApiKeys(env.STRATA_API_KEYS));
   if (raw.project === undefined) raw.project = 'default';
