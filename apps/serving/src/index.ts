@@ -21,7 +21,7 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
     });
   }
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
-  const registry = new PgRegistry(pool, config.postgres.schema);
+  const registry = new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
   await registry.init();
   // A store command gives up (UNAVAILABLE, 503) before the request deadline would, e.g. during a cluster failover.
   const online = openOnlineStore(config.redis, {

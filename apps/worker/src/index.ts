@@ -27,7 +27,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     max: Math.max(4, opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities),
     applicationName: 'strata-worker',
   });
-  const registry = new PgRegistry(pool, config.postgres.schema);
+  const registry = new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
   await registry.init();
   const offline = new OfflineStore(pool, registry);
   const online = openOnlineStore(config.redis);

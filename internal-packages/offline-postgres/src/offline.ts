@@ -347,7 +347,8 @@ export class OfflineStore {
       );
       if (indexes.length) {
         await c.query(`SET LOCAL maintenance_work_mem = '512MB'`);
-        for (const ix of indexes) await c.query(ix.indexdef);
+        // On a partitioned table the parent's definition reads "ON ONLY"; rebuilt without it, it covers every partition.
+        for (const ix of indexes) await c.query(ix.indexdef.replace(' ON ONLY ', ' ON '));
       }
       await c.query(
         `UPDATE ${this.t('ingestions')} SET status = 'committed', commit_seq = $2, committed_at = date_trunc('milliseconds', clock_timestamp()), staging_table = NULL,

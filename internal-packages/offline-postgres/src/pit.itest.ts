@@ -11,6 +11,7 @@ import { getHistoricalFeatures, type HistoricalRequest, PIT_STRATEGIES } from '.
 import { type ColumnBatch, OfflineStore } from './offline.js';
 import { createPool, type Pool } from './pool.js';
 import { PgRegistry, type ViewVersion } from './registry.js';
+import { VIEW_LAYOUTS } from './store.itest-helpers.js';
 
 // ---- the reference ------------------------------------------------------------------------------------------------
 
@@ -219,12 +220,12 @@ function dedupe<T extends Record<string, unknown>>(rows: readonly T[], key: (r: 
   return [...m.values()];
 }
 
-describe('point-in-time joins against the naive reference', () => {
+describe.each(VIEW_LAYOUTS)('point-in-time joins against the naive reference (view partitions: %i)', (viewPartitions: number) => {
   const ctx = {} as Ctx;
   beforeAll(async () => {
     ctx.fresh = await freshSchema();
     ctx.pool = createPool(ctx.fresh.url);
-    ctx.reg = new PgRegistry(ctx.pool, ctx.fresh.schema);
+    ctx.reg = new PgRegistry(ctx.pool, ctx.fresh.schema, { viewPartitions });
     await ctx.reg.init();
     ctx.store = new OfflineStore(ctx.pool, ctx.reg);
   });

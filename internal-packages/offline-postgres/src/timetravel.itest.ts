@@ -3,7 +3,7 @@ import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrowColumnBatch, type OfflineStore } from './offline.js';
 import type { ViewVersion } from './registry.js';
-import { openTestStore, type TestStore } from './store.itest-helpers.js';
+import { openTestStore, type TestStore, VIEW_LAYOUTS } from './store.itest-helpers.js';
 import { diffCommits, diffSummary, readViewAsOf, viewHistory } from './timetravel.js';
 
 const H = 3600_000;
@@ -25,7 +25,7 @@ async function collect(it: AsyncIterable<arrow.RecordBatch>): Promise<Record<str
   });
 }
 
-describe('time travel on real Postgres', () => {
+describe.each(VIEW_LAYOUTS)('time travel on real Postgres (view partitions: %i)', (viewPartitions: number) => {
   let store: OfflineStore;
   let vv: ViewVersion;
   const seqs: number[] = [];
@@ -34,7 +34,7 @@ describe('time travel on real Postgres', () => {
   let test: TestStore;
 
   beforeAll(async () => {
-    test = await openTestStore();
+    test = await openTestStore({ viewPartitions });
     ({ store } = test);
     const reg = test.registry;
     await reg.apply('p', {

@@ -191,7 +191,7 @@ export class Strata {
     readonly config: StrataConfig,
     readonly pool: Pool,
   ) {
-    this.registry = new PgRegistry(pool, config.postgres.schema);
+    this.registry = new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
     this.offline = new OfflineStore(pool, this.registry);
   }
 

@@ -19,6 +19,11 @@ export const ConfigSchema = z
           .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/)
           .default('strata'),
         poolSize: z.number().int().positive().default(10),
+        /**
+         * Hash partitions per new view version table (by entity key); 0 keeps plain tables. See
+         * docs/adr/0003-partitioned-view-tables.md.
+         */
+        viewPartitions: z.number().int().min(0).max(1024).default(0),
       })
       .strict()
       .default({}),
@@ -89,6 +94,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_PROJECT', ['project']],
   ['STRATA_POSTGRES_URL', ['postgres', 'url']],
   ['STRATA_POSTGRES_SCHEMA', ['postgres', 'schema']],
+  ['STRATA_POSTGRES_VIEW_PARTITIONS', ['postgres', 'viewPartitions']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
   ['STRATA_REDIS_TYPE', ['redis', 'type']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
@@ -103,7 +109,13 @@ const ENV_MAP: [string, string[]][] = [
 ];
 
 /** Config keys whose environment value is a number. */
-const NUMERIC = new Set(['port', 'maxConcurrentActivities', 'maxConcurrentWorkflowTasks', 'shutdownGraceSeconds']);
+const NUMERIC = new Set([
+  'port',
+  'viewPartitions',
+  'maxConcurrentActivities',
+  'maxConcurrentWorkflowTasks',
+  'shutdownGraceSeconds',
+]);
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
