@@ -1,6 +1,7 @@
 /**
  * The Strata worker: runs the ingest, validation and materialization workflows and their activities.
  */
+import { createServer, type Server } from 'node:http';
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
 import { openOnlineStore } from '@strata/online-redis';
 import type { StrataConfig } from '@strata/sdk';
@@ -56,6 +57,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
 /** Runs a worker until stopped (signal, SIGINT or SIGTERM), then drains and closes its connections. */
 export async function runWorker(config: StrataConfig, opts: WorkerOptions = {}): Promise<void> {
   const { worker, close } = await createStrataWorker(config, opts);
+  const health = config.worker.healthPort !== undefined ? await healthServer(worker, config.worker.healthPort) : undefined;
   const stop = () => worker.shutdown();
   opts.signal?.addEventListener('abort', stop);
   process.once('SIGINT', stop);
@@ -65,6 +67,25 @@ export async function runWorker(config: StrataConfig, opts: WorkerOptions = {}):
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await new Promise((resolve) => (health ? health.close(resolve) : resolve(undefined)));
     await close();
   }
+}
+
+/**
+ * GET /health for probes (Kubernetes liveness and readiness): 200 {"status":"RUNNING"} while the worker polls its task
+ * queue, 503 with the state otherwise (starting, draining after SIGTERM, stopped, failed).
+ */
+function healthServer(worker: Worker, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const state = worker.getState();
+    const known = req.method === 'GET' && req.url === '/health';
+    const code = known ? (state === 'RUNNING' ? 200 : 503) : 404;
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(known ? { status: state } : { error: { code: 'NOT_FOUND', message: 'GET /health only' } }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve(server));
+  });
 }

@@ -5,6 +5,7 @@
  * worker: it stops taking tasks, its running activity finishes, and it exits cleanly.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,17 @@ const cols = [
   { name: 'dt', valueType: 'UNIX_TIMESTAMP' as const },
   { name: 'f1', valueType: 'DOUBLE' as const },
 ];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Identities of the workers that ran each started activity of a workflow, with the activity type and attempt. */
 async function activityRuns(client: Client, workflowId: string) {
@@ -159,9 +171,19 @@ describe.skipIf(!existsSync(WORKER_MAIN))('many worker processes on one task que
     for (const c of children.splice(0)) c.kill('SIGTERM');
   });
 
-  it('SIGTERM drains a worker: its running activity finishes there, then it exits 0', async () => {
+  it('SIGTERM drains a worker: /health turns 503, its running activity finishes there, then it exits 0', async () => {
     const n = 30_000;
-    const a = startWorker('drain-a', { STRATA_WORKER_SHUTDOWN_GRACE_SECONDS: '120' });
+    const healthPort = await freePort();
+    const health = async () => {
+      const r = await fetch(`http://127.0.0.1:${healthPort}/health`);
+      return { status: r.status, body: (await r.json()) as { status: string } };
+    };
+    const a = startWorker('drain-a', {
+      STRATA_WORKER_SHUTDOWN_GRACE_SECONDS: '120',
+      STRATA_WORKER_HEALTH_PORT: String(healthPort),
+    });
+    expect(await eventually(async () => (await health()).status === 200, 30_000)).toBe(true);
+    expect(await health()).toEqual({ status: 200, body: { status: 'RUNNING' } });
     await (
       await strata.ingest(
         'agg',
@@ -187,6 +209,16 @@ describe.skipIf(!existsSync(WORKER_MAIN))('many worker processes on one task que
     startWorker('drain-b');
     const exited = new Promise<number | null>((resolve) => a.once('exit', (code) => resolve(code)));
     a.kill('SIGTERM');
+    // Draining: not ready any more, while the activity is still running on it.
+    const draining = await eventually(
+      async () => {
+        const h = await health();
+        return h.status === 503 ? h : undefined;
+      },
+      10_000,
+      20,
+    );
+    expect(['STOPPING', 'DRAINING', 'DRAINED']).toContain(draining.body.status);
     const result = await handle.result();
     expect(result.rowsWritten).toBe(n);
     expect(await exited).toBe(0);

@@ -53,6 +53,8 @@ export const ConfigSchema = z
         maxConcurrentWorkflowTasks: z.number().int().positive().default(40),
         /** On SIGTERM: how long running activities get to finish before they are cancelled and handed over. */
         shutdownGraceSeconds: z.number().nonnegative().default(30),
+        /** Port of the worker's GET /health (200 while polling, 503 while draining); unset: no HTTP listener. */
+        healthPort: z.number().int().min(0).max(65535).optional(),
         /** The worker's identity in Temporal's history (default: Temporal's pid@host). */
         identity: z.string().min(1).optional(),
       })
@@ -106,6 +108,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_WORKER_MAX_WORKFLOW_TASKS', ['worker', 'maxConcurrentWorkflowTasks']],
   ['STRATA_WORKER_SHUTDOWN_GRACE_SECONDS', ['worker', 'shutdownGraceSeconds']],
   ['STRATA_WORKER_IDENTITY', ['worker', 'identity']],
+  ['STRATA_WORKER_HEALTH_PORT', ['worker', 'healthPort']],
 ];
 
 /** Config keys whose environment value is a number. */
@@ -115,6 +118,7 @@ const NUMERIC = new Set([
   'maxConcurrentActivities',
   'maxConcurrentWorkflowTasks',
   'shutdownGraceSeconds',
+  'healthPort',
 ]);
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
