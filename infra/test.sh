@@ -19,6 +19,8 @@ phase "lint" pnpm lint || lint_rc=$?
 if [[ -z "${STRATA_SKIP_COMPAT:-}" ]]; then
   compat_env=$(phase "compat peers (feast, great_expectations)" bash infra/compat-peers.sh) && eval "$compat_env"
 fi
+# helm for the chart checks (apps/cli/src/helm-chart.itest.ts lints and renders deploy/helm/strata).
+helm_env=$(phase "helm (chart checks)" bash infra/helm.sh) && eval "$helm_env"
 report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"
 mkdir -p "$(dirname "$report")"
 phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?
