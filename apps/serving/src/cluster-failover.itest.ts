@@ -97,7 +97,8 @@ describe.skipIf(!CLUSTER_URL)('serving on a Redis Cluster while a master is kill
     let killedAt = 0;
     let killed: Awaited<ReturnType<typeof killClusterMaster>> | undefined;
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      // Some correct answers first (however slow the machine is), then the kill.
+      for (let i = 0; i < 300 && seen.length < 20; i++) await new Promise((r) => setTimeout(r, 100));
       killedAt = Date.now();
       killed = await killClusterMaster(CLUSTER_URL as string);
       // Run until 3 s of uninterrupted correct answers after the kill, or 40 s.
@@ -120,7 +121,8 @@ describe.skipIf(!CLUSTER_URL)('serving on a Redis Cluster while a master is kill
       expect(before.length).toBeGreaterThan(10);
       expect(before.every((s) => s.ok)).toBe(true);
       // Never a wrong answer or a 500: only correct 200s, or 503 UNAVAILABLE.
-      expect(seen.every((s) => s.ok || (s.status === 503 && s.code === 'UNAVAILABLE'))).toBe(true);
+      const odd = seen.filter((s) => !s.ok && !(s.status === 503 && s.code === 'UNAVAILABLE'));
+      expect(odd, JSON.stringify(odd.slice(0, 5))).toEqual([]);
       // The 503s fall inside one failover window after the kill.
       if (bad.length) {
         expect((bad[0] as Seen).at).toBeGreaterThanOrEqual(killedAt);

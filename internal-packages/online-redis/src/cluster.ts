@@ -10,6 +10,9 @@ import { type ChainableCommander, Cluster, type ClusterOptions, type Redis } fro
 import { FeastRedisStore, type PipelineResult, type RedisConnectOptions, WRITE_SCRIPT_SHA } from './store.js';
 import { WRITE_SCRIPT } from './write-script.js';
 
+/** Replies that mean the slot map changed or the cluster is not serving the slot right now. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
 export interface RedisClusterConnectOptions extends RedisConnectOptions {
   /** How often the client re-reads the slot map (default 1000 ms), so a failover is noticed quickly. */
   slotsRefreshIntervalMs?: number;
@@ -96,25 +99,74 @@ export class RedisClusterOnlineStore extends FeastRedisStore {
     });
     // Connection errors surface through the calls that fail; without a listener ioredis would print each one.
     cluster.on('error', () => {});
-    return new RedisClusterOnlineStore(cluster, true, parsed.nodes.map((n) => `${n.host}:${n.port}`).join(','));
+    return new RedisClusterOnlineStore(
+      cluster,
+      true,
+      parsed.nodes.map((n) => `${n.host}:${n.port}`).join(','),
+      options.commandTimeoutMs ?? 5000,
+    );
   }
 
   /** Wraps an existing ioredis Cluster; close() then leaves it open. */
-  constructor(cluster: Cluster, owned = false, address?: string) {
+  /**
+   * A batch that is not answered within this time fails (UNAVAILABLE), even while the client is still following
+   * redirections or waiting for a new slot map after a failover.
+   */
+  readonly batchTimeoutMs: number;
+
+  constructor(cluster: Cluster, owned = false, address?: string, batchTimeoutMs = 5000) {
     super();
+    this.batchTimeoutMs = batchTimeoutMs;
     this.cluster = cluster;
     this.owned = owned;
     this.address = address ?? 'redis cluster';
   }
 
+  /** Master connections by "host:port", from the cluster's pool; rebuilt when one is missing or closed. */
+  private masters = new Map<string, Redis>();
+
+  private masterFor(nodeKey: string): Redis | undefined {
+    const known = this.masters.get(nodeKey);
+    if (known && known.status === 'ready') return known;
+    this.masters.clear();
+    for (const m of this.cluster.nodes('master')) this.masters.set(`${m.options.host}:${m.options.port}`, m);
+    const found = this.masters.get(nodeKey);
+    return found && found.status === 'ready' ? found : undefined;
+  }
+
+  /**
+   * Groups the commands by the master that owns each key's slot and sends each group as a plain pipeline on that
+   * master's connection (the groups in parallel). A group that meets a redirection (MOVED, ASK: the slot map
+   * changed), a cluster that is down or a closed connection goes again through ioredis' cluster pipeline, which
+   * follows redirections and waits for a new slot map.
+   */
   protected async pipelined(keys: Buffer[], add: (pipeline: ChainableCommander, i: number) => void): Promise<PipelineResult> {
-    // Group the commands by the nodes serving their slot (the same grouping ioredis checks a pipeline against).
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.batchTimeoutMs} ms (failover or overload)`)),
+        this.batchTimeoutMs,
+      );
+    });
+    const work = this.pipelinedByMaster(keys, add);
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async pipelinedByMaster(
+    keys: Buffer[],
+    add: (pipeline: ChainableCommander, i: number) => void,
+  ): Promise<PipelineResult> {
     const groups = new Map<string, number[]>();
     const slots = this.cluster.slots;
     for (let i = 0; i < keys.length; i++) {
       const slot = calculateSlot(keys[i] as Buffer);
-      const owners = slots[slot];
-      const g = owners ? owners.join(';') : `slot:${slot}`;
+      const owner = slots[slot]?.[0];
+      const g = owner ?? `slot:${slot}`;
       let list = groups.get(g);
       if (!list) {
         list = [];
@@ -124,17 +176,55 @@ export class RedisClusterOnlineStore extends FeastRedisStore {
     }
     const out = new Array<[Error | null, unknown]>(keys.length);
     await Promise.all(
-      [...groups.values()].map(async (idx) => {
-        const pipeline = this.cluster.pipeline();
-        for (const i of idx) add(pipeline, i);
-        const res = (await pipeline.exec()) as PipelineResult | null;
-        if (!res) throw new Error('pipeline was discarded');
+      [...groups.entries()].map(async ([owner, idx]) => {
+        const node = owner.startsWith('slot:') ? undefined : this.masterFor(owner);
+        let res: PipelineResult | null = null;
+        if (node) {
+          const p = node.pipeline();
+          for (const i of idx) add(p, i);
+          try {
+            res = (await p.exec()) as PipelineResult | null;
+          } catch {
+            res = null;
+          }
+          if (res?.some(([err]) => err && REDIRECTED.test(err.message))) res = null;
+        }
+        if (!res) res = await this.viaCluster(keys, idx, add);
         idx.forEach((i, j) => {
-          out[i] = res[j] as [Error | null, unknown];
+          out[i] = (res as PipelineResult)[j] as [Error | null, unknown];
         });
       }),
     );
     return out;
+  }
+
+  /** The commands at `idx` through ioredis' cluster pipelines, one per slot group (as ioredis requires). */
+  private async viaCluster(
+    keys: Buffer[],
+    idx: number[],
+    add: (pipeline: ChainableCommander, i: number) => void,
+  ): Promise<PipelineResult> {
+    const bySlotGroup = new Map<string, number[]>();
+    for (const i of idx) {
+      const slot = calculateSlot(keys[i] as Buffer);
+      const g = this.cluster.slots[slot]?.join(';') ?? `slot:${slot}`;
+      const list = bySlotGroup.get(g) ?? [];
+      list.push(i);
+      bySlotGroup.set(g, list);
+    }
+    const where = new Map<number, [Error | null, unknown]>();
+    await Promise.all(
+      [...bySlotGroup.values()].map(async (group) => {
+        const pipeline = this.cluster.pipeline();
+        for (const i of group) add(pipeline, i);
+        const res = (await pipeline.exec()) as PipelineResult | null;
+        if (!res) throw new Error('pipeline was discarded');
+        group.forEach((i, j) => {
+          where.set(i, res[j] as [Error | null, unknown]);
+        });
+      }),
+    );
+    return idx.map((i) => where.get(i) as [Error | null, unknown]);
   }
 
   protected scanNodes(): Redis[] {

@@ -57,9 +57,11 @@ export function clusterRaw(cluster: Cluster): OnlineRawAccess {
     exists: async (key) => (await cluster.exists(key)) === 1,
     pttl: (key) => cluster.pttl(key),
     forgetScripts: async () => {
+      await cluster.ping(); // connected: the node list is known
       await Promise.all(cluster.nodes('master').map((m) => m.script('FLUSH')));
     },
     dropProject: async (p) => {
+      await cluster.ping();
       for (const m of cluster.nodes('master')) await dropOn(m, p);
     },
     close: async () => {
