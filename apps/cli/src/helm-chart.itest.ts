@@ -101,7 +101,7 @@ describe.skipIf(!HELM)('Helm chart deploy/helm/strata (needs STRATA_HELM_BIN, fr
       name: string;
       valueFrom?: { secretKeyRef: { name: string } };
     }[];
-    expect(env.find((e) => e.name === 'STRATA_POSTGRES_URL')?.valueFrom.secretKeyRef.name).toBe('mine');
+    expect(env.find((e) => e.name === 'STRATA_POSTGRES_URL')?.valueFrom?.secretKeyRef.name).toBe('mine');
     const cfg = ConfigSchema.parse(parseYaml(docs.find((d) => d.kind === 'ConfigMap')?.data?.['strata.yaml'] as string));
     expect(cfg.redis.type).toBe('redis_cluster');
     expect(cfg.postgres.viewPartitions).toBe(16);
