@@ -12,7 +12,8 @@ phase "stack up" stack_up_and_env || fail "the local stack did not come up (see 
 phase "kafka up" bash infra/kafka.sh up || fail "the local Kafka broker did not come up (see the message above)"
 eval "$(bash infra/kafka.sh env)"
 info "using STRATA_KAFKA_BROKERS=$STRATA_KAFKA_BROKERS"
-info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
+phase "redis cluster up" cluster_up_and_env || fail "the local Redis Cluster did not come up (see the message above)"
+info "using STRATA_POSTGRES_URL=$STRATA_POSTGRES_URL STRATA_REDIS_URL=$STRATA_REDIS_URL TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS STRATA_REDIS_CLUSTER_URL=${STRATA_REDIS_CLUSTER_URL:-}"
 
 typecheck_rc=0; lint_rc=0; tests_rc=0
 phase "typecheck" pnpm typecheck || typecheck_rc=$?
@@ -30,6 +31,8 @@ fi
 # The Python client's venv (strata-client from clients/python, pytest, nbclient, scikit-learn; outside the repo) for
 # apps/server/src/python-client.itest.ts, which fails under CI=true when it is missing.
 if py_env=$(phase "python client venv" bash infra/python-client.sh); then eval "$py_env"; fi
+# helm for the chart checks (apps/cli/src/helm-chart.itest.ts lints and renders deploy/helm/strata).
+helm_env=$(phase "helm (chart checks)" bash infra/helm.sh) && eval "$helm_env"
 report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"
 mkdir -p "$(dirname "$report")"
 phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?

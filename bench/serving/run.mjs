@@ -2,7 +2,7 @@
 // Feast's Python feature server (`feast serve`), on the same Redis data, batch 1 and batch 100 entities x 50
 // features. Load comes from autocannon in a separate process; loopback only; every run is bounded (-d seconds).
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`):
-//   FEAST_PYTHON=<venv>/bin/python node bench/serving/run.mjs [--duration 10] [--connections 16]
+//   FEAST_PYTHON=<venv>/bin/python node bench/serving/run.mjs [--duration 10] [--connections 16] [--port-base 16566]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,8 @@ const SCHEMA = 'strata_bench';
 const feastPython = process.env.FEAST_PYTHON;
 const redisUrl = process.env.STRATA_REDIS_URL ?? 'redis://127.0.0.1:6380';
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
-const ports = { strata: 16566, limit: 16567, feast: 16568 };
+const PORT_BASE = Number(arg('port-base', '16566'));
+const ports = { strata: PORT_BASE, limit: PORT_BASE + 1, feast: PORT_BASE + 2 };
 const procs = [];
 
 function log(msg) {

@@ -5,6 +5,8 @@
         {"values": {feature: [value per entity]}} (bytes as {"hex"}, datetimes as {"iso"}, big ints as {"int"}).
     python feast_compat.py write --redis redis://127.0.0.1:6380 --project P
         Feast's write_to_online_store writes rows for entities 10 and 11; prints JSON of what it wrote.
+    --redis-type redis_cluster (with --redis redis://host1:port1,host2:port2,...) runs either on a Redis Cluster,
+        through Feast's `redis_type: redis_cluster` online store.
 
 Both build a throwaway feature repo in a temporary folder: entity `driver` (join key driver_id, INT64) and the
 feature view `compat` below, online store = the given Redis, entity_key_serialization_version 3.
@@ -38,14 +40,22 @@ FEATURES = [
 ]
 
 
-def make_store(redis_url: str, project: str, workdir: str) -> tuple[FeatureStore, Entity, FeatureView]:
-    u = urlparse(redis_url)
-    conn = f"{u.hostname or '127.0.0.1'}:{u.port or 6379}"
-    db = (u.path or "/").strip("/")
-    if db:
-        conn += f",db={db}"
-    if u.password:
-        conn += f",password={u.password}"
+def make_store(redis_url: str, project: str, workdir: str, redis_type: str = "redis") -> tuple[FeatureStore, Entity, FeatureView]:
+    if redis_type == "redis_cluster":
+        nodes = [n.strip() for n in redis_url.split(",") if n.strip()]
+        first = urlparse(nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}")
+        hosts = [urlparse(n if "://" in n else f"redis://{n}") for n in nodes]
+        conn = ",".join(f"{h.hostname}:{h.port or 6379}" for h in hosts)
+        if first.password:
+            conn += f",password={first.password}"
+    else:
+        u = urlparse(redis_url)
+        conn = f"{u.hostname or '127.0.0.1'}:{u.port or 6379}"
+        db = (u.path or "/").strip("/")
+        if db:
+            conn += f",db={db}"
+        if u.password:
+            conn += f",password={u.password}"
     with open(os.path.join(workdir, "feature_store.yaml"), "w") as f:
         f.write(
             "\n".join(
@@ -55,6 +65,7 @@ def make_store(redis_url: str, project: str, workdir: str) -> tuple[FeatureStore
                     "provider: local",
                     "online_store:",
                     "  type: redis",
+                    f"  redis_type: {redis_type}",
                     f"  connection_string: \"{conn}\"",
                     "offline_store:",
                     "  type: file",
@@ -132,9 +143,10 @@ def main() -> int:
     ap.add_argument("--redis", required=True)
     ap.add_argument("--project", required=True)
     ap.add_argument("--entities", default="")
+    ap.add_argument("--redis-type", default="redis", choices=["redis", "redis_cluster"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        store, _, _ = make_store(args.redis, args.project, workdir)
+        store, _, _ = make_store(args.redis, args.project, workdir, args.redis_type)
         if args.mode == "read":
             out = read(store, [int(x) for x in args.entities.split(",") if x])
         else:

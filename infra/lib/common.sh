@@ -33,3 +33,10 @@ stack_up_and_env() {
   bash "$REPO_DIR/infra/stack.sh" up || return 1
   eval "$(bash "$REPO_DIR/infra/stack.sh" env)"
 }
+
+# The local Redis Cluster (3 masters + 3 replicas, a few seconds) for the cluster binding's suites; exports
+# STRATA_REDIS_CLUSTER_URL.
+cluster_up_and_env() {
+  bash "$REPO_DIR/infra/stack.sh" cluster-up || return 1
+  eval "$(bash "$REPO_DIR/infra/stack.sh" env)"
+}

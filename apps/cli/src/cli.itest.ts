@@ -5,7 +5,7 @@
  * to a real Strata server with an API key, and its environment holds no working database, Redis or Temporal
  * address at all).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from '@strata/server';

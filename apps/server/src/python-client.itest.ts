@@ -87,7 +87,7 @@ describe.skipIf(requireOrSkip('python client (strata-client)', missing))('python
       STRATA_TEST_SERVING_URL: servingUrl,
       STRATA_TEST_ADMIN_KEY: ADMIN,
     };
-    const r = await run(PYTHON, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], env, join(REPO, 'clients', 'python'));
+    const r = await run(PYTHON as string, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], env, join(REPO, 'clients', 'python'));
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/\d+ passed/);
     process.stdout.write(`pytest: ${r.out.match(/\d+ passed.*/)?.[0]}\n`);
@@ -112,7 +112,7 @@ describe.skipIf(requireOrSkip('python client (strata-client)', missing))('python
       "print(''.join(out))",
     ].join('\n');
     const nb = join(REPO, 'examples', 'notebooks', 'weather_training.ipynb');
-    const r = await run(PYTHON, ['-c', script, nb], env, join(REPO, 'examples', 'notebooks'));
+    const r = await run(PYTHON as string, ['-c', script, nb], env, join(REPO, 'examples', 'notebooks'));
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/accuracy on 2015: 0\.\d+/);
     process.stdout.write(`notebook: ${r.out.match(/\d+ rows; accuracy.*/)?.[0]}\n`);

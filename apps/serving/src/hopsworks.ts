@@ -20,7 +20,7 @@ import {
   type ValueTypeName,
 } from '@strata/core';
 import type { ViewVersion } from '@strata/offline-postgres';
-import type { RedisOnlineStore } from '@strata/online-redis';
+import { type OnlineStore, readFeatureRecords } from '@strata/online-store';
 import { jsonValue } from '@strata/sdk';
 
 export interface HopsworksRequest {
@@ -99,7 +99,7 @@ function metadata(r: ResolvedHopsworksView, opts: HopsworksRequest['metadataOpti
 
 /** Reads vectors for entries; an entry that lacks a serving key or has a wrong type is ERROR (batch) or a 400 (single). */
 export async function readVectors(
-  store: RedisOnlineStore,
+  store: OnlineStore,
   project: string,
   r: ResolvedHopsworksView,
   entries: Record<string, unknown>[],
@@ -144,17 +144,17 @@ export async function readVectors(
     features: s.features.map((f) => f.name),
   }));
   // Wrong key types are refused per row by the store; in a batch, find them row by row only when the batch fails.
-  let reads: Awaited<ReturnType<RedisOnlineStore['readFeatures']>> = [];
+  let reads: Awaited<ReturnType<typeof readFeatureRecords>> = [];
   const okEntries = okIdx.map((i) => entries[i] as Record<string, unknown>);
   try {
-    reads = okEntries.length ? await store.readFeatures(project, okEntries, storeSelections) : [];
+    reads = okEntries.length ? await readFeatureRecords(store, project, okEntries, storeSelections) : [];
   } catch (err) {
     if (opts.single || !StrataError.is(err, 'INVALID_INPUT')) throw err;
     reads = [];
     const keep: number[] = [];
     for (const i of okIdx) {
       try {
-        reads.push(...(await store.readFeatures(project, [entries[i] as Record<string, unknown>], storeSelections)));
+        reads.push(...(await readFeatureRecords(store, project, [entries[i] as Record<string, unknown>], storeSelections)));
         keep.push(i);
       } catch (e) {
         if (!StrataError.is(e, 'INVALID_INPUT')) throw e;
@@ -190,12 +190,7 @@ export async function readVectors(
   return { features, status, detailed: opts.detailed ? detailed : undefined, names };
 }
 
-export async function hopsworksSingle(
-  store: RedisOnlineStore,
-  project: string,
-  r: ResolvedHopsworksView,
-  body: HopsworksRequest,
-) {
+export async function hopsworksSingle(store: OnlineStore, project: string, r: ResolvedHopsworksView, body: HopsworksRequest) {
   const entries = body.entries;
   if (!entries || typeof entries !== 'object' || Array.isArray(entries)) {
     throw invalidInput('entries must be an object of serving keys, e.g. {"user_id": 7}');
@@ -215,7 +210,7 @@ export async function hopsworksSingle(
 }
 
 export async function hopsworksBatch(
-  store: RedisOnlineStore,
+  store: OnlineStore,
   project: string,
   r: ResolvedHopsworksView,
   body: HopsworksRequest,

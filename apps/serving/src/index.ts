@@ -5,7 +5,7 @@ export { createServer, errorBody, type ServerOptions } from './server.js';
 
 import { createPool, PgRegistry } from '@strata/offline-postgres';
 import { openOfflineStore } from '@strata/offline-store';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
 import { Identity, offlineOptions, StrataError, type StrataConfig } from '@strata/sdk';
 import { isLoopback } from './auth.js';
 import { createServer } from './server.js';
@@ -17,7 +17,7 @@ import { createServer } from './server.js';
 export async function serve(config: StrataConfig, opts: { port?: number; host?: string; logger?: boolean } = {}) {
   const host = opts.host ?? config.serving.host;
   const pool = createPool(config.postgres.url, { max: 8, applicationName: 'strata-serving' });
-  const registry = new PgRegistry(pool, config.postgres.schema);
+  const registry = new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
   await registry.init();
   // One identity model: the keys the control plane manages (and its bootstrap admin key) work here too.
   const keyLookup = new Identity(pool, config.postgres.schema, { adminKey: config.server.adminKey });
@@ -27,8 +27,12 @@ export async function serve(config: StrataConfig, opts: { port?: number; host?: 
       hint: 'create keys with `strata keys create` (or configure serving.apiKeys / STRATA_API_KEYS), or listen on 127.0.0.1',
     });
   }
-  // Fail fast while Redis is unreachable: requests get an immediate 503 instead of waiting out their timeout.
-  const online = RedisOnlineStore.connect(config.redis.url, { failFast: true });
+  // Fail fast while Redis is unreachable (an immediate 503 instead of waiting out the timeout), and a store command
+  // gives up (UNAVAILABLE, 503) before the request deadline would, e.g. during a cluster failover.
+  const online = openOnlineStore(config.redis, {
+    failFast: true,
+    commandTimeoutMs: Math.max(100, Math.floor(config.serving.requestTimeoutMs * 0.8)),
+  });
   await online.waitUntilReady(3000);
   const { app, cache } = await createServer({
     project: config.project,

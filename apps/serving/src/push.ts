@@ -17,7 +17,7 @@ import {
   type ViewVersion,
   viewColumns,
 } from '@strata/offline-postgres';
-import type { OnlineWriteRow } from '@strata/online-redis';
+import type { OnlineWriteRow } from '@strata/online-store';
 
 export type PushTarget = 'online' | 'offline' | 'online_and_offline';
 

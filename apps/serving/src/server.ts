@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
 import { type OfflineStore, type Pool, type PgRegistry, qualified } from '@strata/offline-postgres';
-import type { RedisOnlineStore } from '@strata/online-redis';
+import type { OnlineStore } from '@strata/online-store';
 import { entityRowsFromColumns } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import client from 'prom-client';
@@ -49,7 +49,7 @@ export interface ServerOptions {
   project: string;
   registry: PgRegistry;
   pool: Pool;
-  online: RedisOnlineStore;
+  online: OnlineStore;
   /** Needed for POST /push to the offline store; without it offline pushes are refused. */
   offline?: OfflineStore;
   /** Largest accepted request body (bytes); larger bodies get 413. */

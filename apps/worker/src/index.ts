@@ -1,9 +1,10 @@
 /**
  * The Strata worker: runs the ingest, validation and materialization workflows and their activities.
  */
+import { createServer, type Server } from 'node:http';
 import { createPool, PgRegistry } from '@strata/offline-postgres';
 import { openOfflineStore } from '@strata/offline-store';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
 import { ensureJanitorSchedule, offlineOptions, type StrataConfig } from '@strata/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
@@ -12,6 +13,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 export interface WorkerOptions {
   /** Stop after this signal; default: run until SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Overrides config.worker.maxConcurrentActivities. */
   maxConcurrentActivities?: number;
   /** Quieter logs (tests). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -43,15 +45,15 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     runtimeInstalled = true;
   }
   const pool = createPool(config.postgres.url, {
-    max: Math.max(4, opts.maxConcurrentActivities ?? 8),
+    max: Math.max(4, opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities),
     applicationName: 'strata-worker',
   });
-  const registry = new PgRegistry(pool, config.postgres.schema);
+  const registry = new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
   await registry.init();
   // The Postgres store; with a columnar root configured, each commit also writes its Parquet file (ADR 0006).
   const store = openOfflineStore(pool, registry, offlineOptions(config));
   const offline = store.postgres;
-  const online = RedisOnlineStore.connect(config.redis.url);
+  const online = openOnlineStore(config.redis);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -62,8 +64,12 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
       ...createActivities({ registry, offline, online }),
       ...createTrainingActivities({ offline, ...(store.columnar ? { columnar: store.columnar } : {}) }),
     },
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
-    shutdownGraceTime: '10s',
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // SIGTERM: no new tasks; running activities get this long to finish, then they are cancelled (they heartbeat
+    // their cursor, so another worker resumes them).
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
+    ...(config.worker.identity ? { identity: config.worker.identity } : {}),
   });
   const close = async () => {
     await online.close().catch(() => {});
@@ -87,6 +93,7 @@ export async function runWorker(config: StrataConfig, opts: WorkerOptions = {}):
       console.error(`strata worker: could not install the janitor schedule: ${(err as Error).message}`);
     }
   }
+  const health = config.worker.healthPort !== undefined ? await healthServer(worker, config.worker.healthPort) : undefined;
   const stop = () => worker.shutdown();
   opts.signal?.addEventListener('abort', stop);
   process.once('SIGINT', stop);
@@ -96,6 +103,25 @@ export async function runWorker(config: StrataConfig, opts: WorkerOptions = {}):
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await new Promise((resolve) => (health ? health.close(resolve) : resolve(undefined)));
     await close();
   }
+}
+
+/**
+ * GET /health for probes (Kubernetes liveness and readiness): 200 {"status":"RUNNING"} while the worker polls its task
+ * queue, 503 with the state otherwise (starting, draining after SIGTERM, stopped, failed).
+ */
+function healthServer(worker: Worker, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const state = worker.getState();
+    const known = req.method === 'GET' && req.url === '/health';
+    const code = known ? (state === 'RUNNING' ? 200 : 503) : 404;
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(known ? { status: state } : { error: { code: 'NOT_FOUND', message: 'GET /health only' } }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve(server));
+  });
 }

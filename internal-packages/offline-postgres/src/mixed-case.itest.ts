@@ -10,7 +10,7 @@ import { openTestStore, type TestStore } from './store.itest-helpers.js';
 describe('a mixed-case schema', () => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await openTestStore('Strata_MiXed');
+    t = await openTestStore({ prefix: 'Strata_MiXed' });
   });
   afterAll(async () => {
     await t?.close();

@@ -478,7 +478,8 @@ export class OfflineStore {
       const duplicates = Math.max(0, ing.rowCount - inserted);
       if (indexes.length) {
         await c.query(`SET LOCAL maintenance_work_mem = '512MB'`);
-        for (const ix of indexes) await c.query(ix.indexdef);
+        // On a partitioned table the parent's definition reads "ON ONLY"; rebuilt without it, it covers every partition.
+        for (const ix of indexes) await c.query(ix.indexdef.replace(' ON ONLY ', ' ON '));
       }
       if (this.options.commitFiles) {
         const sink = this.options.commitFiles;

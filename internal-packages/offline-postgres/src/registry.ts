@@ -11,6 +11,7 @@ import {
   type EntitySpec,
   type FeatureServiceSpec,
   type FeatureViewSpec,
+  invalidSpec,
   type JoinKey,
   type ObjectKind,
   type RepoSpec,
@@ -47,11 +48,25 @@ export interface ApplyResult {
 type Queryable = Pool | PoolClient;
 
 export class PgRegistry {
+  /**
+   * viewPartitions > 1: new view version tables are hash-partitioned by their join keys into that many partitions
+   * (docs/adr/0003-partitioned-view-tables.md); tables made before keep their layout.
+   */
+  readonly viewPartitions: number;
+
   constructor(
     readonly pool: Pool,
     readonly schema: string,
+    opts: { viewPartitions?: number } = {},
   ) {
     ident(schema);
+    const n = opts.viewPartitions ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n > 1024) {
+      throw invalidSpec(`viewPartitions must be a whole number from 0 to 1024, not ${String(n)}`, {
+        hint: 'postgres.viewPartitions: 0 or 1 keeps plain tables; 8-64 suits tables of hundreds of millions of rows',
+      });
+    }
+    this.viewPartitions = n;
   }
 
   private t(name: string): string {
@@ -271,7 +286,21 @@ export class PgRegistry {
       '"__commit_seq" bigint NOT NULL',
     ];
     const t = this.t(tableName);
-    await c.query(`CREATE TABLE ${t} (${cols.join(', ')})`);
+    const parts = this.viewPartitions;
+    if (parts > 1) {
+      // Hash partitions by the entity key: a point-in-time or latest-row lookup of an entity touches one partition,
+      // and every partition keeps the same (keys, event time) index order.
+      await c.query(
+        `CREATE TABLE ${t} (${cols.join(', ')}) PARTITION BY HASH (${joinKeys.map((k) => ident(k.name)).join(', ')})`,
+      );
+      for (let i = 0; i < parts; i++) {
+        await c.query(
+          `CREATE TABLE ${this.t(`${tableName.slice(0, 52)}_p${i}`)} PARTITION OF ${t} FOR VALUES WITH (MODULUS ${parts}, REMAINDER ${i})`,
+        );
+      }
+    } else {
+      await c.query(`CREATE TABLE ${t} (${cols.join(', ')})`);
+    }
     const order = [
       ...joinKeys.map((k) => ident(k.name)),
       `${ident(spec.timestampField)} DESC`,

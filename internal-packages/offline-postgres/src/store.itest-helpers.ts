@@ -12,10 +12,13 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function openTestStore(prefix?: string): Promise<TestStore> {
-  const fresh = await freshSchema(prefix);
+/** Both view table layouts the suites run on: plain tables, and tables hash-partitioned by entity key. */
+export const VIEW_LAYOUTS = [0, 4] as const;
+
+export async function openTestStore(opts: { viewPartitions?: number; prefix?: string } = {}): Promise<TestStore> {
+  const fresh = await freshSchema(opts.prefix);
   const pool = createPool(fresh.url);
-  const registry = new PgRegistry(pool, fresh.schema);
+  const registry = new PgRegistry(pool, fresh.schema, opts);
   await registry.init();
   return {
     fresh,

@@ -44,10 +44,13 @@ export interface Conformance {
   close(): Promise<void>;
 }
 
-export async function openConformance(): Promise<Conformance> {
+/** Both view table layouts the suites run on: plain tables, and tables hash-partitioned by entity key. */
+export const VIEW_LAYOUTS = [0, 4] as const;
+
+export async function openConformance(opts: { viewPartitions?: number } = {}): Promise<Conformance> {
   const fresh = await freshSchema();
   const pool = createPool(fresh.url);
-  const registry = new PgRegistry(pool, fresh.schema);
+  const registry = new PgRegistry(pool, fresh.schema, opts.viewPartitions ? { viewPartitions: opts.viewPartitions } : {});
   await registry.init();
   const root = await mkdtemp(join(tmpdir(), 'strata-columnar-'));
   const columnar = openOfflineStore(pool, registry, { engine: 'columnar', columnarRoot: root }) as ColumnarOfflineStore;

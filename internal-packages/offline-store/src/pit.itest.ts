@@ -15,7 +15,7 @@ import type {
 import * as arrow from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Conformance, openConformance } from './conformance.itest-helpers.js';
+import { type Conformance, openConformance, VIEW_LAYOUTS } from './conformance.itest-helpers.js';
 
 // ---- the reference ------------------------------------------------------------------------------------------------
 
@@ -225,10 +225,10 @@ function dedupe<T extends Record<string, unknown>>(rows: readonly T[], key: (r: 
   return [...m.values()];
 }
 
-describe('point-in-time joins against the naive reference', () => {
+describe.each(VIEW_LAYOUTS)('point-in-time joins against the naive reference (view partitions: %i)', (viewPartitions: number) => {
   const ctx = {} as Ctx;
   beforeAll(async () => {
-    ctx.conf = await openConformance();
+    ctx.conf = await openConformance({ viewPartitions });
     ctx.fresh = ctx.conf.fresh;
     ctx.pool = ctx.conf.pool;
     ctx.reg = ctx.conf.registry;

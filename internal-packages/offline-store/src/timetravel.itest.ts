@@ -2,7 +2,7 @@ import { tableFromRows } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrowColumnBatch, diffSummary, type OfflineStore as PgOfflineStore, type ViewVersion } from '@strata/offline-postgres';
-import { type Conformance, openConformance } from './conformance.itest-helpers.js';
+import { type Conformance, openConformance, VIEW_LAYOUTS } from './conformance.itest-helpers.js';
 import type { OfflineStore } from './store.js';
 
 const H = 3600_000;
@@ -24,8 +24,10 @@ async function collect(it: AsyncIterable<arrow.RecordBatch>): Promise<Record<str
   });
 }
 
-/** Time travel on every binding (Postgres tables; the columnar engine over the commits' Parquet files). */
-describe.each(['postgres-lateral', 'columnar'] as const)('time travel (%s)', (name) => {
+/** Time travel on every binding (Postgres tables; the columnar engine over the commits' Parquet files), on both view
+ * table layouts (plain, and hash-partitioned by entity key). */
+const CASES = (['postgres-lateral', 'columnar'] as const).flatMap((name) => VIEW_LAYOUTS.map((p) => [name, p] as const));
+describe.each(CASES)('time travel (%s, view partitions: %i)', (name, viewPartitions) => {
   let store: PgOfflineStore;
   let b: OfflineStore;
   let vv: ViewVersion;
@@ -38,7 +40,7 @@ describe.each(['postgres-lateral', 'columnar'] as const)('time travel (%s)', (na
   const viewHistory = (_s: unknown, project: string, view: string) => b.history(project, view);
 
   beforeAll(async () => {
-    test = await openConformance();
+    test = await openConformance({ viewPartitions });
     store = test.pg;
     b = test.binding(name).store;
     const reg = test.registry;

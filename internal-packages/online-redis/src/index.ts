@@ -1,3 +1,14 @@
+export type {
+  FeatureRead,
+  FeatureStatus,
+  OnlineSelection,
+  OnlineStore,
+  OnlineViewRef,
+  OnlineWriteRow,
+  ViewColumns,
+  WriteOptions,
+} from '@strata/online-store';
+export { parseClusterNodes, type RedisClusterConnectOptions, RedisClusterOnlineStore } from './cluster.js';
 export {
   createdField,
   entityKeyPrefixV3,
@@ -10,6 +21,7 @@ export {
   timestampField,
 } from './keys.js';
 export { murmur3x86_32 } from './murmur.js';
+export { type OnlineStoreConfig, openOnlineStore } from './open.js';
 export {
   decodeTimestamp,
   decodeTypedValue,
@@ -19,15 +31,5 @@ export {
   NULL_TIMESTAMP_INT,
   VALUE_FIELDS,
 } from './proto.js';
-export {
-  type FeatureRead,
-  type FeatureStatus,
-  type OnlineSelection,
-  type OnlineViewRef,
-  type OnlineWriteRow,
-  markerKey,
-  type RedisConnectOptions,
-  RedisOnlineStore,
-  type WriteOptions,
-} from './store.js';
+export { FeastRedisStore, markerKey, type RedisConnectOptions, RedisOnlineStore } from './store.js';
 export { WRITE_SCRIPT } from './write-script.js';

@@ -1,6 +1,8 @@
 /**
- * The Redis online store, in Feast's Redis layout (see docs/online-store.md): newer-wins writes by a Lua script,
- * pipelined reads with per-feature statuses, and per-view deletes that leave other views of the same entity alone.
+ * The Redis online stores, in Feast's Redis layout (see docs/online-store.md): newer-wins writes by a Lua script,
+ * pipelined reads straight into columns with per-feature statuses, and per-view deletes that leave other views of the
+ * same entity alone. One implementation, two transports: a standalone Redis (RedisOnlineStore) and a Redis Cluster
+ * (RedisClusterOnlineStore, in cluster.ts), which differ only in how a batch of commands reaches the servers.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -11,6 +13,20 @@ import {
   StrataError,
   type StrataErrorOptions,
 } from '@strata/core';
+import type {
+  FeatureRead,
+  FeatureStatus,
+  OnlineSelection,
+  OnlineStore,
+  OnlineViewRef,
+  OnlineWriteRow,
+  ReadOptions,
+  ViewColumns,
+  WriteOptions,
+  WriteResult,
+} from '@strata/online-store';
+import { readFeatureRecords } from '@strata/online-store';
+import type { ChainableCommander } from 'ioredis';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   createdField,
@@ -23,37 +39,6 @@ import {
 } from './keys.js';
 import { decodeTimestamp, decodeValue, encodeTimestamp, encodeValue, timestampParts } from './proto.js';
 import { WRITE_SCRIPT } from './write-script.js';
-
-export interface OnlineViewRef {
-  project: string;
-  view: FeatureViewSpec;
-  joinKeys: JoinKey[];
-}
-
-export interface OnlineWriteRow {
-  /** Join key values by join-key name. */
-  entityKey: Record<string, unknown>;
-  eventTime: Date;
-  /** Breaks ties between rows with the same event time (a later created time wins). */
-  createdTime?: Date;
-  /** Feature values by feature name; a feature of the view missing here is written as null. */
-  values: Record<string, unknown>;
-}
-
-export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'NULL_VALUE' | 'OUTSIDE_MAX_AGE';
-
-export interface FeatureRead {
-  value: unknown;
-  status: FeatureStatus;
-  /** Event time of the view's row for this entity; null when there is none. */
-  eventTime: Date | null;
-}
-
-export interface OnlineSelection {
-  view: FeatureViewSpec;
-  joinKeys: JoinKey[];
-  features: string[];
-}
 
 export interface RedisConnectOptions {
   /** Time to establish a connection, per attempt (default 3000 ms). */
@@ -73,28 +58,25 @@ export interface RedisConnectOptions {
   redis?: RedisOptions;
 }
 
-export interface WriteOptions {
-  /** Expire entity hashes this long after the write (never shortens a longer expiry, never adds one to a key without). */
-  keyTtlSeconds?: number;
-}
-
 /** Rows per pipelined round trip. */
-const WRITE_BATCH = 500;
-const READ_BATCH = 1000;
+export const WRITE_BATCH = 500;
+export const READ_BATCH = 1000;
 const SCAN_COUNT = 1000;
-const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
+export const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
-type PipelineResult = [Error | null, unknown][];
+export type PipelineResult = [Error | null, unknown][];
 
 interface PreparedRow {
   key: Buffer;
   args: (Buffer | string)[];
 }
 
-function describeAddress(redis: Redis): string {
-  const o = redis.options ?? {};
-  if (o.path) return o.path;
-  return `${o.host ?? 'localhost'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;
+interface ReadPlan {
+  sel: OnlineSelection;
+  view: FeatureViewSpec;
+  features: string[];
+  sortedKeys: JoinKey[];
+  fields: Buffer[];
 }
 
 function withRow(err: unknown, what: string): unknown {
@@ -119,44 +101,81 @@ function checkDate(d: unknown, what: string): Date {
   return d;
 }
 
-/** The key of a view's materialization marker (see RedisOnlineStore.writeMarker). */
+/** A Value message to its JS value; a Value holding only double_val (tag 0x29, 8 bytes LE) is read directly. */
+function decodeStored(bytes: Buffer, view: string, feature: string): unknown {
+  if (bytes.length === 9 && bytes[0] === 0x29) return bytes.readDoubleLE(1);
+  try {
+    return decodeValue(bytes);
+  } catch (err) {
+    throw new StrataError('INTERNAL', `stored value of ${view}:${feature} is not a Feast Value message`, { cause: err });
+  }
+}
+
+/** Field lists per selection object, so a caller that passes the same selection again skips the hashing. */
+const planCache = new WeakMap<OnlineSelection, ReadPlan>();
+
+function planFor(project: string, sel: OnlineSelection): ReadPlan {
+  const cached = planCache.get(sel);
+  if (cached && cached.view === sel.view && cached.features === sel.features) return cached;
+  checkRef(project, sel.view, sel.joinKeys);
+  const known = new Set(sel.view.features.map((f) => f.name));
+  for (const f of sel.features) {
+    if (!known.has(f)) {
+      throw new StrataError('UNKNOWN_FEATURE', `feature view '${sel.view.name}' has no feature '${f}'`, {
+        where: `${sel.view.name}:${f}`,
+        hint: `its features are ${[...known].join(', ')}`,
+      });
+    }
+  }
+  const plan: ReadPlan = {
+    sel,
+    view: sel.view,
+    features: sel.features,
+    sortedKeys: sortJoinKeys(sel.joinKeys),
+    fields: [...sel.features.map((f) => featureFieldHash(sel.view.name, f)), timestampField(sel.view.name)],
+  };
+  planCache.set(sel, plan);
+  return plan;
+}
+
+/**
+ * What the two transports share. A subclass says how a batch of single-key commands is pipelined to the servers
+ * (`pipelined`), which servers a SCAN must visit (`scanNodes`), and how the write script is loaded.
+ */
+/** The key of a view's materialization marker (see FeastRedisStore.writeMarker). */
 export function markerKey(project: string, view: string): string {
   return `strata:materialized:${project}:${view}`;
 }
 
-export class RedisOnlineStore {
-  readonly redis: Redis;
-  readonly address: string;
-  private readonly owned: boolean;
-  private scriptLoaded = false;
+export abstract class FeastRedisStore implements OnlineStore {
+  abstract readonly kind: string;
+  abstract readonly address: string;
+  protected scriptLoaded = false;
 
-  /** Opens a store that owns its ioredis client (closed by close()). */
-  static connect(url: string, options: RedisConnectOptions = {}): RedisOnlineStore {
-    const maxDelay = options.maxReconnectDelayMs ?? 1000;
-    const redis = new Redis(url, {
-      connectTimeout: options.connectTimeoutMs ?? 3000,
-      commandTimeout: options.commandTimeoutMs ?? 5000,
-      maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
-      retryStrategy: (times) => Math.min(times * 100, maxDelay),
-      enableOfflineQueue: !options.failFast,
-      ...options.redis,
-    });
-    // Connection errors surface through the calls that fail; without a listener ioredis would print each one.
-    redis.on('error', () => {});
-    return new RedisOnlineStore(redis, true);
-  }
+  /**
+   * Runs one command per key, pipelined, and returns the replies in key order. `add` queues the command for key i on
+   * the given pipeline. A transport error rejects (the caller maps it); per-command errors come back in the result.
+   */
+  protected abstract pipelined(
+    keys: Buffer[],
+    add: (pipeline: ChainableCommander, i: number) => void,
+    op: string,
+  ): Promise<PipelineResult>;
 
-  /** Wraps an existing ioredis client; close() then leaves it open. */
-  constructor(redis: Redis, owned = false) {
-    this.redis = redis;
-    this.owned = owned;
-    this.address = describeAddress(redis);
-  }
+  /** Every server whose keys a SCAN must see (the one Redis, or every cluster master). */
+  protected abstract scanNodes(): Redis[];
 
-  private unavailable(err: unknown, op: string): StrataError {
+  /** Loads the write script where EVALSHA will run (the one Redis, or every cluster master). */
+  protected abstract loadScriptEverywhere(): Promise<void>;
+
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  /** Redis errors to StrataErrors: refusals (WRONGTYPE, ERR) are INTERNAL, anything else UNAVAILABLE (retryable). */
+  unavailable(err: unknown, op: string): StrataError {
     if (err instanceof StrataError) return err;
     const message = err instanceof Error ? err.message : String(err);
-    const details = { address: this.address, operation: op };
+    const details = { address: this.address, operation: op, store: this.kind };
     if (err instanceof Error && err.name === 'ReplyError' && /^(WRONGTYPE|ERR)/.test(message)) {
       return new StrataError('INTERNAL', `Redis at ${this.address} refused ${op}: ${message}`, {
         where: this.address,
@@ -172,60 +191,61 @@ export class RedisOnlineStore {
     });
   }
 
-  private async exec(pipeline: ReturnType<Redis['pipeline']>, op: string): Promise<PipelineResult> {
-    let out: PipelineResult | null;
+  protected async run(
+    keys: Buffer[],
+    add: (pipeline: ChainableCommander, i: number) => void,
+    op: string,
+  ): Promise<PipelineResult> {
     try {
-      out = (await pipeline.exec()) as PipelineResult | null;
+      return await this.pipelined(keys, add, op);
     } catch (err) {
       throw this.unavailable(err, op);
-    }
-    if (!out) throw this.unavailable(new Error('pipeline was discarded'), op);
-    return out;
-  }
-
-  /** Waits until the connection is ready, at most `ms`; true when it is (a fail-fast client's first commands need it). */
-  async waitUntilReady(ms: number): Promise<boolean> {
-    if (this.redis.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.redis.off('ready', onReady);
-        resolve(ok);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), ms);
-      timer.unref?.();
-      this.redis.once('ready', onReady);
-    });
-  }
-
-  async ping(): Promise<void> {
-    try {
-      await this.redis.ping();
-    } catch (err) {
-      throw this.unavailable(err, 'PING');
-    }
-  }
-
-  async close(): Promise<void> {
-    if (!this.owned) return;
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
     }
   }
 
   /**
-   * Writes the latest values of a view for many entities. A row is written only when its event time is later than
-   * the one stored for that view and entity (equal: only with a later createdTime), so retried and out-of-order
-   * batches never regress. Every row is checked and encoded before anything is sent: bad input writes nothing.
+   * Records that a view was materialized up to a commit: one small key per project and view, written with the
+   * watermark. Its name starts with text, not the binary join-key count that every key of Feast's layout starts
+   * with, so Feast's readers and Strata's own scans never see it. A Redis that lost its data loses this key too,
+   * which is how a lost online store is told apart from a view that has no rows.
    */
-  async writeRows(
-    ref: OnlineViewRef,
-    rows: OnlineWriteRow[],
-    opts: WriteOptions = {},
-  ): Promise<{ written: number; skippedOlder: number }> {
+  async writeMarker(project: string, view: string, commitSeq: number): Promise<void> {
+    const key = Buffer.from(markerKey(project, view));
+    const value = JSON.stringify({ commitSeq, at: new Date().toISOString() });
+    const [reply] = await this.run([key], (p) => p.set(key, value), 'SET');
+    if (reply?.[0]) throw this.unavailable(reply[0], 'SET');
+  }
+
+  /** The commit each view's marker records (undefined: no marker). One GET per view, so a cluster routes each. */
+  async readMarkers(project: string, views: string[]): Promise<Map<string, number | undefined>> {
+    const out = new Map<string, number | undefined>();
+    if (!views.length) return out;
+    const keys = views.map((v) => Buffer.from(markerKey(project, v)));
+    const replies = await this.run(keys, (p, i) => p.get(keys[i] as Buffer), 'GET');
+    views.forEach((v, i) => {
+      const [err, raw] = replies[i] ?? [null, null];
+      if (err) throw this.unavailable(err, 'GET');
+      let seq: number | undefined;
+      if (typeof raw === 'string' && raw) {
+        try {
+          seq = Number((JSON.parse(raw) as { commitSeq?: unknown }).commitSeq);
+        } catch {
+          seq = undefined;
+        }
+      }
+      out.set(v, seq !== undefined && Number.isFinite(seq) ? seq : undefined);
+    });
+    return out;
+  }
+
+  /** Removes a view's marker (the view was deleted or its online data dropped). */
+  async deleteMarker(project: string, view: string): Promise<void> {
+    const key = Buffer.from(markerKey(project, view));
+    const [reply] = await this.run([key], (p) => p.del(key), 'DEL');
+    if (reply?.[0]) throw this.unavailable(reply[0], 'DEL');
+  }
+
+  async writeRows(ref: OnlineViewRef, rows: OnlineWriteRow[], opts: WriteOptions = {}): Promise<WriteResult> {
     const { project, view, joinKeys } = ref;
     checkRef(project, view, joinKeys);
     const ttl = opts.keyTtlSeconds;
@@ -280,21 +300,24 @@ export class RedisOnlineStore {
     return { written, skippedOlder: prepared.length - written };
   }
 
-  /** Runs the write script for each row in one pipeline; re-loads the script when Redis lost it (NOSCRIPT). */
+  /** Runs the write script for each row, pipelined; re-loads the script where Redis lost it (NOSCRIPT). */
   private async runWriteScript(rows: PreparedRow[]): Promise<number[]> {
     if (!this.scriptLoaded) await this.loadScript();
     const results = new Array<number>(rows.length).fill(0);
     let pending = rows.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const pipeline = this.redis.pipeline();
-      for (const i of pending) {
-        const row = rows[i] as PreparedRow;
-        pipeline.evalsha(WRITE_SCRIPT_SHA, 1, row.key, ...row.args);
-      }
-      const out = await this.exec(pipeline, 'EVALSHA write');
+      const batch = pending;
+      const out = await this.run(
+        batch.map((i) => (rows[i] as PreparedRow).key),
+        (p, j) => {
+          const row = rows[batch[j] as number] as PreparedRow;
+          p.evalsha(WRITE_SCRIPT_SHA, 1, row.key, ...row.args);
+        },
+        'EVALSHA write',
+      );
       const retry: number[] = [];
       out.forEach(([err, value], j) => {
-        const i = pending[j] as number;
+        const i = batch[j] as number;
         if (err) {
           if (/NOSCRIPT/.test(err.message) && attempt < 2) retry.push(i);
           else throw this.unavailable(err, 'EVALSHA write');
@@ -310,92 +333,94 @@ export class RedisOnlineStore {
 
   private async loadScript(): Promise<void> {
     try {
-      const sha = await this.redis.script('LOAD', WRITE_SCRIPT);
-      if (sha !== WRITE_SCRIPT_SHA) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${WRITE_SCRIPT_SHA}`);
+      await this.loadScriptEverywhere();
       this.scriptLoaded = true;
     } catch (err) {
       throw this.unavailable(err, 'SCRIPT LOAD');
     }
   }
 
-  /**
-   * Reads features for entity rows. The result has one record per entity row, keyed "view:feature". Status:
-   * NOT_FOUND when the entity has no row for the view (or the feature was never written), OUTSIDE_MAX_AGE when the
-   * view has a TTL and the row is older than that at `now` (value null), NULL_VALUE for a stored null, else PRESENT.
-   */
-  async readFeatures(
+  async readColumns(
     project: string,
-    entityRows: Record<string, unknown>[],
     selections: OnlineSelection[],
-    opts: { now?: Date } = {},
-  ): Promise<Array<Record<string, FeatureRead>>> {
+    entityRows: Record<string, unknown>[],
+    opts: ReadOptions = {},
+  ): Promise<ViewColumns[]> {
     const now = opts.now ? checkDate(opts.now, 'now').getTime() : Date.now();
-    const plans = selections.map((s) => {
-      checkRef(project, s.view, s.joinKeys);
-      const known = new Set(s.view.features.map((f) => f.name));
-      for (const f of s.features) {
-        if (!known.has(f)) {
-          throw new StrataError('UNKNOWN_FEATURE', `feature view '${s.view.name}' has no feature '${f}'`, {
-            where: `${s.view.name}:${f}`,
-            hint: `its features are ${[...known].join(', ')}`,
-          });
-        }
-      }
-      const fields = [...s.features.map((f) => featureFieldHash(s.view.name, f)), timestampField(s.view.name)];
-      return { ...s, sortedKeys: sortJoinKeys(s.joinKeys), fields };
-    });
-
-    const commands: { key: Buffer; fields: Buffer[] }[] = [];
-    entityRows.forEach((row, i) => {
-      for (const p of plans) {
+    const ps = selections.map((s) => planFor(project, s));
+    const nv = ps.length;
+    const n = entityRows.length;
+    // Command c reads view c % nv of entity row floor(c / nv).
+    const keys = new Array<Buffer>(n * nv);
+    for (let i = 0; i < n; i++) {
+      const row = entityRows[i] as Record<string, unknown>;
+      for (let si = 0; si < nv; si++) {
         try {
           if (!row || typeof row !== 'object') throw invalidInput('an entity row must be an object of join key values');
-          commands.push({ key: redisKey(project, p.sortedKeys, row), fields: p.fields });
+          keys[i * nv + si] = redisKey(project, (ps[si] as ReadPlan).sortedKeys, row);
         } catch (err) {
           throw withRow(err, `entity row ${i}`);
         }
       }
-    });
-
-    const replies: (Buffer | null)[][] = [];
-    for (let start = 0; start < commands.length; start += READ_BATCH) {
-      const pipeline = this.redis.pipeline();
-      for (const c of commands.slice(start, start + READ_BATCH)) pipeline.hmgetBuffer(c.key, ...c.fields);
-      const out = await this.exec(pipeline, 'HMGET');
-      for (const [err, value] of out) {
+    }
+    const replies = new Array<(Buffer | null)[]>(keys.length);
+    for (let start = 0; start < keys.length; start += READ_BATCH) {
+      const chunk = keys.slice(start, start + READ_BATCH);
+      const out = await this.run(
+        chunk,
+        (p, j) => {
+          p.hmgetBuffer(chunk[j] as Buffer, ...(ps[(start + j) % nv] as ReadPlan).fields);
+        },
+        'HMGET',
+      );
+      for (let j = 0; j < out.length; j++) {
+        const [err, value] = out[j] as [Error | null, unknown];
         if (err) throw this.unavailable(err, 'HMGET');
-        replies.push(value as (Buffer | null)[]);
+        replies[start + j] = value as (Buffer | null)[];
       }
     }
 
-    let next = 0;
-    return entityRows.map(() => {
-      const result: Record<string, FeatureRead> = {};
-      for (const p of plans) {
-        const reply = replies[next++] as (Buffer | null)[];
-        const tsBytes = reply[reply.length - 1];
-        const eventTime = tsBytes === null || tsBytes === undefined ? null : decodeTimestamp(tsBytes);
-        const tooOld = eventTime !== null && p.view.ttlSeconds > 0 && now - eventTime.getTime() > p.view.ttlSeconds * 1000;
-        p.features.forEach((f, j) => {
-          const name = `${p.view.name}:${f}`;
+    return ps.map((p, si) => {
+      const view = p.view;
+      const names = p.sel.features;
+      const nf = names.length;
+      const eventTimes = new Array<number | null>(n);
+      const columns = names.map(() => ({ values: new Array<unknown>(n), statuses: new Array<FeatureStatus>(n) }));
+      const maxAgeMs = view.ttlSeconds > 0 ? view.ttlSeconds * 1000 : 0;
+      for (let i = 0; i < n; i++) {
+        const reply = replies[i * nv + si] as (Buffer | null)[];
+        const tsBytes = reply[nf];
+        const ms = tsBytes ? decodeTimestamp(tsBytes).getTime() : null;
+        eventTimes[i] = ms;
+        const tooOld = ms !== null && maxAgeMs > 0 && now - ms > maxAgeMs;
+        for (let j = 0; j < nf; j++) {
+          const col = columns[j] as ViewColumns['columns'][number];
           const bytes = reply[j];
-          if (eventTime === null || bytes === null || bytes === undefined) {
-            result[name] = { value: null, status: 'NOT_FOUND', eventTime: null };
+          if (ms === null || bytes === null || bytes === undefined) {
+            col.values[i] = null;
+            col.statuses[i] = 'NOT_FOUND';
           } else if (tooOld) {
-            result[name] = { value: null, status: 'OUTSIDE_MAX_AGE', eventTime };
+            col.values[i] = null;
+            col.statuses[i] = 'OUTSIDE_MAX_AGE';
           } else {
-            let value: unknown;
-            try {
-              value = decodeValue(bytes);
-            } catch (err) {
-              throw new StrataError('INTERNAL', `stored value of ${name} is not a Feast Value message`, { cause: err });
-            }
-            result[name] = { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTime };
+            const value = decodeStored(bytes, view.name, names[j] as string);
+            col.values[i] = value;
+            col.statuses[i] = value === null ? 'NULL_VALUE' : 'PRESENT';
           }
-        });
+        }
       }
-      return result;
+      return { eventTimes, columns };
     });
+  }
+
+  /** readColumns as one record per entity row, keyed "view:feature". */
+  readFeatures(
+    project: string,
+    entityRows: Record<string, unknown>[],
+    selections: OnlineSelection[],
+    opts: ReadOptions = {},
+  ): Promise<Array<Record<string, FeatureRead>>> {
+    return readFeatureRecords(this, project, entityRows, selections, opts);
   }
 
   /**
@@ -413,82 +438,123 @@ export class RedisOnlineStore {
       timestampField(view.name),
       createdField(view.name),
     ];
-    let cursor = '0';
     let keysTouched = 0;
-    do {
-      let keys: Buffer[];
-      try {
-        // The pattern is binary, which scanBuffer's types do not allow; the command itself does.
-        const [nextCursor, found] = (await this.redis.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)) as [
-          Buffer,
-          Buffer[],
-        ];
-        cursor = nextCursor.toString();
-        keys = found;
-      } catch (err) {
-        throw this.unavailable(err, 'SCAN');
-      }
-      // The pattern's '*' could also swallow the end of a longer project name: keep exact matches only.
-      const mine = keys.filter((k) => {
-        const split = splitRedisKey(k);
-        return split?.projectBytes.equals(projectBytes) && split.joinKeyNames.join('\0') === names.join('\0');
-      });
-      if (mine.length === 0) continue;
-      const pipeline = this.redis.pipeline();
-      for (const k of mine) pipeline.hdel(k, ...fields);
-      for (const [err, removed] of await this.exec(pipeline, 'HDEL')) {
-        if (err) throw this.unavailable(err, 'HDEL');
-        if (Number(removed) > 0) keysTouched++;
-      }
-    } while (cursor !== '0');
+    for (const node of this.scanNodes()) {
+      let cursor = '0';
+      do {
+        let keys: Buffer[];
+        try {
+          // The pattern is binary, which scanBuffer's types do not allow; the command itself does.
+          const [nextCursor, found] = (await node.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)) as [
+            Buffer,
+            Buffer[],
+          ];
+          cursor = nextCursor.toString();
+          keys = found;
+        } catch (err) {
+          throw this.unavailable(err, 'SCAN');
+        }
+        // The pattern's '*' could also swallow the end of a longer project name: keep exact matches only.
+        const mine = keys.filter((k) => {
+          const split = splitRedisKey(k);
+          return split?.projectBytes.equals(projectBytes) && split.joinKeyNames.join('\0') === names.join('\0');
+        });
+        if (mine.length === 0) continue;
+        const out = await this.run(mine, (p, j) => p.hdel(mine[j] as Buffer, ...fields), 'HDEL');
+        for (const [err, removed] of out) {
+          if (err) throw this.unavailable(err, 'HDEL');
+          if (Number(removed) > 0) keysTouched++;
+        }
+      } while (cursor !== '0');
+    }
     return { keysTouched };
   }
+}
 
-  /**
-   * Records that a view was materialized up to a commit: one small key per project and view, written with the
-   * watermark. Its name starts with text, not the binary join-key count that every key of Feast's layout starts
-   * with, so Feast's readers and Strata's own scans never see it. A Redis that lost its data loses this key too,
-   * which is how a lost online store is told apart from a view that has no rows.
-   */
-  async writeMarker(project: string, view: string, commitSeq: number): Promise<void> {
-    try {
-      await this.redis.set(markerKey(project, view), JSON.stringify({ commitSeq, at: new Date().toISOString() }));
-    } catch (err) {
-      throw this.unavailable(err, 'SET');
-    }
+function describeAddress(redis: Redis): string {
+  const o = redis.options ?? {};
+  if (o.path) return o.path;
+  return `${o.host ?? 'localhost'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;
+}
+
+/** The online store on one standalone Redis. */
+export class RedisOnlineStore extends FeastRedisStore {
+  readonly kind = 'redis';
+  readonly redis: Redis;
+  readonly address: string;
+  private readonly owned: boolean;
+
+  /** Opens a store that owns its ioredis client (closed by close()). */
+  static connect(url: string, options: RedisConnectOptions = {}): RedisOnlineStore {
+    const maxDelay = options.maxReconnectDelayMs ?? 1000;
+    const redis = new Redis(url, {
+      connectTimeout: options.connectTimeoutMs ?? 3000,
+      commandTimeout: options.commandTimeoutMs ?? 5000,
+      maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+      retryStrategy: (times) => Math.min(times * 100, maxDelay),
+      enableOfflineQueue: !options.failFast,
+      ...options.redis,
+    });
+    // Connection errors surface through the calls that fail; without a listener ioredis would print each one.
+    redis.on('error', () => {});
+    return new RedisOnlineStore(redis, true);
   }
 
-  /** The commit each view's marker records (undefined: no marker). */
-  async readMarkers(project: string, views: string[]): Promise<Map<string, number | undefined>> {
-    const out = new Map<string, number | undefined>();
-    if (!views.length) return out;
-    let values: (string | null)[];
-    try {
-      values = await this.redis.mget(...views.map((v) => markerKey(project, v)));
-    } catch (err) {
-      throw this.unavailable(err, 'MGET');
-    }
-    views.forEach((v, i) => {
-      const raw = values[i];
-      let seq: number | undefined;
-      if (raw) {
-        try {
-          seq = Number((JSON.parse(raw) as { commitSeq?: unknown }).commitSeq);
-        } catch {
-          seq = undefined;
-        }
-      }
-      out.set(v, seq !== undefined && Number.isFinite(seq) ? seq : undefined);
-    });
+  /** Wraps an existing ioredis client; close() then leaves it open. */
+  constructor(redis: Redis, owned = false) {
+    super();
+    this.redis = redis;
+    this.owned = owned;
+    this.address = describeAddress(redis);
+  }
+
+  protected async pipelined(keys: Buffer[], add: (pipeline: ChainableCommander, i: number) => void): Promise<PipelineResult> {
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < keys.length; i++) add(pipeline, i);
+    const out = (await pipeline.exec()) as PipelineResult | null;
+    if (!out) throw new Error('pipeline was discarded');
     return out;
   }
 
-  /** Removes a view's marker (the view was deleted or its online data dropped). */
-  async deleteMarker(project: string, view: string): Promise<void> {
+  protected scanNodes(): Redis[] {
+    return [this.redis];
+  }
+
+  protected async loadScriptEverywhere(): Promise<void> {
+    const sha = await this.redis.script('LOAD', WRITE_SCRIPT);
+    if (sha !== WRITE_SCRIPT_SHA) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${WRITE_SCRIPT_SHA}`);
+  }
+
+  /** Waits until the connection is ready, at most `ms`; true when it is (a fail-fast client's first commands need it). */
+  async waitUntilReady(ms: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref?.();
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  async ping(): Promise<void> {
     try {
-      await this.redis.del(markerKey(project, view));
+      await this.redis.ping();
     } catch (err) {
-      throw this.unavailable(err, 'DEL');
+      throw this.unavailable(err, 'PING');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
     }
   }
 }

@@ -234,3 +234,12 @@ export async function settled<T>(read: () => Promise<T>, everyMs = 500, timeoutM
     last = next;
   }
 }
+export {
+  type FeastVectors,
+  type OnlineConformanceOptions,
+  type OnlineLayout,
+  type OnlineRawAccess,
+  onlineStoreConformance,
+  type TestApi,
+} from './online-conformance.js';
+export { type ClusterMaster, clusterNodeRole, killClusterMaster, restoreCluster } from './redis-cluster.js';

@@ -42,7 +42,8 @@ import {
   type ViewVersion,
 } from '@strata/offline-postgres';
 import { openOfflineStore, type PostgresOfflineStore } from '@strata/offline-store';
-import { RedisOnlineStore } from '@strata/online-redis';
+import { openOnlineStore } from '@strata/online-redis';
+import type { OnlineStore } from '@strata/online-store';
 import {
   columnarEntitiesPath,
   type IngestInput,
@@ -213,7 +214,7 @@ export class Strata implements StrataClient {
   readonly offline: OfflineStore;
   /** The offline store behind training sets and time travel (the configured engine, docs/offline-store.md). */
   readonly store: PostgresOfflineStore;
-  private onlineStore: RedisOnlineStore | undefined;
+  private onlineStore: OnlineStore | undefined;
   private temporal: Client | undefined;
   private connection: Connection | undefined;
 
@@ -222,7 +223,8 @@ export class Strata implements StrataClient {
     readonly pool: Pool,
     private readonly parent?: Strata,
   ) {
-    this.registry = parent?.registry ?? new PgRegistry(pool, config.postgres.schema);
+    this.registry =
+      parent?.registry ?? new PgRegistry(pool, config.postgres.schema, { viewPartitions: config.postgres.viewPartitions });
     this.store = parent?.store ?? openOfflineStore(pool, this.registry, offlineOptions(config));
     this.offline = this.store.postgres;
   }
@@ -261,9 +263,9 @@ export class Strata implements StrataClient {
     return this.config.project;
   }
 
-  get online(): RedisOnlineStore {
+  get online(): OnlineStore {
     if (this.parent) return this.parent.online;
-    this.onlineStore ??= RedisOnlineStore.connect(this.config.redis.url);
+    this.onlineStore ??= openOnlineStore(this.config.redis);
     return this.onlineStore;
   }
 

@@ -19,6 +19,11 @@ export const ConfigSchema = z
           .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/)
           .default('strata'),
         poolSize: z.number().int().positive().default(10),
+        /**
+         * Hash partitions per new view version table (by entity key); 0 keeps plain tables. See
+         * docs/adr/0003-partitioned-view-tables.md.
+         */
+        viewPartitions: z.number().int().min(0).max(1024).default(0),
       })
       .strict()
       .default({}),
@@ -36,6 +41,8 @@ export const ConfigSchema = z
       .default({}),
     redis: z
       .object({
+        /** 'redis' (one server) or 'redis_cluster' (Feast's name; url is then a comma-separated node list). */
+        type: z.enum(['redis', 'redis_cluster']).default('redis'),
         url: z.string().default('redis://127.0.0.1:6380'),
         keyTtlSeconds: z.number().int().nonnegative().optional(),
       })
@@ -47,6 +54,21 @@ export const ConfigSchema = z
         namespace: z.string().default('default'),
         taskQueue: z.string().default('strata'),
         uiUrl: z.string().default('http://127.0.0.1:8233'),
+      })
+      .strict()
+      .default({}),
+    worker: z
+      .object({
+        /** Activities (ingest steps, materialization pages, training-set parts) one worker process runs at once. */
+        maxConcurrentActivities: z.number().int().positive().default(8),
+        /** Workflow tasks one worker process runs at once. */
+        maxConcurrentWorkflowTasks: z.number().int().positive().default(40),
+        /** On SIGTERM: how long running activities get to finish before they are cancelled and handed over. */
+        shutdownGraceSeconds: z.number().nonnegative().default(30),
+        /** Port of the worker's GET /health (200 while polling, 503 while draining); unset: no HTTP listener. */
+        healthPort: z.number().int().min(0).max(65535).optional(),
+        /** The worker's identity in Temporal's history (default: Temporal's pid@host). */
+        identity: z.string().min(1).optional(),
       })
       .strict()
       .default({}),
@@ -151,7 +173,9 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_COLUMNAR_ROOT', ['offline', 'columnarRoot']],
   ['STRATA_DUCKDB_THREADS', ['offline', 'duckdbThreads']],
   ['STRATA_DUCKDB_MEMORY_LIMIT', ['offline', 'duckdbMemoryLimit']],
+  ['STRATA_POSTGRES_VIEW_PARTITIONS', ['postgres', 'viewPartitions']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
+  ['STRATA_REDIS_TYPE', ['redis', 'type']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
@@ -166,7 +190,23 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_JANITOR_MAX_AGE', ['janitor', 'maxStagingAge']],
   ['STRATA_JANITOR_EVERY', ['janitor', 'every']],
   ['STRATA_SERVING_STATUSES', ['serving', 'statuses']],
+  ['STRATA_WORKER_MAX_ACTIVITIES', ['worker', 'maxConcurrentActivities']],
+  ['STRATA_WORKER_MAX_WORKFLOW_TASKS', ['worker', 'maxConcurrentWorkflowTasks']],
+  ['STRATA_WORKER_SHUTDOWN_GRACE_SECONDS', ['worker', 'shutdownGraceSeconds']],
+  ['STRATA_WORKER_IDENTITY', ['worker', 'identity']],
+  ['STRATA_WORKER_HEALTH_PORT', ['worker', 'healthPort']],
 ];
+
+/** Config keys whose environment value is a number. */
+const NUMERIC = new Set([
+  'port',
+  'duckdbThreads',
+  'viewPartitions',
+  'maxConcurrentActivities',
+  'maxConcurrentWorkflowTasks',
+  'shutdownGraceSeconds',
+  'healthPort',
+]);
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
@@ -244,7 +284,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
   }
   for (const [name, p] of ENV_MAP) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, p, p[1] === 'port' || p[1] === 'duckdbThreads' ? Number(v) : v);
+    if (v !== undefined && v !== '') setPath(raw, p, NUMERIC.has(p[1] as string) ? Number(v) : v);
   }
   if (env.STRATA_JANITOR_SCHEDULE)
     setPath(raw, ['janitor', 'schedule'], !/^(0|false|no|off)$/i.test(env.STRATA_JANITOR_SCHEDULE));

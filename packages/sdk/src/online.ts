@@ -3,7 +3,13 @@
  * values, statuses and event timestamps.
  */
 import { invalidInput, type JoinKey, type ResolvedSelection } from '@strata/core';
-import type { FeatureRead, FeatureStatus, OnlineSelection, RedisOnlineStore } from '@strata/online-redis';
+import {
+  type FeatureRead,
+  type FeatureStatus,
+  type OnlineSelection,
+  type OnlineStore,
+  readFeatureRecords,
+} from '@strata/online-store';
 
 export interface OnlineColumn {
   values: unknown[];
@@ -47,7 +53,7 @@ function isoSeconds(d: Date | null): string {
 }
 
 export async function readOnline(
-  store: RedisOnlineStore,
+  store: OnlineStore,
   project: string,
   selections: (ResolvedSelection & { joinKeys: JoinKey[] })[],
   entityRows: Record<string, unknown>[],
@@ -70,7 +76,8 @@ export async function readOnline(
     joinKeys: s.joinKeys,
     features: s.features.map((f) => f.name),
   }));
-  const reads: Record<string, FeatureRead>[] = await store.readFeatures(
+  const reads: Record<string, FeatureRead>[] = await readFeatureRecords(
+    store,
     project,
     entityRows,
     storeSelections,

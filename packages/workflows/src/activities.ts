@@ -11,7 +11,7 @@ import {
   qualified,
   type ViewVersion,
 } from '@strata/offline-postgres';
-import type { OnlineWriteRow, RedisOnlineStore } from '@strata/online-redis';
+import type { OnlineStore, OnlineWriteRow } from '@strata/online-store';
 import { Context } from '@temporalio/activity';
 import type { MaterializeInput, MaterializePlan, MaterializeProgress, MaterializeResult, ValidationSummary } from './shared.js';
 import { wrap } from './failure.js';
@@ -21,7 +21,7 @@ import { validateStaged } from './validate.js';
 export interface ActivityDeps {
   registry: PgRegistry;
   offline: OfflineStore;
-  online: RedisOnlineStore;
+  online: OnlineStore;
 }
 
 export function rowToOnline(vv: ViewVersion, row: Record<string, unknown>): OnlineWriteRow {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const noFile = { configPath: undefined as unknown as string };
+
+describe('loadConfig: scale settings', () => {
+  it('defaults: standalone Redis, plain view tables, worker concurrency and drain', () => {
+    const c = loadConfig({ env: { STRATA_CONFIG: '' }, ...noFile });
+    expect(c.redis.type).toBe('redis');
+    expect(c.postgres.viewPartitions).toBe(0);
+    expect(c.worker).toEqual({ maxConcurrentActivities: 8, maxConcurrentWorkflowTasks: 40, shutdownGraceSeconds: 30 });
+  });
+
+  it('reads them from the environment, numbers as numbers', () => {
+    const c = loadConfig({
+      env: {
+        STRATA_CONFIG: '',
+        STRATA_REDIS_TYPE: 'redis_cluster',
+        STRATA_REDIS_URL: 'redis://a:7001,b:7002',
+        STRATA_POSTGRES_VIEW_PARTITIONS: '16',
+        STRATA_WORKER_MAX_ACTIVITIES: '2',
+        STRATA_WORKER_MAX_WORKFLOW_TASKS: '10',
+        STRATA_WORKER_SHUTDOWN_GRACE_SECONDS: '90',
+        STRATA_WORKER_HEALTH_PORT: '6580',
+        STRATA_WORKER_IDENTITY: 'w1',
+      },
+      ...noFile,
+    });
+    expect(c.redis).toMatchObject({ type: 'redis_cluster', url: 'redis://a:7001,b:7002' });
+    expect(c.postgres.viewPartitions).toBe(16);
+    expect(c.worker).toEqual({
+      maxConcurrentActivities: 2,
+      maxConcurrentWorkflowTasks: 10,
+      shutdownGraceSeconds: 90,
+      healthPort: 6580,
+      identity: 'w1',
+    });
+  });
+
+  it('refuses bad values with CONFIG naming the key', () => {
+    expect(() => loadConfig({ env: { STRATA_CONFIG: '', STRATA_REDIS_TYPE: 'sentinel' }, ...noFile })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('redis.type') }),
+    );
+    expect(() => loadConfig({ env: { STRATA_CONFIG: '', STRATA_WORKER_MAX_ACTIVITIES: 'many' }, ...noFile })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('worker.maxConcurrentActivities') }),
+    );
+  });
+});
