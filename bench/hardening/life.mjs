@@ -122,7 +122,7 @@ const c = (item, what, fn, verdict, leftover) => cases.push({ item, what, fn, ve
 // ---- item 5: options, keys, suites and commands fail closed -------------------------------------------------------
 c(5, 'ingest --policy STRICTT', () => run(['ingest', 'scores', bad, '--policy', 'STRICTT', '--ingestion-id', 'p1']), err(/did you mean STRICT/), async () => !!(await ingestion('p1')));
 c(5, 'ingest --policy NONEE', () => run(['ingest', 'scores', good, '--policy', 'NONEE', '--ingestion-id', 'p2']), err(/did you mean NONE/), async () => !!(await ingestion('p2')));
-c(5, 'ingest --policy always (any case is fine)', () => run(['--json', 'ingest', 'scores', good, '--policy', 'always']), ok((r) => json(r).status === 'committed'));
+c(5, 'ingest --policy always (any case is fine)', () => run(['--json', 'ingest', 'strict_v', good, '--policy', 'always']), ok((r) => json(r).status === 'committed'));
 c(5, "ingest --policy ''", () => run(['ingest', 'scores', good, '--policy', '', '--ingestion-id', 'p3']), err(/policy/), async () => !!(await ingestion('p3')));
 c(5, 'ingest --policy STRICT into a view without a suite (it would check nothing)', () => run(['ingest', 'scores', bad, '--policy', 'STRICT', '--ingestion-id', 'p4']), err(/no expectation suite/), async () => !!(await ingestion('p4')));
 c(5, 'ingest --policy STRICT on a failing batch of a view with a suite: quarantined', () => run(['ingest', 'strict_v', bad, '--policy', 'STRICT', '--ingestion-id', 'p5']), err(/VALIDATION_FAILED/));
@@ -234,7 +234,7 @@ c(3, 'STRATA_JANITOR_MAX_AGE=abc', () => run(['list'], { extraEnv: { STRATA_JANI
 
 // ---- item 13: quoting, secrets, flags --------------------------------------------------------------------------
 c(13, 'a mixed-case schema: apply, ingest, commit', async () => {
-  const mixed = `Hard_Life_${id}`;
+  const mixed = `Mixed_Case_${id}`; // not the lower-cased name of the main schema
   // A worker of its own: a worker serves one schema.
   const e2 = { STRATA_POSTGRES_SCHEMA: mixed, STRATA_TASK_QUEUE: `hl_mixed_${id}` };
   const w2 = spawn(process.execPath, [WORKER], { env: { ...env, ...e2 }, stdio: 'ignore' });

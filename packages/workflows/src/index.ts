@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 
 export { type ActivityDeps, createActivities, rowToOnline } from './activities.js';
 export { toFailure, wrap } from './failure.js';
+export { validateStaged, type ValidationOutcome } from './validate.js';
 export { createTrainingActivities } from './training-activities.js';
 export { type TrainingSetInput, type TrainingSetResult, trainingSetWorkflowId } from './training-shared.js';
 export { type Partition, partitionCount } from './partitioned.js';
