@@ -38,7 +38,9 @@ const repo: RepoSpec = {
       validationPolicy: 'STRICT',
       expectationSuite: {
         name: 'clicks_range',
-        expectations: [{ type: 'expect_column_values_to_be_between', kwargs: { column: 'clicks', min_value: 0, max_value: 100 } }],
+        expectations: [
+          { type: 'expect_column_values_to_be_between', kwargs: { column: 'clicks', min_value: 0, max_value: 100 } },
+        ],
       },
     },
   ],
@@ -162,7 +164,14 @@ describe.skipIf(!redisBin)('serving hardening', () => {
       redis = new PrivateRedis(await freePort(), redisBin as string);
       await redis.start();
       online = RedisOnlineStore.connect(redis.url, { failFast: true });
-      ({ app } = await createServer({ project, registry, pool, online, offline: new OfflineStore(pool, registry), log: () => {} }));
+      ({ app } = await createServer({
+        project,
+        registry,
+        pool,
+        online,
+        offline: new OfflineStore(pool, registry),
+        log: () => {},
+      }));
     });
     afterAll(async () => {
       await app?.close();

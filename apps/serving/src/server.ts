@@ -205,9 +205,20 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     if (e.code === 'INTERNAL' || e.code === 'CONFIG') {
       // Internal messages (SQL, Redis replies, stack traces) stay in the server's log; the client gets an id to quote.
       const errorId = randomUUID();
-      log({ level: 'error', event: 'internal_error', errorId, code: e.code, message: e.message, stack: (e.cause as Error)?.stack });
+      log({
+        level: 'error',
+        event: 'internal_error',
+        errorId,
+        code: e.code,
+        message: e.message,
+        stack: (e.cause as Error)?.stack,
+      });
       return reply.status(500).send({
-        error: { code: e.code, message: `internal error (id ${errorId}); the details are in the server log`, details: { errorId } },
+        error: {
+          code: e.code,
+          message: `internal error (id ${errorId}); the details are in the server log`,
+          details: { errorId },
+        },
       });
     }
     let status = STATUS[e.code] ?? 500;
@@ -243,7 +254,8 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     for (const r of rows) byProject.set(r.project, [...(byProject.get(r.project) ?? []), r.view]);
     const lost: { project: string; view: string }[] = [];
     for (const [project, views] of byProject) {
-      for (const [view, seq] of await opts.online.readMarkers(project, views)) if (seq === undefined) lost.push({ project, view });
+      for (const [view, seq] of await opts.online.readMarkers(project, views))
+        if (seq === undefined) lost.push({ project, view });
     }
     return lost;
   };
