@@ -43,13 +43,32 @@ class AofRedis {
   async start(): Promise<void> {
     this.child = spawn(
       redisBin as string,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+      ],
       { stdio: 'ignore' },
     );
     const probe = RedisOnlineStore.connect(`redis://127.0.0.1:${this.port}`, { failFast: true });
     try {
       for (let i = 0; i < 100; i++) {
-        if (await probe.ping().then(() => true, () => false)) return;
+        if (
+          await probe.ping().then(
+            () => true,
+            () => false,
+          )
+        )
+          return;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error('redis-server did not start');
@@ -117,7 +136,10 @@ describe.skipIf(!redisBin)('a lost online store is noticed and refilled', () => 
 
   const health = async () => {
     const res = await serving.app.inject({ method: 'GET', url: '/health' });
-    return { status: res.statusCode, body: res.json() as { status: string; checks: Record<string, string>; lostViews?: unknown[] } };
+    return {
+      status: res.statusCode,
+      body: res.json() as { status: string; checks: Record<string, string>; lostViews?: unknown[] },
+    };
   };
   const lostGauge = async () => {
     const text = (await serving.app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -147,7 +169,11 @@ describe.skipIf(!redisBin)('a lost online store is noticed and refilled', () => 
           { name: 'ts', valueType: 'UNIX_TIMESTAMP' },
           { name: 'n', valueType: 'INT64' },
         ],
-        Array.from({ length: n }, (_, i) => ({ user_id: BigInt(from + i), ts: new Date('2024-01-01T00:00:00Z'), n: BigInt(from + i) })),
+        Array.from({ length: n }, (_, i) => ({
+          user_id: BigInt(from + i),
+          ts: new Date('2024-01-01T00:00:00Z'),
+          n: BigInt(from + i),
+        })),
       );
     await (await strata.ingest('clicks', rows(1, 100), { materialize: true })).result();
     expect(await clicks([1, 100])).toEqual([1, 100]);

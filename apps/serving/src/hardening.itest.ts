@@ -28,6 +28,21 @@ const repo: RepoSpec = {
       online: true,
       features: [{ name: 'clicks', valueType: 'INT64' }],
     },
+    {
+      name: 'strict_push',
+      entities: ['user'],
+      timestampField: 'event_timestamp',
+      ttlSeconds: 0,
+      online: true,
+      features: [{ name: 'clicks', valueType: 'INT64' }],
+      validationPolicy: 'STRICT',
+      expectationSuite: {
+        name: 'clicks_range',
+        expectations: [
+          { type: 'expect_column_values_to_be_between', kwargs: { column: 'clicks', min_value: 0, max_value: 100 } },
+        ],
+      },
+    },
   ],
   featureServices: [],
 };
@@ -127,6 +142,87 @@ describe.skipIf(!redisBin)('serving hardening', () => {
       await online.close();
       await redis.destroy();
     }
+  });
+
+  describe('offline pushes take the validated commit path', () => {
+    let redis: PrivateRedis;
+    let online: RedisOnlineStore;
+    let app: Awaited<ReturnType<typeof createServer>>['app'];
+    const rowsIn = async (view: string) => {
+      const vv = await registry.getView(project, view);
+      return Number((await pool.query(`SELECT count(*) AS n FROM "${fresh.schema}"."${vv.tableName}"`)).rows[0].n);
+    };
+    const push = (payload: Record<string, unknown>, key?: string) =>
+      app.inject({ method: 'POST', url: '/push', payload, headers: key ? { 'idempotency-key': key } : {} });
+    const df = (ids: number[], clicks: number[]) => ({
+      user_id: ids,
+      event_timestamp: ids.map(() => '2024-05-01T00:00:00Z'),
+      clicks,
+    });
+
+    beforeAll(async () => {
+      redis = new PrivateRedis(await freePort(), redisBin as string);
+      await redis.start();
+      online = RedisOnlineStore.connect(redis.url, { failFast: true });
+      ({ app } = await createServer({
+        project,
+        registry,
+        pool,
+        online,
+        offline: new OfflineStore(pool, registry),
+        log: () => {},
+      }));
+    });
+    afterAll(async () => {
+      await app?.close();
+      await online?.close();
+      await redis?.destroy();
+    });
+
+    it('a push that fails the STRICT suite is rejected and commits nothing', async () => {
+      const res = await push({ feature_view: 'strict_push', to: 'offline', df: df([1, 2], [5, 500]) });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+      expect(await rowsIn('strict_push')).toBe(0);
+      const ok = await push({ feature_view: 'strict_push', to: 'offline', df: df([1, 2], [5, 50]) });
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(ok.json().offline.validation).toMatchObject({ validated: true, success: true, policy: 'STRICT' });
+      expect(await rowsIn('strict_push')).toBe(2);
+    });
+
+    it('a retried push with the same idempotency key commits once', async () => {
+      const before = await rowsIn('stats');
+      const a = await push({ feature_view: 'stats', to: 'offline', df: df([7, 8, 9], [1, 2, 3]) }, 'order-42');
+      const b = await push({ feature_view: 'stats', to: 'offline', df: df([7, 8, 9], [1, 2, 3]) }, 'order-42');
+      expect(a.statusCode, a.body).toBe(200);
+      expect(b.statusCode, b.body).toBe(200);
+      expect(b.json().offline).toMatchObject({ commit_seq: a.json().offline.commit_seq, already_committed: true });
+      expect(await rowsIn('stats')).toBe(before + 3);
+      const bad = await push({ feature_view: 'stats', to: 'offline', df: df([1], [1]) }, 'not a key!');
+      expect(bad.statusCode).toBe(400);
+    });
+
+    it('online_and_offline is acknowledged only when both stores have it; a retry completes it', async () => {
+      const before = await rowsIn('stats');
+      await redis.stop();
+      const failed = await push({ feature_view: 'stats', to: 'online_and_offline', df: df([21], [77]) }, 'both-1');
+      expect(failed.statusCode).toBe(503);
+      // Offline went first and is durable; the push was not acknowledged.
+      expect(await rowsIn('stats')).toBe(before + 1);
+      await redis.start();
+      await online.waitUntilReady(5000);
+      const retried = await push({ feature_view: 'stats', to: 'online_and_offline', df: df([21], [77]) }, 'both-1');
+      expect(retried.statusCode, retried.body).toBe(200);
+      expect(retried.json().offline.already_committed).toBe(true);
+      expect(retried.json().online.written).toBe(1);
+      expect(await rowsIn('stats')).toBe(before + 1);
+      const read = await app.inject({
+        method: 'POST',
+        url: '/get-online-features',
+        payload: { features: ['stats:clicks'], entities: { user_id: [21] } },
+      });
+      expect(read.json().results[1].values).toEqual([77]);
+    });
   });
 
   it('a registry listener whose LISTEN fails gives its client back, is reported, and listens again', async () => {

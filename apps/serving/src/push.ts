@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidInput, schemaMismatch, StrataError } from '@strata/core';
+import { validateStaged } from '@strata/workflows';
 import {
   type ColumnBatch,
   type CommitResult,
@@ -22,6 +23,8 @@ import type { OnlineWriteRow } from '@strata/online-store';
 export type PushTarget = 'online' | 'offline' | 'online_and_offline';
 
 export interface PushBody {
+  /** A retried push with the same key commits once (also the Idempotency-Key header). */
+  idempotency_key?: string;
   push_source_name?: string;
   feature_view?: string;
   df?: Record<string, unknown[]>;
@@ -127,10 +130,82 @@ function batchOf(rows: Record<string, unknown>[], names: string[]): ColumnBatch 
   };
 }
 
+/** What an offline push committed (or, for a retried idempotency key, had committed before). */
+export interface PushCommit extends CommitResult {
+  validation: { validated: boolean; success: boolean; policy: string; failed: unknown[] };
+}
+
+/**
+ * The validated commit path an ingest takes, for pushed rows: stage under the id, run the view's suite with its
+ * policy (STRICT failing: the batch is quarantined and the push fails with VALIDATION_FAILED, nothing committed),
+ * then commit. An id that is already committed answers its commit again (a retried push with the same idempotency
+ * key commits once); any other failure abandons the staged rows, so nothing is left behind.
+ */
+export async function commitPush(
+  offline: OfflineStore,
+  vv: ViewVersion,
+  ingestionId: string,
+  rows: Record<string, unknown>[],
+): Promise<PushCommit> {
+  const names = viewColumns(vv.spec, vv.joinKeys).map((c) => c.name);
+  try {
+    await offline.stage(vv, ingestionId, [batchOf(rows, names)], { source: 'push', createdBy: 'serving' });
+  } catch (err) {
+    if (!StrataError.is(err, 'CONFLICT') || !(err.details as { status?: string }).status) throw err;
+    const ing = await offline.getIngestion(ingestionId);
+    if (ing?.status === 'committed') {
+      return {
+        ingestionId,
+        status: 'committed',
+        rows: ing.rowCount,
+        commitSeq: ing.commitSeq as number,
+        alreadyCommitted: true,
+        validation: { validated: false, success: true, policy: 'NONE', failed: [] },
+      };
+    }
+    if (ing?.status === 'quarantined') {
+      throw new StrataError('VALIDATION_FAILED', `push '${ingestionId}' was quarantined by the view's STRICT suite`, {
+        details: { ingestionId },
+        hint: 'fix the data and push with a new idempotency key',
+      });
+    }
+    if (ing?.status !== 'staged') throw err;
+  }
+  try {
+    const summary = await validateStaged(offline, ingestionId, vv, undefined, () => {});
+    const validation = {
+      validated: summary.validated,
+      success: summary.success,
+      policy: summary.policy,
+      failed: summary.failed,
+    };
+    if (!summary.success && summary.policy === 'STRICT') {
+      await offline.quarantine(ingestionId, summary.report, summary.statistics);
+      throw new StrataError(
+        'VALIDATION_FAILED',
+        `validation failed (STRICT): ${summary.failed.length} of ${summary.evaluated} expectations failed; the push is quarantined, nothing was committed`,
+        { details: { ingestionId, failed: summary.failed }, hint: 'fix the pushed values (see details.failed)' },
+      );
+    }
+    await offline.recordReport(ingestionId, { report: summary.report, statistics: summary.statistics });
+    return { ...(await offline.commit(ingestionId)), validation };
+  } catch (err) {
+    if (!StrataError.is(err, 'VALIDATION_FAILED')) {
+      await offline.abandon(ingestionId, StrataError.is(err) ? err.toJSON() : { message: String(err) }).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+/** The ingestion id of a push with an idempotency key (scoped by project and view). */
+export function pushIngestionId(vv: ViewVersion, key: string): string {
+  return `push:${vv.project}:${vv.name}:${key}`;
+}
+
 interface Pending {
   vv: ViewVersion;
   rows: Record<string, unknown>[];
-  waiters: { resolve: (r: CommitResult) => void; reject: (e: unknown) => void }[];
+  waiters: { resolve: (r: PushCommit) => void; reject: (e: unknown) => void }[];
   timer: NodeJS.Timeout;
 }
 
@@ -145,9 +220,26 @@ export class OfflinePushBuffer {
     private readonly opts: { maxDelayMs: number; maxRows: number } = { maxDelayMs: 200, maxRows: 10_000 },
   ) {}
 
-  add(vv: ViewVersion, rows: Record<string, unknown>[]): Promise<CommitResult> {
+  /**
+   * Commits pushed rows offline. With an idempotency key the push is its own commit (id from the key, so a retry
+   * commits once); without one it joins the view's micro-batch. Either way it goes through the validated path.
+   */
+  add(vv: ViewVersion, rows: Record<string, unknown>[], idempotencyKey?: string): Promise<PushCommit> {
+    if (idempotencyKey !== undefined) {
+      const run = commitPush(this.offline, vv, pushIngestionId(vv, idempotencyKey), rows).then((r) => {
+        if (!r.alreadyCommitted) this.commits++;
+        return r;
+      });
+      const tracked = run.then(
+        () => {},
+        () => {},
+      );
+      this.inFlight.add(tracked);
+      tracked.finally(() => this.inFlight.delete(tracked));
+      return run;
+    }
     const key = `${vv.project}\u0000${vv.name}\u0000${vv.version}`;
-    return new Promise<CommitResult>((resolve, reject) => {
+    return new Promise<PushCommit>((resolve, reject) => {
       let p = this.pending.get(key);
       if (!p) {
         const timer = setTimeout(() => this.flush(key), this.opts.maxDelayMs);
@@ -168,9 +260,7 @@ export class OfflinePushBuffer {
     const run = (async () => {
       const id = `push-${randomUUID()}`;
       try {
-        const names = viewColumns(p.vv.spec, p.vv.joinKeys).map((c) => c.name);
-        await this.offline.stage(p.vv, id, [batchOf(p.rows, names)], { source: 'push', createdBy: 'serving' });
-        const result = await this.offline.commit(id);
+        const result = await commitPush(this.offline, p.vv, id, p.rows);
         this.commits++;
         for (const w of p.waiters) w.resolve(result);
       } catch (err) {

@@ -234,9 +234,20 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     if (e.code === 'INTERNAL' || e.code === 'CONFIG') {
       // Internal messages (SQL, Redis replies, stack traces) stay in the server's log; the client gets an id to quote.
       const errorId = randomUUID();
-      log({ level: 'error', event: 'internal_error', errorId, code: e.code, message: e.message, stack: (e.cause as Error)?.stack });
+      log({
+        level: 'error',
+        event: 'internal_error',
+        errorId,
+        code: e.code,
+        message: e.message,
+        stack: (e.cause as Error)?.stack,
+      });
       return reply.status(500).send({
-        error: { code: e.code, message: `internal error (id ${errorId}); the details are in the server log`, details: { errorId } },
+        error: {
+          code: e.code,
+          message: `internal error (id ${errorId}); the details are in the server log`,
+          details: { errorId },
+        },
       });
     }
     let status = STATUS[e.code] ?? 500;
@@ -272,7 +283,8 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     for (const r of rows) byProject.set(r.project, [...(byProject.get(r.project) ?? []), r.view]);
     const lost: { project: string; view: string }[] = [];
     for (const [project, views] of byProject) {
-      for (const [view, seq] of await opts.online.readMarkers(project, views)) if (seq === undefined) lost.push({ project, view });
+      for (const [view, seq] of await opts.online.readMarkers(project, views))
+        if (seq === undefined) lost.push({ project, view });
     }
     return lost;
   };
@@ -426,9 +438,32 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     if (checked.rows.length > maxEntities) {
       throw invalidInput(`${checked.rows.length} rows is more than the limit of ${maxEntities}`, { hint: 'split the push' });
     }
+    const rawKey = req.headers['idempotency-key'] ?? body.idempotency_key;
+    if (rawKey !== undefined && (typeof rawKey !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(rawKey))) {
+      throw invalidInput('the idempotency key must be 1-128 characters of letters, digits, . _ : -', {
+        where: 'Idempotency-Key header or "idempotency_key"',
+      });
+    }
+    const idempotencyKey = rawKey as string | undefined;
     const out: Record<string, unknown> = { feature_view: vv.name, version: vv.version, rows: checked.rows.length };
+    if (checked.to !== 'offline' && !vv.spec.online) {
+      throw invalidInput(`feature view '${vv.name}' is not online`, { hint: 'push with "to": "offline"' });
+    }
+    // Offline first: the validated, durable commit decides; the online write follows, and the push is acknowledged
+    // only when both are done. A push that fails after its offline commit is retried with the same key: the commit
+    // is found (not repeated) and the online write is done again (newer-wins, so repeating it is harmless).
+    if (checked.to !== 'online' && pushBuffer) {
+      const commit = await pushBuffer.add(vv, checked.rows, idempotencyKey);
+      pushedRows.inc({ store: 'offline' }, checked.rows.length);
+      out.offline = {
+        ingestion_id: commit.ingestionId,
+        commit_seq: commit.commitSeq,
+        commit_rows: commit.rows,
+        already_committed: commit.alreadyCommitted,
+        validation: commit.validation,
+      };
+    }
     if (checked.to !== 'offline') {
-      if (!vv.spec.online) throw invalidInput(`feature view '${vv.name}' is not online`, { hint: 'push with "to": "offline"' });
       const res = await withDeadline(
         timeoutMs,
         opts.online.writeRows(
@@ -439,11 +474,6 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       );
       pushedRows.inc({ store: 'online' }, checked.rows.length);
       out.online = res;
-    }
-    if (checked.to !== 'online' && pushBuffer) {
-      const commit = await pushBuffer.add(vv, checked.rows);
-      pushedRows.inc({ store: 'offline' }, checked.rows.length);
-      out.offline = { ingestion_id: commit.ingestionId, commit_seq: commit.commitSeq, commit_rows: commit.rows };
     }
     return out;
   });

@@ -187,7 +187,9 @@ describe('validation, drift and alerts in the ingest workflow', () => {
       ).result();
       expect(r.status).toBe('committed');
       expect(r.validation.alerted).toBeUndefined();
-      expect(r.validation.alertError).toMatch(/alert webhook http:\/\/127\.0\.0\.1:\d+\/\*\*\* of view 'hooked' answered HTTP 500/);
+      expect(r.validation.alertError).toMatch(
+        /alert webhook http:\/\/127\.0\.0\.1:\d+\/\*\*\* of view 'hooked' answered HTTP 500/,
+      );
       expect(JSON.stringify(r)).not.toMatch(/SECRET/);
       const history = await (await strata.workflowClient()).workflow
         .getHandle(`ingest:${strata.project}:hooked:${r.ingestionId}`)

@@ -5,7 +5,6 @@ import {
   parseValidationPolicy,
   responseToRows,
   StrataError,
-  writeTable,
 } from '@strata/sdk';
 import type { Command } from 'commander';
 import { info, output, progressBar, withClient, withStrata } from '../context.js';
