@@ -3,7 +3,7 @@
  */
 import { createPool, OfflineStore, PgRegistry } from '@strata/offline-postgres';
 import { RedisOnlineStore } from '@strata/online-redis';
-import type { StrataConfig } from '@strata/sdk';
+import { connectionUrls, createPipelineActivities, type StrataConfig } from '@strata/sdk';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
@@ -30,18 +30,29 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   await registry.init();
   const offline = new OfflineStore(pool, registry);
   const online = RedisOnlineStore.connect(config.redis.url);
+  const pipelines = createPipelineActivities({
+    registry,
+    offline,
+    offlineUrl: config.postgres.url,
+    connections: connectionUrls(config),
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: workflowsPath(),
-    activities: { ...createActivities({ registry, offline, online }), ...createTrainingActivities({ offline }) },
+    activities: {
+      ...createActivities({ registry, offline, online }),
+      ...createTrainingActivities({ offline }),
+      ...pipelines.activities,
+    },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10s',
   });
   const close = async () => {
     await online.close().catch(() => {});
+    await pipelines.close().catch(() => {});
     await pool.end().catch(() => {});
     await connection.close().catch(() => {});
   };

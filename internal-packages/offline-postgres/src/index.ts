@@ -51,3 +51,4 @@ export {
   type TrainingSetStatus,
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+export { assertReadOnlyQuery, type ReadOnlyOptions, withReadOnly } from './readonly.js';

@@ -60,3 +60,20 @@ export {
 export { CoerceError, coerceValue, parseTimestamp } from './coerce.js';
 export { arrowVector, tableFromColumns, tableFromRows, type TypedColumn } from './arrow-build.js';
 export { type ResolvedSelection, resolveFeatureRefs, resolveFeatureService } from './features.js';
+export {
+  checkReadOnlyQuery,
+  type FilesSourceSpec,
+  parseWindow,
+  type PipelineSpec,
+  SOURCE_KINDS,
+  type SourceSpec,
+  type SqlSourceSpec,
+  type SqlTransformationSpec,
+  sqlStatementCount,
+  type TimeWindow,
+  type TransformationSpec,
+  type TypeScriptTransformationSpec,
+  validatePipelineParts,
+  type WindowLength,
+  windowsBetween,
+} from './pipeline.js';

@@ -3,6 +3,8 @@
  * problem found (not just the first) in words a user can act on.
  */
 import { invalidSpec } from './errors.js';
+import type { PipelineSpec, SourceSpec, TransformationSpec } from './pipeline.js';
+import { validatePipelineParts } from './pipeline.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
@@ -49,6 +51,12 @@ export interface FeatureViewSpec {
   monitoring?: MonitoringSpec;
   /** Fields from other systems (Feast, Hopsworks) with no Strata equivalent, kept for lossless round trips. */
   extras?: Record<string, unknown>;
+  /** Where a pipeline reads the view's rows (a tagged union on kind). */
+  source?: SourceSpec;
+  /** What turns a window's source rows into the view's columns. */
+  transformation?: TransformationSpec;
+  /** How the pipeline cuts event time into windows. */
+  pipeline?: PipelineSpec;
 }
 
 export interface MonitoringSpec {
@@ -175,6 +183,7 @@ export function validateFeatureView(
   if (v.validationPolicy && !['NONE', 'ALWAYS', 'STRICT'].includes(v.validationPolicy)) {
     problems.push(`${where}: validationPolicy must be NONE, ALWAYS or STRICT`);
   }
+  problems.push(...validatePipelineParts(v as unknown as Record<string, unknown>, where));
   return problems;
 }
 

@@ -95,6 +95,9 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
     ...opt('expectationSuite', isObj(o.expectationSuite) ? o.expectationSuite : undefined),
     ...opt('validationPolicy', policy as FeatureViewSpec['validationPolicy']),
     ...opt('monitoring', isObj(o.monitoring) ? (o.monitoring as FeatureViewSpec['monitoring']) : undefined),
+    ...opt('source', o.source as FeatureViewSpec['source']),
+    ...opt('transformation', o.transformation as FeatureViewSpec['transformation']),
+    ...opt('pipeline', o.pipeline as FeatureViewSpec['pipeline']),
   };
 }
 

@@ -10,6 +10,7 @@ export {
   Strata,
 } from './client.js';
 export {
+  connectionUrls,
   ConfigSchema,
   findConfigFile,
   loadConfig,
@@ -50,3 +51,22 @@ export {
   triggerMaterializeSchedule,
 } from './schedules.js';
 export { type MaterializationRun, materializationHistory } from './materializations.js';
+export {
+  backfill,
+  createPipelineSchedule,
+  deletePipelineSchedule,
+  describePipelineSchedule,
+  type PipelineSchedule,
+  type PipelineScheduleOptions,
+  type PipelineStatus,
+  type PipelineWindowRecord,
+  pausePipelineSchedule,
+  pipelineStatus,
+  resumePipelineSchedule,
+  runPipeline,
+  triggerPipelineSchedule,
+} from './pipelines.js';
+export { bundleTransformations, pipelineCodeHash, windowIngestionId } from './pipeline/code.js';
+export { createPipelineActivities, type PipelineActivityDeps } from './pipeline/activities.js';
+export { checkTransformOutput, runTransformation, type TransformRun } from './pipeline/transform.js';
+export type { PipelineRunResult } from '@strata/workflows';

@@ -203,3 +203,4 @@ export async function materializePartitionWorkflow(plan: MaterializePlan): Promi
 }
 
 export * from './training.js';
+export * from './pipeline.js';
