@@ -238,12 +238,14 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
       return withReadOnly(pool, { timeoutMs, where }, async (c) => {
         const cursor = c.query(new Cursor(sql, params));
         let names: string[] | undefined;
+        let failed = false;
         const batches = async function* () {
           for (;;) {
             let rows: Record<string, unknown>[];
             try {
               rows = await cursor.read(BATCH);
             } catch (err) {
+              failed = true; // an errored cursor is done: closing it would wait for ever
               throw sourceError(err, where);
             }
             if (!rows.length) return;
@@ -254,7 +256,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
         try {
           return (await stageTable(vv, input, batches(), label)).rows;
         } finally {
-          await cursor.close().catch(() => {});
+          if (!failed) await cursor.close().catch(() => {});
         }
       });
     }

@@ -15,22 +15,28 @@ const A = require(workerData.arrowPath);
 globalThis.${ARROW_GLOBAL} = A;
 (async () => {
   try {
-    const mod = await import('data:text/javascript;base64,' + workerData.code);
+    const url = 'data:text/javascript;base64,' + workerData.code;
+    globalThis.__strataUrl = url;
+    const mod = await import(url);
     const fn = mod[workerData.exportName];
     if (typeof fn !== 'function') {
       throw new TypeError('the module has no exported function ' + JSON.stringify(workerData.exportName) + ' (exports: ' + Object.keys(mod).join(', ') + ')');
     }
-    const out = await fn(A.tableFromIPC(workerData.input), workerData.context);
+    const input = A.tableFromIPC(workerData.input);
+    parentPort.postMessage({ ready: true });
+    const out = await fn(input, workerData.context);
     if (!(out instanceof A.Table)) {
       throw new TypeError('the function must return an Arrow Table; it returned ' + (out === null ? 'null' : typeof out === 'object' ? (out.constructor && out.constructor.name) || 'an object' : typeof out));
     }
     const bytes = A.tableToIPC(out, 'stream');
     parentPort.postMessage({ ok: true, bytes }, [bytes.buffer]);
   } catch (e) {
-    parentPort.postMessage({ ok: false, name: (e && e.name) || 'Error', message: String((e && e.message) || e), stack: e && e.stack ? String(e.stack) : undefined });
+    parentPort.postMessage({ ok: false, name: (e && e.name) || 'Error', message: String((e && e.message) || e), stack: e && e.stack ? String(e.stack).split(globalThis.__strataUrl).join(workerData.label) : undefined });
   }
 })();
 `;
+
+const LOAD_TIMEOUT_MS = 60_000;
 
 export interface TransformRun {
   code: string;
@@ -60,6 +66,7 @@ export async function runTransformation(input: arrow.Table, run: TransformRun): 
       exportName: run.exportName ?? 'default',
       input: bytes,
       context: run.context,
+      label: `transformation:${run.context.view}`,
     },
     transferList: [bytes.buffer as ArrayBuffer],
     resourceLimits: { maxOldGenerationSizeMb: 2048 },
@@ -67,32 +74,40 @@ export async function runTransformation(input: arrow.Table, run: TransformRun): 
     stderr: false,
   });
   return new Promise<arrow.Table>((resolveRun, reject) => {
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(
-        transformFailed(`the transformation did not finish within ${run.timeoutMs / 1000} s (stopped)`, run, {
-          timeoutMs: run.timeoutMs,
-        }),
-      );
-    }, run.timeoutMs);
+    // The time limit counts from the call of the function (loading the thread and the module does not count).
+    let timer: NodeJS.Timeout | undefined;
+    const limit = (ms: number, message: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        void worker.terminate();
+        reject(transformFailed(message, run, { timeoutMs: ms }));
+      }, ms);
+    };
+    limit(LOAD_TIMEOUT_MS, `the transformation module did not load within ${LOAD_TIMEOUT_MS / 1000} s (stopped)`);
     const done = () => {
       clearTimeout(timer);
       void worker.terminate();
     };
-    worker.once(
-      'message',
-      (m: { ok: true; bytes: Uint8Array } | { ok: false; name: string; message: string; stack?: string }) => {
-        done();
-        if (m.ok) resolveRun(arrow.tableFromIPC(m.bytes));
-        else {
-          reject(
-            transformFailed(`the transformation threw ${m.name}: ${m.message}`, run, {
-              error: { name: m.name, message: m.message, stack: m.stack },
-            }),
-          );
-        }
-      },
-    );
+    type Message =
+      | { ready: true }
+      | { ok: true; bytes: Uint8Array }
+      | { ok: false; name: string; message: string; stack?: string };
+    worker.on('message', (m: Message) => {
+      if ('ready' in m) {
+        limit(run.timeoutMs, `the transformation did not finish within ${run.timeoutMs / 1000} s (stopped)`);
+        return;
+      }
+      done();
+      if (m.ok) resolveRun(arrow.tableFromIPC(m.bytes));
+      else {
+        const e = transformFailed(`the transformation threw ${m.name}: ${m.message}`, run, {
+          error: { name: m.name, message: m.message, stack: m.stack },
+        });
+        // The function's own stack is the error's stack, so the Temporal UI and logs show where it threw.
+        if (m.stack) e.stack = `${e.name}: ${e.message}\n${m.stack.split('\n').slice(1).join('\n')}`;
+        reject(e);
+      }
+    });
     worker.once('error', (err) => {
       done();
       reject(
