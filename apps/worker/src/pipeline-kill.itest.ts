@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(WORKER_MAIN) && process.env.CI !== 'true')('pipeline
     const s = fresh.schema;
     await strata.pool.query(`CREATE TABLE "${s}".raw_events (user_id bigint, ts timestamptz, amount float8)`);
     await strata.pool.query(
-      `INSERT INTO "${s}".raw_events SELECT u, $1::timestamptz + (u * interval '1 minute'), u FROM generate_series(1, 2000) u`,
+      `INSERT INTO "${s}".raw_events SELECT u, $1::timestamptz + (u * interval '30 seconds'), u FROM generate_series(1, 2000) u`,
       [daysAgo(1)],
     );
     await strata.apply({

@@ -126,6 +126,8 @@ export async function createPipelineSchedule(
     taskQueue: strata.config.temporal.taskQueue,
     workflowId: `${scheduleId}:scheduled`,
     typedSearchAttributes: attrs(strata, view),
+    // Temporal keeps a cron expression as calendar specs; the text is kept here so status can show it as given.
+    memo: { mode: 'incremental', ...(opts.cron ? { cron: opts.cron } : {}) },
   };
   const spec = everyMs ? { intervals: [{ every: everyMs }] } : { cronExpressions: [opts.cron as string] };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupMs };
@@ -167,7 +169,8 @@ export async function describePipelineSchedule(strata: Strata, view: string): Pr
   try {
     const d = await h.describe();
     const every = d.spec.intervals?.[0]?.every;
-    const cron = (d.spec as { cronExpressions?: string[] }).cronExpressions?.[0];
+    const actionMemo = d.action.type === 'startWorkflow' ? ((await Promise.resolve(d.action.memo)) ?? {}) : {};
+    const cron = typeof actionMemo.cron === 'string' ? actionMemo.cron : undefined;
     const catchup = d.policies.catchupWindow;
     return {
       scheduleId: h.scheduleId,
