@@ -13,7 +13,9 @@ export function monthStart(back = 0, now = new Date()) {
 export async function createRawEvents(pool, schema, { users = 300, months = 12, now = new Date() } = {}) {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   await pool.query(`DROP TABLE IF EXISTS "${schema}".raw_events`);
-  await pool.query(`CREATE TABLE "${schema}".raw_events (user_id bigint NOT NULL, ts timestamptz NOT NULL, kind text NOT NULL, amount float8)`);
+  await pool.query(
+    `CREATE TABLE "${schema}".raw_events (user_id bigint NOT NULL, ts timestamptz NOT NULL, kind text NOT NULL, amount float8)`,
+  );
   // Deterministic: user u has 1 + (u + m) % 6 events in month m, every third one a purchase.
   await pool.query(
     `INSERT INTO "${schema}".raw_events (user_id, ts, kind, amount)

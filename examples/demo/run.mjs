@@ -293,7 +293,7 @@ async function main() {
 
     step(8, "Pipeline: the talk's monthly aggregates computed by SQL from raw events in Postgres, one window per month");
     const eventsSchema = `${strata.project}_events`;
-    await createRawEvents(strata.pool, eventsSchema);
+    await createRawEvents(strata.pool, eventsSchema, { users: 1000 });
     await strata.apply({ entities: [user], featureViews: [monthlyPipelineView(eventsSchema)] });
     const pipelineRun = await runPipeline(strata, 'all_users_agg_m_sql');
     workflows.push(pipelineRun.workflowId);
@@ -302,7 +302,9 @@ async function main() {
       `  ${pr.windows} monthly window(s) computed (${pr.committed} committed, ${pr.skipped} already committed by an earlier run), ${pr.rows} rows, watermark ${pr.watermark ?? '-'}`,
     );
     const sched = await createPipelineSchedule(strata, 'all_users_agg_m_sql', { every: '1h', replace: true });
-    console.log(`  scheduled: ${sched.scheduleId} every ${sched.every} (overlap SKIP; the next month is computed once it is complete)`);
+    console.log(
+      `  scheduled: ${sched.scheduleId} every ${sched.every} (overlap SKIP; the next month is computed once it is complete)`,
+    );
     const agg = await strata.getOnlineFeatures({
       features: ['all_users_agg_m_sql:feature_1', 'all_users_agg_m_sql:feature_3'],
       entities: { user_id: [777] },

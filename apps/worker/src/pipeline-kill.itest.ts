@@ -79,7 +79,9 @@ describe.skipIf(!existsSync(WORKER_MAIN) && process.env.CI !== 'true')('pipeline
     expect(rows.filter((r) => r.status === 'committed')).toHaveLength(1);
     expect(rows.every((r) => r.status === 'committed')).toBe(true);
     const vv = await strata.getView('slow_daily');
-    const n = await strata.pool.query(`SELECT count(*)::int AS n, count(DISTINCT user_id)::int AS u FROM "${fresh.schema}"."${vv.tableName}"`);
+    const n = await strata.pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT user_id)::int AS u FROM "${fresh.schema}"."${vv.tableName}"`,
+    );
     expect(n.rows[0]).toEqual({ n: 2000, u: 2000 });
     const staging = await strata.pool.query(
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,

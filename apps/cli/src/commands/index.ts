@@ -9,4 +9,13 @@ import { register as services } from './services.js';
 import { register as validation } from './validation.js';
 
 /** Every command group; each file registers its commands on the program. */
-export const commandGroups: ((program: Command) => void)[] = [services, registry, data, history, adapters, validation, schedule, pipeline];
+export const commandGroups: ((program: Command) => void)[] = [
+  services,
+  registry,
+  data,
+  history,
+  adapters,
+  validation,
+  schedule,
+  pipeline,
+];

@@ -70,7 +70,17 @@ featureViews:
   it('applies a view with a source, backfills it and resumes', async () => {
     const applied = await runCli(env, ['apply', join(dir, 'repo.yaml')]);
     expect(applied.code, applied.stderr).toBe(0);
-    const args = ['--json', 'backfill', 'clicks_daily', '--start', daysAgo(6).toISOString(), '--end', daysAgo(1).toISOString(), '--every', '1d'];
+    const args = [
+      '--json',
+      'backfill',
+      'clicks_daily',
+      '--start',
+      daysAgo(6).toISOString(),
+      '--end',
+      daysAgo(1).toISOString(),
+      '--every',
+      '1d',
+    ];
     const r = await runCli(env, args);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'backfill', windows: 5, committed: 5, failed: [] });
@@ -82,7 +92,17 @@ featureViews:
   }, 120_000);
 
   it('schedules, pauses, resumes, triggers and reports the pipeline', async () => {
-    const created = await runCli(env, ['--json', 'pipeline', 'schedule', 'clicks_daily', '--cron', '0 3 * * *', '--catchup', '2h', '--paused']);
+    const created = await runCli(env, [
+      '--json',
+      'pipeline',
+      'schedule',
+      'clicks_daily',
+      '--cron',
+      '0 3 * * *',
+      '--catchup',
+      '2h',
+      '--paused',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ cron: '0 3 * * *', catchupWindow: '2h', paused: true });
     const dup = await runCli(env, ['pipeline', 'schedule', 'clicks_daily', '--every', '1h']);

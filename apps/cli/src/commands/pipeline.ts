@@ -65,7 +65,9 @@ const ACTIONS = ['run', 'schedule', 'pause', 'resume', 'trigger', 'status', 'del
 export function register(program: Command): void {
   program
     .command('backfill')
-    .description("compute a view's pipeline windows in [start, end): one child workflow per window; committed windows are skipped")
+    .description(
+      "compute a view's pipeline windows in [start, end): one child workflow per window; committed windows are skipped",
+    )
     .argument('<view>', 'feature view with a source')
     .requiredOption('--start <time>', 'start of the first window (ISO time)')
     .requiredOption('--end <time>', 'end of the range (ISO time), exclusive')
@@ -73,7 +75,11 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'windows computed at once (default 4)', (v) => Number(v))
     .option('--no-wait', 'return once the workflow has started')
     .action(
-      async (view: string, opts: { start: string; end: string; every?: string; parallel?: number; wait: boolean }, cmd: Command) => {
+      async (
+        view: string,
+        opts: { start: string; end: string; every?: string; parallel?: number; wait: boolean },
+        cmd: Command,
+      ) => {
         await withStrata(cmd, async (strata) => {
           const handle = await backfill(strata, view, {
             start: opts.start,

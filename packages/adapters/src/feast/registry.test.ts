@@ -193,7 +193,9 @@ describe('through the Strata registry (objects only, keys reordered as jsonb doe
 describe('Feast on-demand feature views', () => {
   it('are kept opaque and reported as needing a TypeScript port', () => {
     const reg = decodeMessage(T.Registry, fixture);
-    const odfv = Buffer.from(encodeToBytes(T.Peek2, { spec: { name: 'risk_score', project: 'strata_compat' } })).toString('base64');
+    const odfv = Buffer.from(encodeToBytes(T.Peek2, { spec: { name: 'risk_score', project: 'strata_compat' } })).toString(
+      'base64',
+    );
     reg.on_demand_feature_views = [odfv];
     const [imported] = decodeFeastRegistry(encodeToBytes(T.Registry, reg));
     expect(imported?.report.impossible).toContainEqual({
