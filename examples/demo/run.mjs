@@ -11,10 +11,21 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { connect, entity, formatTable, loadConfig, Strata, StrataError, tableFromRows } from '@strata/sdk';
+import {
+  connect,
+  createPipelineSchedule,
+  entity,
+  formatTable,
+  loadConfig,
+  runPipeline,
+  Strata,
+  StrataError,
+  tableFromRows,
+} from '@strata/sdk';
 import { startServer } from '@strata/server';
 import { serve } from '@strata/serving';
 import { createStrataWorker } from '@strata/worker';
+import { createRawEvents, monthlyPipelineView } from './pipeline.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -297,7 +308,29 @@ async function main() {
     );
     console.log('  e.g. strata --server ' + controlPlane.address + ' --api-key <key> list; pip install ./clients/python');
 
-    step(9, 'Watch it in the Temporal Web UI');
+    step(9, "Pipeline: the talk's monthly aggregates computed by SQL from raw events in Postgres, one window per month");
+    const eventsSchema = `${strata.project}_events`;
+    await createRawEvents(strata.pool, eventsSchema, { users: 1000 });
+    await strata.apply({ entities: [user], featureViews: [monthlyPipelineView(eventsSchema)] });
+    const pipelineRun = await runPipeline(strata, 'all_users_agg_m_sql');
+    workflows.push(pipelineRun.workflowId);
+    const pr = await pipelineRun.result();
+    console.log(
+      `  ${pr.windows} monthly window(s) computed (${pr.committed} committed, ${pr.skipped} already committed by an earlier run), ${pr.rows} rows, watermark ${pr.watermark ?? '-'}`,
+    );
+    const sched = await createPipelineSchedule(strata, 'all_users_agg_m_sql', { every: '1h', replace: true });
+    console.log(
+      `  scheduled: ${sched.scheduleId} every ${sched.every} (overlap SKIP; the next month is computed once it is complete)`,
+    );
+    const agg = await strata.getOnlineFeatures({
+      features: ['all_users_agg_m_sql:feature_1', 'all_users_agg_m_sql:feature_3'],
+      entities: { user_id: [777] },
+    });
+    console.log(
+      `  online for user 777 (latest month): ${agg.metadata.feature_names.map((n, c) => `${n}=${JSON.stringify(agg.results[c].values[0])}`).join('  ')}`,
+    );
+
+    step(10, 'Watch it in the Temporal Web UI');
     const ui = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
     console.log(`  ${ui}?query=${encodeURIComponent(`StrataProject="${strata.project}"`)}`);
     for (const id of workflows) console.log(`    ${id}`);

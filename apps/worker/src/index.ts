@@ -5,7 +5,13 @@ import { createServer, type Server } from 'node:http';
 import { createPool, PgRegistry } from '@strata/offline-postgres';
 import { openOfflineStore } from '@strata/offline-store';
 import { openOnlineStore } from '@strata/online-redis';
-import { ensureJanitorSchedule, offlineOptions, type StrataConfig } from '@strata/sdk';
+import {
+  connectionUrls,
+  createPipelineActivities,
+  ensureJanitorSchedule,
+  offlineOptions,
+  type StrataConfig,
+} from '@strata/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -54,6 +60,12 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   const store = openOfflineStore(pool, registry, offlineOptions(config));
   const offline = store.postgres;
   const online = openOnlineStore(config.redis);
+  const pipelines = createPipelineActivities({
+    registry,
+    offline,
+    offlineUrl: config.postgres.url,
+    connections: connectionUrls(config),
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -63,6 +75,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
     activities: {
       ...createActivities({ registry, offline, online }),
       ...createTrainingActivities({ offline, ...(store.columnar ? { columnar: store.columnar } : {}) }),
+      ...pipelines.activities,
     },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
@@ -74,6 +87,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
   const close = async () => {
     await online.close().catch(() => {});
     await store.close().catch(() => {});
+    await pipelines.close().catch(() => {});
     await pool.end().catch(() => {});
     await connection.close().catch(() => {});
   };

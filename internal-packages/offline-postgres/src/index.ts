@@ -73,3 +73,4 @@ export {
   type ExportColumn,
   exportCommit,
 } from './manifest.js';
+export { assertReadOnlyQuery, type ReadOnlyOptions, withReadOnly } from './readonly.js';

@@ -61,6 +61,11 @@ export interface Ingestion {
   drift: unknown;
   /** Rows the commit dropped as exact duplicates of a later row of the same input (last in input order wins). */
   duplicateRows: number;
+  /** Content hash of the pipeline code (source + transformation) that made this ingestion, if a pipeline did. */
+  codeHash: string | null;
+  /** The event-time window a pipeline ingestion covers. */
+  windowStart: Date | null;
+  windowEnd: Date | null;
 }
 
 export interface StageResult {
@@ -127,6 +132,9 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
     statistics: r.statistics ?? null,
     drift: r.drift ?? null,
     duplicateRows: Number(r.duplicate_rows ?? 0),
+    codeHash: (r.code_hash as string) ?? null,
+    windowStart: (r.window_start as Date) ?? null,
+    windowEnd: (r.window_end as Date) ?? null,
   };
 }
 
@@ -178,7 +186,16 @@ export class OfflineStore {
     vv: ViewVersion,
     ingestionId: string,
     batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
-    opts: { source?: string; createdBy?: string; onProgress?: (rows: number) => void } = {},
+    opts: {
+      source?: string;
+      createdBy?: string;
+      onProgress?: (rows: number) => void;
+      /** Pipeline ingestions: the code hash and event-time window recorded with the commit. */
+      codeHash?: string;
+      window?: { start: Date; end: Date };
+      /** An empty input stages zero rows instead of failing (a pipeline window with no data). */
+      allowEmpty?: boolean;
+    } = {},
   ): Promise<StageResult> {
     const staging = stagingTableName(ingestionId);
     const cols = viewColumns(vv.spec, vv.joinKeys);
@@ -222,7 +239,8 @@ export class OfflineStore {
         }
       }.call(this);
       await pipeline(Readable.from(encoded), stream);
-      if (rows === 0) throw invalidInput('the input has no rows', { hint: 'an ingestion must contain at least one row' });
+      if (rows === 0 && !opts.allowEmpty)
+        throw invalidInput('the input has no rows', { hint: 'an ingestion must contain at least one row' });
       const minE = rows ? new Date(minTs) : null;
       const maxE = rows ? new Date(maxTs) : null;
       await client.query(
@@ -265,7 +283,7 @@ export class OfflineStore {
     vv: ViewVersion,
     ingestionId: string,
     staging: string,
-    opts: { source?: string; createdBy?: string } = {},
+    opts: { source?: string; createdBy?: string; codeHash?: string; window?: { start: Date; end: Date } } = {},
   ): Promise<void> {
     await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', STAGE_LOCK(this.schema, ingestionId));
     try {
@@ -292,9 +310,20 @@ export class OfflineStore {
       }
       await client.query(`DROP TABLE IF EXISTS ${this.t(staging)}`);
       await client.query(
-        `INSERT INTO ${this.t('ingestions')} (id, project, view, version, status, staging_table, source, created_by)
-         VALUES ($1,$2,$3,$4,'staging',$5,$6,$7)`,
-        [ingestionId, vv.project, vv.name, vv.version, staging, opts.source ?? null, opts.createdBy ?? null],
+        `INSERT INTO ${this.t('ingestions')} (id, project, view, version, status, staging_table, source, created_by, code_hash, window_start, window_end)
+         VALUES ($1,$2,$3,$4,'staging',$5,$6,$7,$8,$9,$10)`,
+        [
+          ingestionId,
+          vv.project,
+          vv.name,
+          vv.version,
+          staging,
+          opts.source ?? null,
+          opts.createdBy ?? null,
+          opts.codeHash ?? null,
+          opts.window?.start ?? null,
+          opts.window?.end ?? null,
+        ],
       );
     } catch (err) {
       await this.endStaging(client, ingestionId);

@@ -27,6 +27,19 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       workflow_id text, error jsonb, report jsonb, statistics jsonb)`);
     await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS drift jsonb`);
     await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS duplicate_rows bigint NOT NULL DEFAULT 0`);
+    // Pipelines: which code made a commit (content hash of source + transformation) and the event-time window it covers.
+    await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS code_hash text`);
+    await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS window_start timestamptz`);
+    await c.query(`ALTER TABLE ${s}.ingestions ADD COLUMN IF NOT EXISTS window_end timestamptz`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.pipeline_windows (
+      ingestion_id text PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL,
+      window_start timestamptz NOT NULL, window_end timestamptz NOT NULL, code_hash text NOT NULL, status text NOT NULL,
+      row_count bigint NOT NULL DEFAULT 0, commit_seq bigint, workflow_id text, error jsonb,
+      updated_at timestamptz NOT NULL DEFAULT now())`);
+    await c.query(`CREATE INDEX IF NOT EXISTS pipeline_windows_view ON ${s}.pipeline_windows (project, view, window_start)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.pipeline_watermarks (
+      project text NOT NULL, view text NOT NULL, watermark timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, view))`);
     await c.query(`CREATE INDEX IF NOT EXISTS ingestions_view ON ${s}.ingestions (project, view, commit_seq)`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.materializations (
       id bigserial PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL, mode text NOT NULL,

@@ -12,6 +12,10 @@ export const ErrorCodes = {
   VALIDATION_FAILED: { retryable: false, exitCode: 6 },
   CONFIG: { retryable: false, exitCode: 2 },
   UNAVAILABLE: { retryable: true, exitCode: 7 },
+  /** A pipeline's source query failed or timed out: that window fails and is retried. */
+  SOURCE_FAILED: { retryable: true, exitCode: 8 },
+  /** A transformation threw, hung or returned the wrong columns or types: that window fails, nothing committed. */
+  TRANSFORM_FAILED: { retryable: false, exitCode: 9 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 

@@ -82,3 +82,20 @@ export {
   type WindowValue,
   windowStarts,
 } from './windows.js';
+export {
+  checkReadOnlyQuery,
+  type FilesSourceSpec,
+  parseWindow,
+  type PipelineSpec,
+  SOURCE_KINDS,
+  type SourceSpec,
+  type SqlSourceSpec,
+  type SqlTransformationSpec,
+  sqlStatementCount,
+  type TimeWindow,
+  type TransformationSpec,
+  type TypeScriptTransformationSpec,
+  validatePipelineParts,
+  type WindowLength,
+  windowsBetween,
+} from './pipeline.js';

@@ -5,6 +5,8 @@
 import { invalidSpec } from './errors.js';
 import { didYouMean } from './suggest.js';
 import { type StreamSourceSpec, validateStreamSource } from './stream.js';
+import type { PipelineSpec, SourceSpec, TransformationSpec } from './pipeline.js';
+import { validatePipelineParts } from './pipeline.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
@@ -53,6 +55,12 @@ export interface FeatureViewSpec {
   stream?: StreamSourceSpec;
   /** Fields from other systems (Feast, Hopsworks) with no Strata equivalent, kept for lossless round trips. */
   extras?: Record<string, unknown>;
+  /** Where a pipeline reads the view's rows (a tagged union on kind). */
+  source?: SourceSpec;
+  /** What turns a window's source rows into the view's columns. */
+  transformation?: TransformationSpec;
+  /** How the pipeline cuts event time into windows. */
+  pipeline?: PipelineSpec;
 }
 
 export interface MonitoringSpec {
@@ -182,6 +190,7 @@ export function validateFeatureView(
     );
   }
   problems.push(...validateStreamSource(v, [...keyCols], where));
+  problems.push(...validatePipelineParts(v as unknown as Record<string, unknown>, where));
   return problems;
 }
 

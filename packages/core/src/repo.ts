@@ -155,6 +155,9 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
     ...opt('monitoring', isObj(o.monitoring) ? (o.monitoring as FeatureViewSpec['monitoring']) : undefined),
     // Checked in full (with every problem listed) by validateFeatureView.
     ...opt('stream', o.stream === undefined ? undefined : (o.stream as FeatureViewSpec['stream'])),
+    ...opt('source', o.source as FeatureViewSpec['source']),
+    ...opt('transformation', o.transformation as FeatureViewSpec['transformation']),
+    ...opt('pipeline', o.pipeline as FeatureViewSpec['pipeline']),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import {
   type Change,
   type EntitySpec,
@@ -75,6 +75,7 @@ import {
   type TimeTravelOptions,
   trainingRequest,
 } from './history.js';
+import { bundleTransformations } from './pipeline/code.js';
 import { checkFile, detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
 
@@ -138,6 +139,8 @@ function fromWorkflowError(err: unknown, workflowId: string): unknown {
   const code = (failure?.type ?? 'INTERNAL') as StrataError['code'];
   const details = (failure?.details?.[0] ?? {}) as Record<string, unknown>;
   const known = [
+    'SOURCE_FAILED',
+    'TRANSFORM_FAILED',
     'INVALID_SPEC',
     'INVALID_INPUT',
     'SCHEMA_MISMATCH',
@@ -319,21 +322,36 @@ export class Strata implements StrataClient {
         where: e.linePos?.[0] ? `${path}:${e.linePos[0].line}:${e.linePos[0].col}` : path,
       });
     }
-    return parseRepoDocuments(
+    const repo = parseRepoDocuments(
       docs.map((d) => yamlToJs(d, path)),
       path,
     );
+    // Transformation modules are named relative to the spec file.
+    for (const v of repo.featureViews) {
+      const t = v.transformation;
+      if (t?.kind === 'typescript' && typeof t.module === 'string') t.module = resolvePath(dirname(path), t.module);
+    }
+    return repo;
   }
 
-  plan(repo: Partial<RepoSpec>): Promise<Change[]> {
-    return this.registry.plan(this.project, fullRepo(repo));
+  async plan(repo: Partial<RepoSpec>, opts: { baseDir?: string } = {}): Promise<Change[]> {
+    return this.registry.plan(this.project, fullRepo(await bundleTransformations(repo, opts.baseDir)));
   }
 
+  /**
+   * Applies a repo spec; TypeScript transformations are bundled first (module paths relative to baseDir, default
+   * cwd). With basedOn (a registry revision), a registry changed since then is a CONFLICT.
+   */
   async apply(
     repo: Partial<RepoSpec>,
-    opts: { basedOn?: string } = {},
+    opts: { basedOn?: string; baseDir?: string } = {},
   ): Promise<{ changes: Change[]; text: string; revision: string }> {
-    const { changes, revision } = await this.registry.apply(this.project, fullRepo(repo), opts);
+    const bundled = fullRepo(await bundleTransformations(repo, opts.baseDir));
+    const { changes, revision } = await this.registry.apply(
+      this.project,
+      bundled,
+      opts.basedOn !== undefined ? { basedOn: opts.basedOn } : {},
+    );
     return { changes, text: formatPlan(changes), revision };
   }
 

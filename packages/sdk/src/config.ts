@@ -159,6 +159,16 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Databases that pipeline sources read, by name: the URL comes from the environment variable `env` (resolved at
+     * load into `url`), so credentials never go in strata.yaml or the registry.
+     */
+    connections: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/),
+        z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), url: z.string().optional() }).strict(),
+      )
+      .default({}),
   })
   .strict();
 
@@ -294,6 +304,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): StrataConfig {
   const offline = raw.offline as { columnarRoot?: unknown } | undefined;
   if (typeof offline?.columnarRoot === 'string') offline.columnarRoot = resolve(path ? dirname(path) : '.', offline.columnarRoot);
   raw = deepMerge(raw, (opts.overrides ?? {}) as Record<string, unknown>);
+  if (raw.connections && typeof raw.connections === 'object') {
+    for (const c of Object.values(raw.connections as Record<string, Record<string, unknown>>)) {
+      if (c && typeof c.env === 'string' && env[c.env]) c.url = env[c.env];
+      else if (c) delete c.url;
+    }
+  }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
@@ -321,4 +337,13 @@ export function offlineOptions(config: StrataConfig): {
       ...(o.duckdbMemoryLimit ? { memoryLimit: o.duckdbMemoryLimit } : {}),
     },
   };
+}
+
+/** URLs of the configured connections whose variable is set (for the pipeline activities). */
+export function connectionUrls(config: StrataConfig): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config.connections ?? {})
+      .filter(([, c]) => c.url)
+      .map(([name, c]) => [name, c.url as string]),
+  );
 }

@@ -12,6 +12,7 @@ export {
   VALIDATION_POLICIES,
 } from './client.js';
 export {
+  connectionUrls,
   ConfigSchema,
   findConfigFile,
   loadConfig,
@@ -109,3 +110,22 @@ export async function connectClient(
   if (url) return new RemoteStrata({ url, apiKey: opts.server?.apiKey ?? config.server.apiKey, project: config.project });
   return Strata.connect({ ...opts, config });
 }
+export {
+  backfill,
+  createPipelineSchedule,
+  deletePipelineSchedule,
+  describePipelineSchedule,
+  type PipelineSchedule,
+  type PipelineScheduleOptions,
+  type PipelineStatus,
+  type PipelineWindowRecord,
+  pausePipelineSchedule,
+  pipelineStatus,
+  resumePipelineSchedule,
+  runPipeline,
+  triggerPipelineSchedule,
+} from './pipelines.js';
+export { bundleTransformations, pipelineCodeHash, windowIngestionId } from './pipeline/code.js';
+export { createPipelineActivities, type PipelineActivityDeps } from './pipeline/activities.js';
+export { checkTransformOutput, runTransformation, type TransformRun } from './pipeline/transform.js';
+export type { PipelineRunResult } from '@strata/workflows';

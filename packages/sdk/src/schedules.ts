@@ -33,7 +33,7 @@ export function parseEvery(every: string): number {
   return ms;
 }
 
-function formatEvery(ms: number): string {
+export function formatEvery(ms: number): string {
   for (const [u, f] of [
     ['d', 86_400_000],
     ['h', 3_600_000],

@@ -31,3 +31,15 @@ export function workflowsPath(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
   return `${here}workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`;
 }
+export {
+  type PipelineActivities,
+  type PipelinePlan,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  pipelineScheduleId,
+  type PipelineWindow,
+  type PipelineWindowInput,
+  type PipelineWindowResult,
+  pipelineWorkflowId,
+  type StagedWindow,
+} from './pipeline-shared.js';

@@ -3,6 +3,7 @@ import { register as adapters } from './adapters.js';
 import { register as data } from './data.js';
 import { register as history } from './history.js';
 import { register as offline } from './offline.js';
+import { register as pipeline } from './pipeline.js';
 import { register as registry } from './registry.js';
 import { register as schedule } from './schedule.js';
 import { register as server } from './server.js';
@@ -20,4 +21,5 @@ export const commandGroups: ((program: Command) => void)[] = [
   adapters,
   validation,
   schedule,
+  pipeline,
 ];

@@ -189,3 +189,19 @@ describe('through the Strata registry (objects only, keys reordered as jsonb doe
     expect(norm(out.data_sources)).toBe(norm(orig.data_sources));
   });
 });
+
+describe('Feast on-demand feature views', () => {
+  it('are kept opaque and reported as needing a TypeScript port', () => {
+    const reg = decodeMessage(T.Registry, fixture);
+    const odfv = Buffer.from(encodeToBytes(T.Peek2, { spec: { name: 'risk_score', project: 'strata_compat' } })).toString(
+      'base64',
+    );
+    reg.on_demand_feature_views = [odfv];
+    const [imported] = decodeFeastRegistry(encodeToBytes(T.Registry, reg));
+    expect(imported?.report.impossible).toContainEqual({
+      object: 'on-demand feature view risk_score',
+      reason: expect.stringMatching(/needs a TypeScript port/),
+    });
+    expect(imported?.report.extras).toContainEqual({ object: 'on_demand_feature_views (1)', fields: [expect.any(String)] });
+  });
+});

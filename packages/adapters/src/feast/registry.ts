@@ -486,6 +486,19 @@ function decodeProject(project: string, p: ProjectParts): ImportedRepo {
 
   for (const [list, items] of Object.entries(p.opaque))
     report.extras.push({ object: `${list} (${items.length})`, fields: ['kept opaque: Strata has no equivalent object'] });
+  // On-demand views transform in Python (their UDF's source is inside the kept bytes): Strata cannot run them until
+  // someone ports the function to TypeScript, so each is reported by name.
+  for (const raw of p.opaque.on_demand_feature_views ?? []) {
+    let name = '';
+    try {
+      name = str(((decodeMessage(T.Peek2, unb64(raw)).spec ?? {}) as Msg).name);
+    } catch {}
+    report.impossible.push({
+      object: `on-demand feature view ${name || '(unnamed)'}`,
+      reason:
+        'its transformation is Python; it is kept as an opaque extra (source included) and exported back unchanged, but needs a TypeScript port to be computed by Strata',
+    });
+  }
   if (p.sources.length)
     report.extras.push({ object: `data_sources (${p.sources.length})`, fields: ['registered Feast data sources, kept as-is'] });
 

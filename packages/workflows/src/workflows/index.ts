@@ -255,3 +255,4 @@ export async function janitorWorkflow(input: JanitorInput) {
 }
 
 export * from './training.js';
+export * from './pipeline.js';
