@@ -161,7 +161,7 @@ async function strataRun() {
     let commitSecs = 0;
     for (const v of VIEWS) {
       // Staged by the CSV fast path and committed directly (the workflow's validation pass is P3's subject); each
-      // commit also writes its Parquet copy (ADR 0003).
+      // commit also writes its Parquet copy (ADR 0006).
       const vv = await strata.getView(v);
       const path = join(DIR, `${v}.csv`);
       await stageCsvFile(strata.offline, vv, `load-${v}`, path, await csvFastPathHeader(vv, path));

@@ -50,7 +50,7 @@ type Queryable = Pool | PoolClient;
 export class PgRegistry {
   /**
    * viewPartitions > 1: new view version tables are hash-partitioned by their join keys into that many partitions
-   * (docs/adr/0003-partitioned-view-tables.md); tables made before keep their layout.
+   * (docs/adr/0007-partitioned-view-tables.md); tables made before keep their layout.
    */
   readonly viewPartitions: number;
 

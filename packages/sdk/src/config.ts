@@ -21,7 +21,7 @@ export const ConfigSchema = z
         poolSize: z.number().int().positive().default(10),
         /**
          * Hash partitions per new view version table (by entity key); 0 keeps plain tables. See
-         * docs/adr/0003-partitioned-view-tables.md.
+         * docs/adr/0007-partitioned-view-tables.md.
          */
         viewPartitions: z.number().int().min(0).max(1024).default(0),
       })
