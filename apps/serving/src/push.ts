@@ -160,6 +160,7 @@ export async function commitPush(
         rows: ing.rowCount,
         commitSeq: ing.commitSeq as number,
         alreadyCommitted: true,
+        duplicateRows: ing.duplicateRows,
         validation: { validated: false, success: true, policy: 'NONE', failed: [] },
       };
     }

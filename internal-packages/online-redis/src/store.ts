@@ -169,6 +169,7 @@ export abstract class FeastRedisStore implements OnlineStore {
   protected abstract loadScriptEverywhere(): Promise<void>;
 
   abstract ping(): Promise<void>;
+  abstract waitUntilReady(ms: number): Promise<boolean>;
   abstract close(): Promise<void>;
 
   /** Redis errors to StrataErrors: refusals (WRONGTYPE, ERR) are INTERNAL, anything else UNAVAILABLE (retryable). */

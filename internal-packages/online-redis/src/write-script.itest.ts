@@ -7,7 +7,8 @@ import type { FeatureViewSpec, JoinKey } from '@strata/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createdField, redisKey, timestampField } from './keys.js';
-import { type OnlineViewRef, RedisOnlineStore } from './store.js';
+import type { OnlineViewRef } from '@strata/online-store';
+import { RedisOnlineStore } from './store.js';
 
 const REDIS_URL = process.env.STRATA_REDIS_URL ?? 'redis://127.0.0.1:6380';
 const userKey: JoinKey[] = [{ name: 'user_id', valueType: 'INT64' }];
