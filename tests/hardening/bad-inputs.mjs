@@ -40,20 +40,29 @@ const file = (name, text) => {
   return p;
 };
 
+let last;
 function sh(cmd, args, opts = {}) {
   return new Promise((res) => {
     const child = execFile(
       cmd,
       args,
       { env, cwd: dir, timeout: opts.timeout ?? TIMEOUT, maxBuffer: 1 << 26 },
-      (err, stdout, stderr) =>
-        res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, killed: Boolean(err?.killed), stdout, stderr }),
+      (err, stdout, stderr) => {
+        const r = {
+          code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+          killed: Boolean(err?.killed),
+          stdout,
+          stderr,
+        };
+        if (!opts.quiet) last = r;
+        res(r);
+      },
     );
     if (opts.input !== undefined) child.stdin.end(opts.input);
   });
 }
 const strata = (...args) => sh(process.execPath, [CLI, '--json', ...args]);
-const psql = async (sql) => (await sh('psql', ['-X', '-qtA', PG, '-c', sql], { timeout: 60_000 })).stdout.trim();
+const psql = async (sql) => (await sh('psql', ['-X', '-qtA', PG, '-c', sql], { timeout: 60_000, quiet: true })).stdout.trim();
 
 const viewTable = async () => `"${await psql(`SELECT table_name FROM "${SCHEMA}".view_versions WHERE name = 'v' LIMIT 1`)}"`;
 const STACK = /\n\s+at .+:\d+:\d+/;
@@ -97,7 +106,13 @@ async function run(group, name, fn) {
     .split('\n')
     .filter(Boolean))
     await psql(`DROP TABLE "${SCHEMA}"."${t}"`);
-  results.push({ group, name, verdict });
+  const e = last && errorOf(last);
+  const detail = last?.killed
+    ? 'no answer within the time limit'
+    : e
+      ? `${e.code}: ${e.message} @ ${e.where ?? '-'}`
+      : last?.stderr?.slice(0, 200);
+  results.push({ group, name, verdict, exit: last?.code, detail });
   process.stderr.write(`[hardening] ${group.padEnd(10)} ${verdict.padEnd(8)} ${name}\n`);
 }
 
