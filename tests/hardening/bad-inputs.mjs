@@ -8,7 +8,7 @@
 //   crash   - a stack trace, an INTERNAL error, or no answer within the time limit
 //   partial - something was written or damaged (a dropped table, a leftover staging table or ingestion)
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`):
-//   node tests/hardening/bad-inputs.mjs [--root <checkout>] [--timeout 30] [--json out.json]
+//   node tests/hardening/bad-inputs.mjs [--root <checkout>] [--timeout 30] [--json out.json] [--only sql,files,...]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,20 +40,29 @@ const file = (name, text) => {
   return p;
 };
 
+let last;
 function sh(cmd, args, opts = {}) {
   return new Promise((res) => {
     const child = execFile(
       cmd,
       args,
       { env, cwd: dir, timeout: opts.timeout ?? TIMEOUT, maxBuffer: 1 << 26 },
-      (err, stdout, stderr) =>
-        res({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, killed: Boolean(err?.killed), stdout, stderr }),
+      (err, stdout, stderr) => {
+        const r = {
+          code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+          killed: Boolean(err?.killed),
+          stdout,
+          stderr,
+        };
+        if (!opts.quiet) last = r;
+        res(r);
+      },
     );
     if (opts.input !== undefined) child.stdin.end(opts.input);
   });
 }
 const strata = (...args) => sh(process.execPath, [CLI, '--json', ...args]);
-const psql = async (sql) => (await sh('psql', ['-X', '-qtA', PG, '-c', sql], { timeout: 60_000 })).stdout.trim();
+const psql = async (sql) => (await sh('psql', ['-X', '-qtA', PG, '-c', sql], { timeout: 60_000, quiet: true })).stdout.trim();
 
 const viewTable = async () => `"${await psql(`SELECT table_name FROM "${SCHEMA}".view_versions WHERE name = 'v' LIMIT 1`)}"`;
 const STACK = /\n\s+at .+:\d+:\d+/;
@@ -83,7 +92,9 @@ async function classify(r, expect, { damaged = async () => false, where } = {}) 
 }
 
 const results = [];
+const ONLY = arg('only');
 async function run(group, name, fn) {
+  if (ONLY && !ONLY.split(',').includes(group)) return;
   let verdict;
   try {
     verdict = await fn();
@@ -97,7 +108,13 @@ async function run(group, name, fn) {
     .split('\n')
     .filter(Boolean))
     await psql(`DROP TABLE "${SCHEMA}"."${t}"`);
-  results.push({ group, name, verdict });
+  const e = last && errorOf(last);
+  const detail = last?.killed
+    ? 'no answer within the time limit'
+    : e
+      ? `${e.code}: ${e.message} @ ${e.where ?? '-'}`
+      : last?.stderr?.slice(0, 200);
+  results.push({ group, name, verdict, exit: last?.code, detail });
   process.stderr.write(`[hardening] ${group.padEnd(10)} ${verdict.padEnd(8)} ${name}\n`);
 }
 
@@ -254,7 +271,7 @@ featureViews:
     const r = await strata('ingest', 'v', file('d4.csv', `${HEADER}\n555,2024-01-01,1,1,t,,first\n555,2024-01-01,2,2,t,,last\n`));
     return classify(r, async () => {
       const list = JSON.parse((await strata('ingestions', 'v')).stdout);
-      const ing = list.find((i) => i.rowCount === 1 || i.duplicateRows);
+      const ing = list.find((i) => i.source?.endsWith('d4.csv'));
       const s = await psql(`SELECT string_agg(s, ',') FROM "${SCHEMA}".${await viewTable()} WHERE user_id = 555`);
       return s === 'last' && ing?.duplicateRows === 1;
     });

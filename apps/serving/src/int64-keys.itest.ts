@@ -103,7 +103,7 @@ describe('INT64 join keys beyond 2^53', () => {
     const sel = [{ view: vv.spec, features: vv.spec.features, joinKeys: vv.joinKeys }];
     const exact = await readOnline(online, project, sel, [{ user_id: '9007199254740993' }]);
     expect(exact.results[1]?.values).toEqual(['user 9007199254740993']);
-    await expect(readOnline(online, project, sel, [{ user_id: 9007199254740993 }])).rejects.toMatchObject({
+    await expect(readOnline(online, project, sel, [{ user_id: Number('9007199254740993') }])).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringMatching(/safe integer range/),
     });

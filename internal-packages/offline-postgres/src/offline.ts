@@ -254,6 +254,7 @@ export class OfflineStore {
           ? invalidInput(err.message, {
               where: `${opts.source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
               details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
+              hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
             })
           : err instanceof StrataError
             ? err

@@ -22,7 +22,10 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new StrataError('INVALID_INPUT', `cannot read ${what} ${path}: ${(err as Error).message}`, { where: path });
+    throw new StrataError('INVALID_INPUT', `cannot read ${what} ${path}: ${(err as Error).message}`, {
+      where: path,
+      hint: 'check the path of the file (it is read relative to the current directory)',
+    });
   }
   try {
     return JSON.parse(text);
