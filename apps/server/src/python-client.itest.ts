@@ -87,7 +87,12 @@ describe.skipIf(requireOrSkip('python client (strata-client)', missing))('python
       STRATA_TEST_SERVING_URL: servingUrl,
       STRATA_TEST_ADMIN_KEY: ADMIN,
     };
-    const r = await run(PYTHON as string, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], env, join(REPO, 'clients', 'python'));
+    const r = await run(
+      PYTHON as string,
+      ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'],
+      env,
+      join(REPO, 'clients', 'python'),
+    );
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/\d+ passed/);
     process.stdout.write(`pytest: ${r.out.match(/\d+ passed.*/)?.[0]}\n`);

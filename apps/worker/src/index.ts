@@ -5,13 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { createPool, PgRegistry } from '@strata/offline-postgres';
 import { openOfflineStore } from '@strata/offline-store';
 import { openOnlineStore } from '@strata/online-redis';
-import {
-  connectionUrls,
-  createPipelineActivities,
-  ensureJanitorSchedule,
-  offlineOptions,
-  type StrataConfig,
-} from '@strata/sdk';
+import { connectionUrls, createPipelineActivities, ensureJanitorSchedule, offlineOptions, type StrataConfig } from '@strata/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';

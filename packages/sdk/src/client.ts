@@ -77,7 +77,7 @@ import {
 } from './history.js';
 import { bundleTransformations } from './pipeline/code.js';
 import { checkFile, detectFormat, readBatches, readTable, viewColumnTypes } from './readers.js';
-import { checkWritable, writeBatches } from './writers.js';
+import { checkWritable } from './writers.js';
 
 /** The validation policies an ingestion can ask for. */
 export const VALIDATION_POLICIES = ['NONE', 'ALWAYS', 'STRICT'] as const;

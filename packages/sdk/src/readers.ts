@@ -6,7 +6,6 @@ import { accessSync, constants, createReadStream, openAsBlob, statSync } from 'n
 import { createInterface } from 'node:readline';
 import {
   type FeatureViewSpec,
-  fromArrowType,
   invalidInput,
   parseTimestamp,
   StrataError,

@@ -21,7 +21,6 @@ import {
   runCli,
   serviceUrls,
   strataEnv,
-  testScope,
   uniqueName,
 } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';

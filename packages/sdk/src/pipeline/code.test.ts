@@ -40,7 +40,7 @@ describe('pipeline code identity', () => {
     const again = await bundleTransformations({
       featureViews: [{ ...base, transformation: { kind: 'typescript', module: join(dir, 'm.ts') } }],
     });
-    expect((again.featureViews?.[0]?.transformation as { codeHash: string }).codeHash).toBe(t.codeHash);
+    expect((again.featureViews?.[0]?.transformation as { codeHash: string } | undefined)?.codeHash).toBe(t.codeHash);
     const out = await runTransformation(arrow.tableFromArrays({ a: Int32Array.from([1, 2, 3]) }), {
       code: t.code as string,
       timeoutMs: 10_000,
