@@ -10,6 +10,9 @@
  *   materialize-partition   one of those children
  *   training-set            trainingSetWorkflow in 4 chunks, 2 at a time
  *   materialize-scheduled   materializeWorkflow started by a Temporal Schedule
+ *   janitor                 janitorWorkflow: one sweep of abandoned staging
+ *   pipeline-run            pipelineWorkflow: a SQL source's daily windows after the watermark, each a child
+ *   pipeline-window         one of those children (pipelineWindowWorkflow)
  *
  * Usage (after `pnpm build`, with the stack up):
  *   eval "$(bash infra/stack.sh env)" && node apps/worker/scripts/record-histories.mjs
@@ -19,7 +22,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, createMaterializeSchedule, loadConfig, tableFromRows, triggerMaterializeSchedule } from '@strata/sdk';
+import {
+  connect,
+  createMaterializeSchedule,
+  loadConfig,
+  runPipeline,
+  tableFromRows,
+  triggerMaterializeSchedule,
+} from '@strata/sdk';
 import { freshSchema, strataEnv, testScope } from '@strata/testkit';
 import { createStrataWorker } from '@strata/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -143,6 +153,56 @@ try {
   await client.workflow.getHandle(workflowId).result();
   await save('materialize-scheduled', workflowId);
   await sched.delete();
+
+  const jan = await client.workflow.start('janitorWorkflow', {
+    workflowId: `janitor:rec:${Date.now()}`,
+    taskQueue: config.temporal.taskQueue,
+    args: [{ maxStagingAgeSeconds: 3600 }],
+  });
+  await jan.result();
+  await save('janitor', jan.workflowId);
+
+  // A feature pipeline: a SQL source over raw events, one window a day; each window runs as a child workflow.
+  const DAY = 86_400_000;
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  await strata.pool.query(`CREATE TABLE "${fresh.schema}".raw_events (user_id bigint, ts timestamptz, amount float8)`);
+  await strata.pool.query(
+    `INSERT INTO "${fresh.schema}".raw_events
+     SELECT i % 5, to_timestamp($1::float8 / 1000) + make_interval(mins => i), i FROM generate_series(1, 100) i`,
+    [today - 2 * DAY],
+  );
+  const daily = {
+    name: 'daily_spend',
+    entities: ['user'],
+    timestampField: 'day',
+    ttlSeconds: 0,
+    online: false,
+    features: [
+      { name: 'events', valueType: 'INT64' },
+      { name: 'amount', valueType: 'DOUBLE' },
+    ],
+    source: { kind: 'sql', query: `SELECT user_id, ts, amount FROM "${fresh.schema}".raw_events`, timestampField: 'ts' },
+    transformation: {
+      kind: 'sql',
+      query:
+        "SELECT user_id, date_trunc('day', ts) AS day, count(*)::bigint AS events, sum(amount)::float8 AS amount FROM source GROUP BY 1, 2",
+    },
+    pipeline: { window: '1d', start: new Date(today - 2 * DAY).toISOString(), maxAttempts: 2 },
+  };
+  await strata.apply({
+    ...repo,
+    entities: [...repo.entities, { name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
+    featureViews: [...repo.featureViews, daily],
+  });
+  const pl = await runPipeline(strata, 'daily_spend');
+  const pr = await pl.result();
+  if (pr.committed < 1) throw new Error(`expected a committed window, got ${JSON.stringify(pr)}`);
+  await save('pipeline-run', pl.workflowId);
+  const parent = await client.workflow.getHandle(pl.workflowId).fetchHistory();
+  const child = parent.events?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+    ?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+  if (!child) throw new Error('the pipeline run started no window workflow');
+  await save('pipeline-window', child);
   writeFileSync(join(out, 'index.json'), `${JSON.stringify(ids, null, 2)}\n`);
   console.log(`recorded into ${out}:\n  ${recorded.join('\n  ')}`);
 } finally {
