@@ -96,7 +96,13 @@ describe('broken and hostile files through the CLI', () => {
     expect(err.where).toContain('nope.csv');
     await refused(['ingest', 'v', dir], 3, 'INVALID_INPUT', /is not a file/);
     await refused(
-      ['validate', join(dir, 'nope.parquet'), '--suite', f('s.json', '{"expectations":[]}')],
+      [
+        'validate',
+        join(dir, 'nope.parquet'),
+        '--suite',
+        // A real suite (an empty one is refused on its own): the missing file is what must be reported.
+        f('s.json', '{"expectations":[{"type":"expect_column_to_exist","kwargs":{"column":"x"}}]}'),
+      ],
       3,
       'INVALID_INPUT',
       /does not exist/,

@@ -83,7 +83,12 @@ export async function exportCommit(
   client: PoolClient,
   schema: string,
   vv: ViewVersion,
-  source: { table: string; commitSeq?: number },
+  /**
+   * Where the commit's rows are: a staging table (with `lastWins`, the columns that make rows exact duplicates: only
+   * the last of each such group in input order is exported, as the commit keeps it), or a view table's rows of
+   * `commitSeq` (a backfill).
+   */
+  source: { table: string; commitSeq?: number; lastWins?: string[] },
   commit: { seq: number; ingestionId: string },
   sink: CommitFileSink,
   viewCols: { name: string; valueType: ValueTypeName }[],
@@ -92,12 +97,18 @@ export async function exportCommit(
     ...viewCols.map((c) => ({ name: c.name, valueType: c.valueType, text: textOf(c.valueType) })),
     { name: '__ord', valueType: 'INT64', text: 'plain' },
   ];
-  const exprs = [...columns.slice(0, -1).map(exportExpr), '(row_number() OVER () - 1) AS "__ord"'];
   const where = source.commitSeq === undefined ? '' : ` WHERE "__commit_seq" = ${Number(source.commitSeq)}`;
   // A synchronized seq scan may start mid-table; off, the scan (and row_number) follows the physical order.
   await client.query('SET LOCAL synchronize_seqscans = off');
+  const numbered = `(SELECT *, (row_number() OVER () - 1) AS "__ord" FROM ${qualified(schema, source.table)}${where}) AS numbered`;
+  const rowsOf = source.lastWins?.length
+    ? `(SELECT DISTINCT ON (${source.lastWins.join(', ')}) * FROM ${numbered} ORDER BY ${source.lastWins.join(', ')}, "__ord" DESC) AS last_wins`
+    : numbered;
+  const exprs = [...columns.slice(0, -1).map(exportExpr), '"__ord"'];
   const csv = client.query(
-    copyTo(`COPY (SELECT ${exprs.join(', ')} FROM ${qualified(schema, source.table)}${where}) TO STDOUT WITH (FORMAT csv)`),
+    copyTo(
+      `COPY (SELECT ${exprs.join(', ')} FROM ${rowsOf}${source.lastWins?.length ? ' ORDER BY "__ord"' : ''}) TO STDOUT WITH (FORMAT csv)`,
+    ),
   );
   const out = await sink.write({ view: vv, commitSeq: commit.seq, ingestionId: commit.ingestionId, columns, csv });
   await client.query(

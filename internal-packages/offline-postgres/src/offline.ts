@@ -517,7 +517,7 @@ export class OfflineStore {
           c,
           this.schema,
           vv,
-          { table: ing.stagingTable as string },
+          { table: ing.stagingTable as string, lastWins: same },
           { seq, ingestionId },
           {
             write: async (x) => {

@@ -40,6 +40,11 @@ const KEYS = {
     'validationPolicy',
     'validation_policy',
     'monitoring',
+    'stream',
+    'source',
+    'transformation',
+    'pipeline',
+    'extras',
   ],
   monitoring: ['drift', 'alertWebhook'],
   drift: ['psi', 'ks', 'js'],
@@ -156,6 +161,9 @@ function parseView(o: unknown, where: string): FeatureViewSpec {
     // Checked in full (with every problem listed) by validateFeatureView.
     ...opt('stream', o.stream === undefined ? undefined : (o.stream as FeatureViewSpec['stream'])),
     ...opt('source', o.source as FeatureViewSpec['source']),
+    // Kept as it came (e.g. what an adapter recorded of a Feast 0.x feature set), so a spec sent to the server as JSON
+    // keeps it.
+    ...opt('extras', isObj(o.extras) ? (o.extras as Record<string, unknown>) : undefined),
     ...opt('transformation', o.transformation as FeatureViewSpec['transformation']),
     ...opt('pipeline', o.pipeline as FeatureViewSpec['pipeline']),
   };

@@ -96,4 +96,29 @@ describe('spec parsing rejects unknown keys and empty specs', () => {
     expect(repo.entities.map((e) => e.name)).toEqual(['u', 'w']);
     expect(repo.featureViews.map((v) => v.name)).toEqual(['v', 'v2']);
   });
+
+  it("keeps a view's stream source, pipeline parts and extras (what the server re-parses from a client's JSON)", () => {
+    const repo = parseRepoDocuments([
+      {
+        entities: [{ name: 'u', joinKeys: [{ name: 'u', valueType: 'INT64' }] }],
+        featureViews: [
+          {
+            name: 'v',
+            entities: ['u'],
+            features: [{ name: 'a', valueType: 'INT64' }],
+            timestampField: 'ts',
+            source: { kind: 'sql', query: 'SELECT u, ts, a FROM t', timestampField: 'ts' },
+            transformation: { kind: 'sql', query: 'SELECT * FROM source' },
+            pipeline: { window: '1d', start: '2024-01-01T00:00:00Z' },
+            extras: { source: 'feast-0.x-feature-set' },
+          },
+        ],
+      },
+    ]);
+    const v = repo.featureViews[0];
+    expect(v?.source?.kind).toBe('sql');
+    expect(v?.transformation?.kind).toBe('sql');
+    expect(v?.pipeline).toBeDefined();
+    expect(v?.extras).toEqual({ source: 'feast-0.x-feature-set' });
+  });
 });
