@@ -18,20 +18,18 @@ import { type DuckDBConnection, JSDuckDBValueConverter } from '@duckdb/node-api'
 import {
   backfillCommitFiles,
   type CommitFile,
-  type ColumnBatch,
-  type CopyColumn,
   checkAsOf,
   checkCommitRange,
   commitFiles,
-  encodeRows,
   entityColumns,
+  entityRowError,
+  entityRowsCsv,
   type HistoricalRequest,
   historicalColumns,
   labelColumns,
   type OfflineStore,
   outputName,
   planHistorical,
-  RowError,
   resolveAsOf,
   type ViewVersion,
   viewColumns,
@@ -608,49 +606,11 @@ function fromPgText(t: ValueTypeName, c: string): string {
 
 /** Writes the entity rows as CSV (coerced and checked like the Postgres path's COPY); returns the row count. */
 async function writeEntityCsv(req: HistoricalRequest, keys: JoinKey[], labels: TypedCol[], path: string): Promise<number> {
-  const columns = [
-    ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
-    { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
-    ...labels.map((l) => ({ name: l.name, source: l.name, valueType: l.valueType, required: false })),
-  ];
-  const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> = req.entityStream
-    ? req.entityStream.batches
-    : (req.entityTable as arrow.Table).batches.map((b) => ({
-        numRows: b.numRows,
-        columnNames: b.schema.fields.map((f) => f.name),
-        column(name: string) {
-          const vec = b.getChild(name);
-          return vec ? (i: number) => vec.get(i) : undefined;
-        },
-      }));
-  let offset = 0;
-  const encoded = async function* () {
-    for await (const batch of batches) {
-      const base = offset;
-      const copyCols: CopyColumn[] = [
-        { name: '__row', valueType: 'INT64', required: true, get: (i: number) => base + i },
-        ...columns.map((c) => {
-          const get = batch.column(c.source);
-          if (!get) throw invalidInput(`entity rows lack column '${c.source}'`, { where: `entity rows from row ${base + 1}` });
-          return { name: c.name, valueType: c.valueType, required: c.required, get };
-        }),
-      ];
-      const text = encodeRows(copyCols, batch.numRows, base);
-      offset += batch.numRows;
-      req.onProgress?.({ stage: 'loading', rows: offset });
-      if (text) yield text;
-    }
-  };
+  const counter = { rows: 0 };
   try {
-    await pipeline(Readable.from(encoded()), createWriteStream(path));
+    await pipeline(Readable.from(entityRowsCsv(req, keys, labels, counter)), createWriteStream(path));
   } catch (err) {
-    if (err instanceof RowError) {
-      const col = err.column === '__ts' ? req.timestampColumn : err.column;
-      throw invalidInput(`entity table row ${err.row}: ${err.message.replace("'__ts'", `'${req.timestampColumn}'`)}`, {
-        where: `entity table, row ${err.row}, column '${col}'`,
-      });
-    }
-    throw err;
+    throw entityRowError(err, req);
   }
-  return offset;
+  return counter.rows;
 }

@@ -228,6 +228,52 @@ export interface EntityTableRef {
   kind: 'temp' | 'unlogged';
 }
 
+/**
+ * The entity rows of a request as COPY csv text, batch by batch: `__row` (the row's position), the join keys, `__ts`
+ * (the row's time) and the label columns, each value coerced and checked like any staged value. Both offline engines
+ * load entity rows through it (Postgres by COPY, the columnar engine from a file), so a bad row gets the same verdict
+ * on either. `counter.rows` counts the rows encoded so far.
+ */
+export async function* entityRowsCsv(
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  labels: { name: string; valueType: ValueTypeName }[],
+  counter: { rows: number },
+): AsyncGenerator<string> {
+  const columns = [
+    ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
+    { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
+    ...labels.map((l) => ({ name: l.name, source: l.name, valueType: l.valueType, required: false })),
+  ];
+  const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> = req.entityStream
+    ? req.entityStream.batches
+    : (req.entityTable as arrow.Table).batches.map(arrowColumnBatch);
+  for await (const batch of batches) {
+    const base = counter.rows;
+    const copyCols: CopyColumn[] = [
+      { name: '__row', valueType: 'INT64', required: true, get: (i: number) => base + i },
+      ...columns.map((c) => {
+        const get = batch.column(c.source);
+        if (!get) throw invalidInput(`entity rows lack column '${c.source}'`, { where: `entity rows from row ${base + 1}` });
+        return { name: c.name, valueType: c.valueType, required: c.required, get };
+      }),
+    ];
+    const text = encodeRows(copyCols, batch.numRows, base);
+    counter.rows += batch.numRows;
+    req.onProgress?.({ stage: 'loading', rows: counter.rows });
+    if (text) yield text;
+  }
+}
+
+/** A bad entity value (a RowError) as INVALID_INPUT in the request's terms (row, column); anything else as it is. */
+export function entityRowError(err: unknown, req: HistoricalRequest): unknown {
+  if (!(err instanceof RowError)) return err;
+  const col = err.column === '__ts' ? req.timestampColumn : err.column;
+  return invalidInput(`entity table row ${err.row}: ${err.message.replace("'__ts'", `'${req.timestampColumn}'`)}`, {
+    where: `entity table, row ${err.row}, column '${col}'`,
+  });
+}
+
 export async function loadEntities(
   client: PoolClient,
   tmp: EntityTableRef,
@@ -246,46 +292,18 @@ export async function loadEntities(
       ? `CREATE TEMP TABLE ${tmp.sql} (${defs.join(', ')}) ON COMMIT PRESERVE ROWS`
       : `CREATE UNLOGGED TABLE ${tmp.sql} (${defs.join(', ')})`,
   );
-  const columns = [
-    ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
-    { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
-    ...labels.map((l) => ({ name: l.name, source: l.name, valueType: l.valueType, required: false })),
-  ];
-  const batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch> = req.entityStream
-    ? req.entityStream.batches
-    : (req.entityTable as arrow.Table).batches.map(arrowColumnBatch);
-  let offset = 0;
-  const encoded = async function* () {
-    for await (const batch of batches) {
-      const base = offset;
-      const copyCols: CopyColumn[] = [
-        { name: '__row', valueType: 'INT64', required: true, get: (i: number) => base + i },
-        ...columns.map((c) => {
-          const get = batch.column(c.source);
-          if (!get) throw invalidInput(`entity rows lack column '${c.source}'`, { where: `entity rows from row ${base + 1}` });
-          return { name: c.name, valueType: c.valueType, required: c.required, get };
-        }),
-      ];
-      const text = encodeRows(copyCols, batch.numRows, base);
-      offset += batch.numRows;
-      req.onProgress?.({ stage: 'loading', rows: offset });
-      if (text) yield text;
-    }
-  };
+  const counter = { rows: 0 };
   try {
-    await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${tmp.sql} FROM STDIN WITH (FORMAT csv)`)));
+    await pipeline(
+      Readable.from(entityRowsCsv(req, keys, labels, counter)),
+      client.query(copyFrom(`COPY ${tmp.sql} FROM STDIN WITH (FORMAT csv)`)),
+    );
   } catch (err) {
-    if (err instanceof RowError) {
-      const col = err.column === '__ts' ? req.timestampColumn : err.column;
-      throw invalidInput(`entity table row ${err.row}: ${err.message.replace("'__ts'", `'${req.timestampColumn}'`)}`, {
-        where: `entity table, row ${err.row}, column '${col}'`,
-      });
-    }
-    throw err;
+    throw entityRowError(err, req);
   }
   await client.query(`CREATE INDEX ON ${tmp.sql} ("__row")`);
   await client.query(`ANALYZE ${tmp.sql}`);
-  return offset;
+  return counter.rows;
 }
 
 /** SQL that returns one row per entity row, ordered by __row: the entity columns, then every selected feature. */

@@ -2,6 +2,8 @@ export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.j
 export {
   checkAsOf,
   entityColumns,
+  entityRowError,
+  entityRowsCsv,
   type EntityStream,
   getHistoricalFeatures,
   type HistoricalRequest,
