@@ -40,6 +40,8 @@ function Chart<R>({ name, title, rows, columns, draw, empty }: ChartProps<R>) {
         const svg = drawRef.current(Plot, Math.max(320, Math.min(el.clientWidth || 720, 960)));
         svg.setAttribute('role', 'img');
         svg.setAttribute('aria-label', title);
+        // Plot names its mark groups with aria-label; a <g> needs a role for that label to be allowed (axe).
+        for (const g of svg.querySelectorAll('g[aria-label]')) g.setAttribute('role', 'group');
         el.replaceChildren(svg);
       })
       .catch((e: Error) => setError(e.message));
