@@ -6,7 +6,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { api, postJson, proj, q } from '../api.js';
-import { BarsChart, DriftChart, TrendChart } from '../charts.js';
+import { BarsChart, DriftChart, preloadCharts, TrendChart } from '../charts.js';
 import {
   ActionButton,
   ErrorBox,
@@ -75,6 +75,7 @@ export default function ViewPage({ params }: { params: Record<string, string> })
     (tab === 'statistics' || tab === 'drift') && seriesFeature ? seriesUrl(base, seriesFeature) : null,
   );
   const seriesCommits = useMemo(() => asIngestions(series), [series]);
+  if (tab === 'statistics' || tab === 'drift') preloadCharts(); // the chart code loads while the data does
   return (
     <div data-testid="page-view">
       <p class="crumbs">
