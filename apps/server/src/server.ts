@@ -32,6 +32,7 @@ import type * as arrow from 'apache-arrow';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
+import { consoleRoutes } from './console.js';
 import { redactSecrets, redactUrlKey } from './redact.js';
 import type { RouteContext } from './routes/context.js';
 import { registerInsightRoutes } from './routes/insight.js';
@@ -339,6 +340,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     });
   });
+
+  await app.register(consoleRoutes, { authRequired: () => identity.enabled() }); // the web console at /, outside /api
 
   const err = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') };
   const runLink = (project: string, workflowId: string) => `/api/v1/projects/${project}/runs/${encodeURIComponent(workflowId)}`;
