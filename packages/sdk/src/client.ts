@@ -331,6 +331,10 @@ export class Strata implements StrataClient {
       const t = v.transformation;
       if (t?.kind === 'typescript' && typeof t.module === 'string') t.module = resolvePath(dirname(path), t.module);
     }
+    for (const v of repo.onDemandFeatureViews ?? []) {
+      const t = v.transformation;
+      if (t?.kind === 'typescript' && typeof t.module === 'string') t.module = resolvePath(dirname(path), t.module);
+    }
     return repo;
   }
 
@@ -968,7 +972,12 @@ function entitySqlError(err: Error & { code?: string }, timeoutMs: number): Stra
 }
 
 function fullRepo(repo: Partial<RepoSpec>): RepoSpec {
-  return { entities: repo.entities ?? [], featureViews: repo.featureViews ?? [], featureServices: repo.featureServices ?? [] };
+  return {
+    entities: repo.entities ?? [],
+    featureViews: repo.featureViews ?? [],
+    featureServices: repo.featureServices ?? [],
+    ...(repo.onDemandFeatureViews?.length ? { onDemandFeatureViews: repo.onDemandFeatureViews } : {}),
+  };
 }
 
 function redact(url: string): string {
