@@ -263,9 +263,11 @@ export function onDemandInputValue(valueType: ValueTypeName, v: unknown): unknow
     case 'INT64':
     case 'FLOAT':
     case 'DOUBLE':
+      // Strings: a JSON rendering of a big INT64 or a non-finite float ('NaN', 'Infinity').
       return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number(v);
     case 'UNIX_TIMESTAMP':
-      return v instanceof Date ? new Date(v.getTime()) : new Date(typeof v === 'bigint' ? Number(v) : (v as number));
+      if (v instanceof Date) return new Date(v.getTime());
+      return new Date(typeof v === 'string' ? Date.parse(v) : typeof v === 'bigint' ? Number(v) : (v as number));
     default:
       return v;
   }

@@ -18,9 +18,12 @@ import {
   oneOf,
   parseRepoDocuments,
   type RepoSpec,
+  type FeaturePlan,
+  onDemandInputs,
+  OnDemandRunners,
+  planFeatureRefs,
+  planFeatureService,
   type ResolvedSelection,
-  resolveFeatureRefs,
-  resolveFeatureService,
   StrataError,
 } from '@strata/core';
 import {
@@ -29,6 +32,8 @@ import {
   createPool,
   type CommitInfo,
   createTrainingSet,
+  type DerivedFeatures,
+  writeBatches,
   csvFastPathHeader,
   getTrainingSet,
   listTrainingSets,
@@ -64,6 +69,7 @@ import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
 import type { IngestRun, Run, RunInfo, StrataClient, TrainingSetRun } from './api.js';
 import { type LoadConfigOptions, loadConfig, offlineOptions, type StrataConfig } from './config.js';
+import { addOnDemand, applyFittedOnline, typedAnswer } from './on-demand-online.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
   collect,
@@ -218,6 +224,7 @@ export class Strata implements StrataClient {
   /** The offline store behind training sets and time travel (the configured engine, docs/offline-store.md). */
   readonly store: PostgresOfflineStore;
   private onlineStore: OnlineStore | undefined;
+  private readonly onDemandRunners = new OnDemandRunners();
   private temporal: Client | undefined;
   private connection: Connection | undefined;
 
@@ -656,12 +663,42 @@ export class Strata implements StrataClient {
   // ---- reads ----------------------------------------------------------------------------------------------------
 
   async resolve(selection: FeatureSelection): Promise<(ResolvedSelection & { vv: ViewVersion })[]> {
+    return (await this.resolvePlan(selection)).selections;
+  }
+
+  /**
+   * A selection resolved with its on-demand views: the stored views to read (with the on-demand inputs among them),
+   * the on-demand views to compute, the inputs to drop after, and what a training set derives from them.
+   */
+  async resolvePlan(
+    selection: FeatureSelection,
+  ): Promise<{ plan: FeaturePlan; selections: (ResolvedSelection & { vv: ViewVersion })[]; derived?: DerivedFeatures }> {
     const repo = await this.loadRepo();
-    const resolved =
+    const plan =
       'featureService' in selection
-        ? resolveFeatureService(repo, selection.featureService)
-        : resolveFeatureRefs(repo, selection.features);
-    return Promise.all(resolved.map(async (r) => ({ ...r, vv: await this.getView(r.view.name) })));
+        ? planFeatureService(repo, selection.featureService)
+        : planFeatureRefs(repo, selection.features);
+    const selections = await Promise.all(plan.selections.map(async (r) => ({ ...r, vv: await this.getView(r.view.name) })));
+    const svc = 'featureService' in selection ? repo.featureServices.find((x) => x.name === selection.featureService) : undefined;
+    if (!plan.onDemand.length && !svc) return { plan, selections };
+    const views = new Map(repo.featureViews.map((v) => [v.name, v]));
+    const derived: DerivedFeatures = {
+      ...(svc ? { featureService: svc.name } : {}),
+      ...(plan.onDemand.length
+        ? {
+            onDemand: plan.onDemand.map((o) => ({
+              view: o.view,
+              features: o.features.map((f) => f.name),
+              inputs: onDemandInputs(o.view, views)
+                .filter((i) => i.view)
+                .map((i) => ({ ref: `${i.view}:${i.name}`, valueType: i.valueType })),
+            })),
+          }
+        : {}),
+      ...(plan.hidden.length ? { hidden: plan.hidden } : {}),
+      ...(svc?.transformations?.length ? { transformations: svc.transformations } : {}),
+    };
+    return { plan, selections, derived };
   }
 
   /**
@@ -669,22 +706,55 @@ export class Strata implements StrataClient {
    * a list of rows.
    */
   async getOnlineFeatures(
-    opts: FeatureSelection & { entities: Record<string, unknown[]> | Record<string, unknown>[]; fullFeatureNames?: boolean },
+    opts: FeatureSelection & {
+      entities: Record<string, unknown[]> | Record<string, unknown>[];
+      fullFeatureNames?: boolean;
+      /** Request data of on-demand views, one value per entity row (or give it beside the entity keys). */
+      requestContext?: Record<string, unknown[]>;
+      /** Apply the fitted transformations of this training set (built from `featureService`). */
+      trainingSet?: string;
+    },
   ): Promise<OnlineFeaturesResponse> {
-    const sels = await this.resolve(opts);
+    const { plan, selections: sels } = await this.resolvePlan(opts);
     const rows = Array.isArray(opts.entities) ? opts.entities : entityRowsFromColumns(opts.entities);
-    return readOnline(
+    const fullFeatureNames = opts.fullFeatureNames ?? false;
+    const res = await readOnline(
       this.online,
       this.project,
       sels.map((s) => ({ ...s, view: s.vv.spec, joinKeys: s.vv.joinKeys })),
       rows,
-      { fullFeatureNames: opts.fullFeatureNames ?? false },
+      { fullFeatureNames },
     );
+    if (!plan.onDemand.length && !opts.trainingSet) return res;
+    let answer = typedAnswer(res, plan);
+    if (plan.onDemand.length) {
+      const columns = Array.isArray(opts.entities)
+        ? Object.fromEntries([...new Set(rows.flatMap((r) => Object.keys(r)))].map((k) => [k, rows.map((r) => r[k])]))
+        : opts.entities;
+      answer = addOnDemand(answer, plan, {
+        rowCount: rows.length,
+        entities: columns,
+        request: opts.requestContext,
+        fullFeatureNames,
+        runners: this.onDemandRunners,
+      });
+    }
+    if (opts.trainingSet) {
+      if (!('featureService' in opts))
+        throw invalidInput('`trainingSet` needs the `featureService` the training set was built from');
+      const ts = await getTrainingSet(this.offline, opts.trainingSet);
+      if (ts.project !== this.project || ts.spec.derived?.featureService !== opts.featureService) {
+        throw invalidInput(`training set '${opts.trainingSet}' was not built from feature service '${opts.featureService}'`);
+      }
+      if (ts.status !== 'done') throw new StrataError('CONFLICT', `training set '${opts.trainingSet}' is ${ts.status}`);
+      answer = applyFittedOnline(answer, ts.transformations ?? [], fullFeatureNames);
+    }
+    return answer.res;
   }
 
   /** What every training-set path shares: the resolved features, the entity rows and the time-travel options. */
   private async trainingRequest(opts: FeatureSelection & HistoricalOptions) {
-    const selections = await this.resolve(opts);
+    const { selections, derived } = await this.resolvePlan(opts);
     const entities =
       'sql' in opts.entities
         ? await this.queryTable(
@@ -700,6 +770,7 @@ export class Strata implements StrataClient {
       ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
       ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
       ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true as const } : {}),
+      ...(derived ? { derived } : {}),
     };
   }
 
@@ -724,8 +795,13 @@ export class Strata implements StrataClient {
     opts: FeatureSelection & HistoricalOptions & { out: string; format?: string },
   ): Promise<{ path: string; rows: number }> {
     await checkWritable(opts.out, opts.format);
+    const input = await this.trainingRequest(opts);
+    if (input.derived?.onDemand?.length) {
+      // The store writes joins straight to the file; on-demand features are computed on the stream instead.
+      return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+    }
     const req = await trainingRequest(this.store, {
-      ...(await this.trainingRequest(opts)),
+      ...input,
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),

@@ -129,3 +129,4 @@ export { bundleTransformations, pipelineCodeHash, windowIngestionId } from './pi
 export { createPipelineActivities, type PipelineActivityDeps } from './pipeline/activities.js';
 export { checkTransformOutput, runTransformation, type TransformRun } from './pipeline/transform.js';
 export type { PipelineRunResult } from '@strata/workflows';
+export { addOnDemand, applyFittedOnline, type TypedAnswer, typedAnswer } from './on-demand-online.js';
