@@ -19,7 +19,7 @@ export class TrainingSetTransforms {
       const { rows } = await this.pool.query<{
         project: string;
         status: string;
-        spec: { featureService?: string };
+        spec: { derived?: { featureService?: string } };
         transformations: FittedTransform[] | null;
       }>(`SELECT project, status, spec, transformations FROM ${qualified(this.schema, 'training_sets')} WHERE id = $1`, [id]);
       const r = rows[0];
@@ -30,7 +30,7 @@ export class TrainingSetTransforms {
           hint: 'wait for the training-set workflow to finish',
         });
       }
-      entry = { project: r.project, featureService: r.spec.featureService, fitted: r.transformations ?? [] };
+      entry = { project: r.project, featureService: r.spec.derived?.featureService, fitted: r.transformations ?? [] };
       if (this.cache.size > 1000) this.cache.clear();
       this.cache.set(id, entry);
     }
