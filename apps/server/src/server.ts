@@ -42,6 +42,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
 import { redactSecrets } from './redact.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
 
@@ -859,6 +860,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       return { deleted: req.params.view };
     },
   );
+
+  registerPipelineRoutes(app, { strataFor, accepted, runLink, err });
 
   // ---- training sets ----------------------------------------------------------------------------------------
   type HQuery = Static<typeof S.HistoricalQuery>;
