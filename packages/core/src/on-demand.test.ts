@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { StrataError } from './errors.js';
-import { validateRepo } from './model.js';
+import { type FeatureSpec, validateRepo } from './model.js';
+import { diffOnDemandView } from './plan.js';
 import { type OnDemandFeatureViewSpec, OnDemandRunner, planFeatureRefs, planFeatureService } from './on-demand.js';
 import { parseRepoDocuments } from './repo.js';
 
 // The bundler (the SDK, at apply) turns a module into a classic script that sets this global to its exports.
 const script = (body: string) => `var __strataOnDemand = (() => { ${body} })();`;
 
-const odfv = (code: string, features = [{ name: 'ratio', valueType: 'DOUBLE' as const }]): OnDemandFeatureViewSpec => ({
+const odfv = (code: string, features: FeatureSpec[] = [{ name: 'ratio', valueType: 'DOUBLE' }]): OnDemandFeatureViewSpec => ({
   name: 'ratios',
   sources: [{ view: 'stats', features: ['amount'] }],
   request: [{ name: 'price', valueType: 'DOUBLE' }],
@@ -177,5 +178,15 @@ describe('planFeatureRefs', () => {
   it('resolves a feature service naming an on-demand view, and says which features exist', () => {
     expect(planFeatureService(repo, 'svc').onDemand).toHaveLength(1);
     expect(() => planFeatureRefs(repo, ['ratios:nope'])).toThrow(/has no feature 'nope'/);
+  });
+});
+
+describe('plan', () => {
+  it('an on-demand view is created, unchanged, or updated with its new code hash shown', () => {
+    const a = { ...odfv('x'), transformation: { kind: 'typescript' as const, code: 'x', codeHash: 'aaaaaaaaaaaaaaaa' } };
+    const b = { ...a, transformation: { ...a.transformation, code: 'y', codeHash: 'bbbbbbbbbbbbbbbb' } };
+    expect(diffOnDemandView(undefined, a)).toMatchObject({ kind: 'on_demand_feature_view', action: 'create' });
+    expect(diffOnDemandView(a, a).action).toBe('unchanged');
+    expect(diffOnDemandView(a, b)).toMatchObject({ action: 'update', reasons: ['code aaaaaaaaaaaa -> bbbbbbbbbbbb'] });
   });
 });

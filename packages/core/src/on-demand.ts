@@ -7,8 +7,8 @@
  */
 import { runInContext, Script, createContext, type Context } from 'node:vm';
 import { CoerceError, coerceValue } from './coerce.js';
-import { invalidInput, StrataError, unknownObject } from './errors.js';
-import { type ResolvedSelection, resolveFeatureRefs } from './features.js';
+import { invalidInput, StrataError } from './errors.js';
+import { type ResolvedSelection, resolveFeatureRefs, serviceFeatureRefs } from './features.js';
 import type { FeatureSpec, FeatureViewSpec, RepoSpec } from './model.js';
 import { NAME_RE } from './model.js';
 import { parseValueType, type ValueTypeName } from './types.js';
@@ -238,15 +238,7 @@ export function planFeatureRefs(repo: RepoSpec, refs: string[]): FeaturePlan {
 
 /** A feature service resolved like planFeatureRefs (its views may be on-demand). */
 export function planFeatureService(repo: RepoSpec, name: string): FeaturePlan {
-  const svc = repo.featureServices.find((s) => s.name === name);
-  if (!svc)
-    throw unknownObject(
-      'feature service',
-      name,
-      repo.featureServices.map((s) => s.name),
-    );
-  const refs = svc.features.flatMap((sel) => (sel.features?.length ? sel.features.map((f) => `${sel.view}:${f}`) : [sel.view]));
-  return planFeatureRefs(repo, refs);
+  return planFeatureRefs(repo, serviceFeatureRefs(repo, name));
 }
 
 // ------------------------------------------------------------------------------------------------ value forms
