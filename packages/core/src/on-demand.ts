@@ -145,7 +145,8 @@ export function validateOnDemandView(
       problems.push(`${rw}: value type ${JSON.stringify(r.valueType)} is not one of ${ON_DEMAND_TYPES.join(', ')}`);
     input(r.name, 'the request');
   }
-  if (seen.size === 0) problems.push(`${where}: give at least one source view or request field (the function's inputs)`);
+  if (!(Array.isArray(v.sources) && v.sources.length) && !v.request?.length)
+    problems.push(`${where}: give at least one source view or request field (the function's inputs)`);
   if (!Array.isArray(v.features) || v.features.length === 0)
     problems.push(`${where}: an on-demand view needs at least one feature`);
   const out = new Set<string>();

@@ -436,9 +436,12 @@ export class Strata implements StrataClient {
    * tables of its unfinished (staged, quarantined, failed) ingestions.
    */
   async delete(kind: string, name: string): Promise<{ kind: ObjectKind; name: string; droppedIngestions: string[] }> {
-    const k = oneOf(kind.replace(/-/g, '_'), ['entity', 'feature_view', 'feature_service'] as const, 'object kind', {
-      hint: 'use entity, feature-view or feature-service',
-    });
+    const k = oneOf(
+      kind.replace(/-/g, '_'),
+      ['entity', 'feature_view', 'on_demand_feature_view', 'feature_service'] as const,
+      'object kind',
+      { hint: 'use entity, feature-view, on-demand-feature-view or feature-service' },
+    );
     await this.registry.delete(this.project, k, name);
     const droppedIngestions = k === 'feature_view' ? await this.offline.dropViewStaging(this.project, name) : [];
     return { kind: k, name, droppedIngestions };
