@@ -223,6 +223,8 @@ async function main() {
     const body = {
       feature_service: 'promo_model_v1',
       entities: { user_id: [777, 1, 123456], promo_id: ['AFP99BC', 'AFP99BC', 'AFP99BC'] },
+      // Request data of the on-demand view promo_response (computed now, by the function bundled at apply).
+      request_context: { basket_value: [120.5, 30, 10] },
       full_feature_names: true,
     };
     console.log(`  POST ${server.address}/get-online-features ${JSON.stringify(body)}`);
@@ -259,13 +261,27 @@ async function main() {
         { name: 'promo_id', valueType: 'STRING' },
         { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
         { name: 'label', valueType: 'BOOL' },
+        // The request data each row was served with: the on-demand view reads it, as online.
+        { name: 'basket_value', valueType: 'DOUBLE' },
       ],
       [
-        { user_id: 777, promo_id: 'AFP99BC', event_timestamp: new Date('2020-12-07T00:00:00Z'), label: true },
-        { user_id: 777, promo_id: 'AFP99BC', event_timestamp: new Date('2020-12-06T23:59:59Z'), label: false },
-        { user_id: 1, promo_id: 'AFP99BC', event_timestamp: new Date('2020-11-15T00:00:00Z'), label: false },
-        { user_id: 2, promo_id: 'SPRING21', event_timestamp: new Date('2020-12-20T00:00:00Z'), label: true },
-        { user_id: 3, promo_id: 'XMAS20', event_timestamp: new Date('2019-12-20T00:00:00Z'), label: false },
+        {
+          user_id: 777,
+          promo_id: 'AFP99BC',
+          event_timestamp: new Date('2020-12-07T00:00:00Z'),
+          label: true,
+          basket_value: 120.5,
+        },
+        {
+          user_id: 777,
+          promo_id: 'AFP99BC',
+          event_timestamp: new Date('2020-12-06T23:59:59Z'),
+          label: false,
+          basket_value: 120.5,
+        },
+        { user_id: 1, promo_id: 'AFP99BC', event_timestamp: new Date('2020-11-15T00:00:00Z'), label: false, basket_value: 30 },
+        { user_id: 2, promo_id: 'SPRING21', event_timestamp: new Date('2020-12-20T00:00:00Z'), label: true, basket_value: 55 },
+        { user_id: 3, promo_id: 'XMAS20', event_timestamp: new Date('2019-12-20T00:00:00Z'), label: false, basket_value: 10 },
       ],
     );
     const wide = await strata.getHistoricalFeatures({
@@ -274,6 +290,9 @@ async function main() {
       fullFeatureNames: true,
     });
     console.log(formatTable(wide).replace(/^/gm, '  '));
+    console.log(
+      '  (promo_response__* are computed per row by the same on-demand function the serving app ran in step 6, on the features as of each row)',
+    );
 
     console.log('\n  ...and on the real dataset: will it rain tomorrow? (weather features as of each day)');
     const days = [];

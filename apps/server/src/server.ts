@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type Change, diffView, formatPlan, invalidInput, type ObjectKind, type RepoSpec, StrataError } from '@strata/core';
+import {
+  type Change,
+  diffView,
+  formatPlan,
+  invalidInput,
+  type ObjectKind,
+  type RepoSpec,
+  StrataError,
+  unknownObject,
+} from '@strata/core';
 import {
   createMaterializeSchedule,
   deleteMaterializeSchedule,
@@ -37,6 +46,7 @@ import { redactSecrets, redactUrlKey } from './redact.js';
 import type { RouteContext } from './routes/context.js';
 import { registerInsightRoutes } from './routes/insight.js';
 import { RUN_EVENTS_ROUTE, type RunEventsOptions, registerRunRoutes } from './routes/runs.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
 
@@ -103,6 +113,7 @@ const KIND_PATH: Record<string, ObjectKind> = {
   entities: 'entity',
   'feature-views': 'feature_view',
   'feature-services': 'feature_service',
+  'on-demand-feature-views': 'on_demand_feature_view',
 };
 
 function list(v: string | undefined): string[] {
@@ -400,6 +411,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         entities: repo.entities.length,
         featureViews: repo.featureViews.length,
         featureServices: repo.featureServices.length,
+        onDemandFeatureViews: repo.onDemandFeatureViews?.length ?? 0,
         role: roleOn(principal(req), s.project) ?? null,
       };
     },
@@ -436,6 +448,15 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
             })),
           };
         }
+        if (kind === 'on_demand_feature_view') {
+          // The bundled code stays in the registry (GET .../on-demand-feature-views/<name> gives it); lists show its hash.
+          return {
+            onDemandFeatureViews: (repo.onDemandFeatureViews ?? []).map((v) => ({
+              ...v,
+              transformation: { ...v.transformation, code: undefined },
+            })),
+          };
+        }
         return kind === 'entity' ? { entities: repo.entities } : { featureServices: repo.featureServices };
       },
     );
@@ -447,6 +468,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         if (kind === 'feature_view') {
           const vv = await s.getView(req.params.name);
           return { name: vv.name, version: vv.version, spec: vv.spec, joinKeys: vv.joinKeys };
+        }
+        if (kind === 'on_demand_feature_view') {
+          const repo = await s.loadRepo();
+          const v = repo.onDemandFeatureViews?.find((x) => x.name === req.params.name);
+          if (!v)
+            throw unknownObject(
+              'on-demand feature view',
+              req.params.name,
+              (repo.onDemandFeatureViews ?? []).map((x) => x.name),
+            );
+          return v;
         }
         return kind === 'entity'
           ? s.registry.getEntity(s.project, req.params.name)
@@ -534,7 +566,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         details: { field: 'project' },
         hint: 'send it to /api/v1/projects/<its project>/apply, or drop project: from the spec',
       });
-    return { entities: parsed.entities, featureViews: parsed.featureViews, featureServices: parsed.featureServices };
+    return {
+      entities: parsed.entities,
+      featureViews: parsed.featureViews,
+      featureServices: parsed.featureServices,
+      ...(parsed.onDemandFeatureViews?.length ? { onDemandFeatureViews: parsed.onDemandFeatureViews } : {}),
+    };
   }
 
   const planSchema = (summary: string) => ({
@@ -860,6 +897,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       return { deleted: req.params.view };
     },
   );
+
+  registerPipelineRoutes(app, { strataFor, accepted, runLink, err });
 
   // ---- training sets ----------------------------------------------------------------------------------------
   type HQuery = Static<typeof S.HistoricalQuery>;

@@ -39,10 +39,13 @@ function feastStatus(s: FeatureStatus): FeatureStatus {
   return s === 'NOT_FOUND' || s === 'NULL_VALUE' ? 'PRESENT' : s;
 }
 
-function column(c: OnlineColumn, float: boolean, feastStatuses: boolean): string {
+function column(c: OnlineColumn & { errors?: (string | null)[] }, float: boolean, feastStatuses: boolean): string {
   const values = float ? `[${c.values.map(floatValue).join(',')}]` : JSON.stringify(c.values);
   const statuses = JSON.stringify(feastStatuses ? c.statuses.map(feastStatus) : c.statuses);
-  return `{"values":${values},"statuses":${statuses},"event_timestamps":${JSON.stringify(c.event_timestamps)}}`;
+  // An on-demand feature whose function failed for some rows says why beside its INVALID statuses (not in Feast's
+  // exact shape, so not under X-Strata-Compat: feast).
+  const errors = c.errors && !feastStatuses ? `,"errors":${JSON.stringify(c.errors)}` : '';
+  return `{"values":${values},"statuses":${statuses},"event_timestamps":${JSON.stringify(c.event_timestamps)}${errors}}`;
 }
 
 /**

@@ -3,10 +3,18 @@
  * Reads Redis only; the registry comes from a cache that refreshes as soon as an apply commits.
  */
 import { randomUUID } from 'node:crypto';
-import { invalidInput, type JoinKey, resolveFeatureRefs, resolveFeatureService, StrataError } from '@strata/core';
+import {
+  type FeaturePlan,
+  invalidInput,
+  type JoinKey,
+  OnDemandRunners,
+  planFeatureRefs,
+  planFeatureService,
+  StrataError,
+} from '@strata/core';
 import { type OfflineStore, type Pool, type PgRegistry, qualified } from '@strata/offline-postgres';
 import type { OnlineStore } from '@strata/online-store';
-import { entityRowsFromColumns } from '@strata/sdk';
+import { addOnDemand, applyFittedOnline, entityRowsFromColumns, typedAnswer } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import client from 'prom-client';
 import { type ApiKey, ApiKeys, AuthError, type KeyLookup, type Principal, presentedKey, type Scope } from './auth.js';
@@ -15,6 +23,7 @@ import { checkPush, OfflinePushBuffer, type PushBody, pushRowToOnline } from './
 import { RegistryCache } from './registry-cache.js';
 import { isFloatType, onlineResponseJson } from './feast-json.js';
 import { serveOnline } from './respond.js';
+import { TrainingSetTransforms } from './training-transforms.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -159,12 +168,11 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
     return503OnClosing: true,
   });
   // Resolved selections per registry snapshot: a new snapshot after an apply starts a new memo.
-  const resolvedMemo = new WeakMap<object, Map<string, ReturnType<typeof resolveFeatureRefs>>>();
-  const resolveMemo = (
-    repo: Parameters<typeof resolveFeatureRefs>[0],
-    key: string,
-    f: () => ReturnType<typeof resolveFeatureRefs>,
-  ) => {
+  const resolvedMemo = new WeakMap<object, Map<string, FeaturePlan>>();
+  // On-demand functions loaded once per code hash; the training sets' fitted transformations once per set.
+  const runners = new OnDemandRunners();
+  const fitted = new TrainingSetTransforms(opts.pool, opts.registry.schema);
+  const resolveMemo = (repo: Parameters<typeof planFeatureRefs>[0], key: string, f: () => FeaturePlan) => {
     let m = resolvedMemo.get(repo);
     if (!m) {
       m = new Map();
@@ -361,6 +369,10 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       entities?: Record<string, unknown[]>;
       full_feature_names?: boolean;
       project?: string;
+      /** Request data for on-demand views (Feast's request_context); may also ride beside the entity keys. */
+      request_context?: Record<string, unknown[]>;
+      /** Apply this training set's fitted transformations (it must have been built from `feature_service`). */
+      training_set?: string;
     };
     const project = projectFor(req, body.project);
     authorize(req, project, 'read');
@@ -380,14 +392,18 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
         ) {
           throw invalidInput('"features" must be a list of "view:feature" strings');
         }
-        const resolved =
+        if (body.training_set !== undefined && (typeof body.training_set !== 'string' || body.feature_service === undefined)) {
+          throw invalidInput('"training_set" must be the id of a training set built from the "feature_service" you name', {
+            where: 'training_set',
+          });
+        }
+        const plan =
           body.feature_service !== undefined
-            ? resolveMemo(repo, `s\u0000${body.feature_service}`, () =>
-                resolveFeatureService(repo, body.feature_service as string),
-              )
+            ? resolveMemo(repo, `s\u0000${body.feature_service}`, () => planFeatureService(repo, body.feature_service as string))
             : resolveMemo(repo, `f\u0000${(body.features as string[]).join('\u0000')}`, () =>
-                resolveFeatureRefs(repo, body.features as string[]),
+                planFeatureRefs(repo, body.features as string[]),
               );
+        const resolved = plan.selections;
         const rows = entityRowsFromColumns(body.entities as Record<string, unknown>);
         if (rows.length > maxEntities) {
           throw invalidInput(`${rows.length} entity rows is more than the limit of ${maxEntities}`, {
@@ -404,12 +420,26 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
           onServedAge: (view, ageMs) => freshness.observe({ view }, Math.max(0, ageMs) / 1000),
         });
         entitiesServed.inc(rows.length);
+        const fullFeatureNames = body.full_feature_names ?? false;
+        let answer = typedAnswer(res, plan);
+        if (plan.onDemand.length) {
+          answer = addOnDemand(answer, plan, {
+            rowCount: rows.length,
+            entities: body.entities as Record<string, unknown>,
+            request: body.request_context,
+            fullFeatureNames,
+            runners,
+          });
+        }
+        if (body.training_set !== undefined) {
+          const t = await fitted.get(project, body.training_set as string, body.feature_service as string);
+          answer = applyFittedOnline(answer, t, fullFeatureNames);
+        }
         // Feast's value forms (a DOUBLE 85 is written 85.0); Feast's statuses when asked for.
-        const floats = selections.flatMap((s) => s.features.map((f) => isFloatType(f.valueType)));
-        const keyColumns = res.results.length - floats.length;
+        const floats = answer.types.map((t) => t !== undefined && isFloatType(t));
         const compat = String(req.headers['x-strata-compat'] ?? '').toLowerCase() === 'feast';
         reply.type('application/json; charset=utf-8');
-        return onlineResponseJson(res, [...new Array<boolean>(keyColumns).fill(false), ...floats], {
+        return onlineResponseJson(answer.res, floats, {
           feastStatuses: compat || opts.statuses === 'feast',
         });
       })(),

@@ -6,6 +6,7 @@
  * The entity rows stream into a temporary table by COPY; the result streams out through a server-side cursor as
  * Arrow record batches, so neither side is held in memory whole.
  */
+import type { DerivedFeatures } from './training-on-demand.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -73,6 +74,8 @@ export interface HistoricalRequest {
   /** work_mem for the query (e.g. '256MB'). */
   workMem?: string;
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
+  /** On-demand features and transformations (computed by the training-set builder, not by the join). */
+  derived?: DerivedFeatures;
 }
 
 export function outputName(view: string, feature: string, full: boolean): string {

@@ -61,6 +61,7 @@ export {
   type TrainingSetSpec,
   type TrainingSetStatus,
 } from './training-sets.js';
+export { applyFittedBatch, type DerivedFeatures, fitTransformations, onDemandBatch } from './training-on-demand.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
 export { type ApiKeyRecord, type AuditEntry, PgAccess, type Role } from './access.js';
 export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';

@@ -6,6 +6,7 @@
 import {
   type Change,
   diffEntity,
+  diffOnDemandView,
   diffService,
   diffView,
   type EntitySpec,
@@ -14,6 +15,7 @@ import {
   invalidSpec,
   type JoinKey,
   type ObjectKind,
+  type OnDemandFeatureViewSpec,
   type RepoSpec,
   StrataError,
   toPostgresType,
@@ -82,10 +84,12 @@ export class PgRegistry {
       `SELECT kind, spec FROM ${this.t('objects')} WHERE project = $1 ORDER BY kind, name`,
       [project],
     );
+    const onDemand = rows.filter((r) => r.kind === 'on_demand_feature_view').map((r) => r.spec as OnDemandFeatureViewSpec);
     return {
       entities: rows.filter((r) => r.kind === 'entity').map((r) => r.spec as EntitySpec),
       featureViews: rows.filter((r) => r.kind === 'feature_view').map((r) => r.spec as FeatureViewSpec),
       featureServices: rows.filter((r) => r.kind === 'feature_service').map((r) => r.spec as FeatureServiceSpec),
+      ...(onDemand.length ? { onDemandFeatureViews: onDemand } : {}),
     };
   }
 
@@ -147,6 +151,8 @@ export class PgRegistry {
         });
       }
     }
+    const curOnDemand = new Map((current.onDemandFeatureViews ?? []).map((v) => [v.name, v]));
+    for (const v of desired.onDemandFeatureViews ?? []) changes.push(diffOnDemandView(curOnDemand.get(v.name), v));
     const curServices = new Map(current.featureServices.map((s) => [s.name, s]));
     for (const s of desired.featureServices) changes.push(diffService(curServices.get(s.name), s));
     return changes;
@@ -158,10 +164,12 @@ export class PgRegistry {
       for (const x of b) m.set(x.name, x);
       return [...m.values()];
     };
+    const onDemand = merge(current.onDemandFeatureViews ?? [], desired.onDemandFeatureViews ?? []);
     return {
       entities: merge(current.entities, desired.entities),
       featureViews: merge(current.featureViews, desired.featureViews),
       featureServices: merge(current.featureServices, desired.featureServices),
+      ...(onDemand.length ? { onDemandFeatureViews: onDemand } : {}),
     };
   }
 
@@ -215,6 +223,16 @@ export class PgRegistry {
             'feature_service',
             ch.name,
             all.featureServices.find((s) => s.name === ch.name),
+            1,
+          );
+        } else if (ch.kind === 'on_demand_feature_view') {
+          // No table: the spec (with its bundled code and code hash) is the whole object.
+          await this.upsert(
+            c,
+            project,
+            'on_demand_feature_view',
+            ch.name,
+            all.onDemandFeatureViews?.find((v) => v.name === ch.name),
             1,
           );
         } else {
@@ -393,13 +411,18 @@ export class PgRegistry {
       const users =
         kind === 'entity'
           ? repo.featureViews.filter((v) => v.entities.includes(name)).map((v) => `feature view '${v.name}'`)
-          : kind === 'feature_view'
-            ? repo.featureServices
-                .filter((s) => s.features.some((f) => f.view === name))
-                .map((s) => `feature service '${s.name}'`)
+          : kind === 'feature_view' || kind === 'on_demand_feature_view'
+            ? [
+                ...repo.featureServices
+                  .filter((s) => s.features.some((f) => f.view === name))
+                  .map((s) => `feature service '${s.name}'`),
+                ...(repo.onDemandFeatureViews ?? [])
+                  .filter((v) => v.sources.some((x) => x.view === name))
+                  .map((v) => `on-demand feature view '${v.name}'`),
+              ]
             : [];
       if (users.length) {
-        throw new StrataError('CONFLICT', `${kind.replace('_', ' ')} '${name}' is still used by ${users.join(', ')}`, {
+        throw new StrataError('CONFLICT', `${kind.replaceAll('_', ' ')} '${name}' is still used by ${users.join(', ')}`, {
           hint: 'delete or change those first',
         });
       }
@@ -409,9 +432,16 @@ export class PgRegistry {
         name,
       ]);
       if (!rowCount) {
-        const names = kind === 'entity' ? repo.entities : kind === 'feature_view' ? repo.featureViews : repo.featureServices;
+        const names =
+          kind === 'entity'
+            ? repo.entities
+            : kind === 'feature_view'
+              ? repo.featureViews
+              : kind === 'on_demand_feature_view'
+                ? (repo.onDemandFeatureViews ?? [])
+                : repo.featureServices;
         throw unknownObject(
-          kind.replace('_', ' '),
+          kind.replaceAll('_', ' '),
           name,
           names.map((x) => x.name),
           { where: `project '${project}'` },

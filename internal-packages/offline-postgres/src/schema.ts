@@ -54,6 +54,8 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       entity_rows bigint NOT NULL DEFAULT 0, rows_done bigint NOT NULL DEFAULT 0, output_uri text, output_format text,
       as_of_commit_seq bigint, workflow_id text, error jsonb, created_by text,
       created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
+    // Model-dependent transformations fitted on the set (FittedTransform[]), written when it is done.
+    await c.query(`ALTER TABLE ${s}.training_sets ADD COLUMN IF NOT EXISTS transformations jsonb`);
     // The columnar copies of commits (one immutable Parquet file per commit, ADR 0006): the commit log is the manifest.
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.commit_files (
       commit_seq bigint PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL,

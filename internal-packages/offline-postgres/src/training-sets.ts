@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { invalidInput, StrataError, unknownObject, type ValueTypeName } from '@strata/core';
+import { type FittedTransform, invalidInput, StrataError, unknownObject, type ValueTypeName } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import {
   buildQuery,
@@ -26,6 +26,7 @@ import type { OfflineStore } from './offline.js';
 import { checkWritable, outputFormat, writeBatches } from './output.js';
 import { qualified } from './sql.js';
 import { cursorBatches } from './stream.js';
+import { applyFittedBatch, type DerivedFeatures, fitTransformations, onDemandBatch } from './training-on-demand.js';
 
 export interface TrainingSetSpec {
   selections: { view: string; version: number; features: string[] }[];
@@ -37,6 +38,8 @@ export interface TrainingSetSpec {
   dropCreatedAfterEntityTime?: boolean;
   /** 'columnar': entity rows in a Parquet file beside the output, partitions joined by DuckDB (ADR 0006). */
   engine?: 'postgres' | 'columnar';
+  /** On-demand features and model-dependent transformations computed when the set is finished. */
+  derived?: DerivedFeatures;
 }
 
 export type TrainingSetStatus = 'loaded' | 'building' | 'done' | 'failed';
@@ -56,6 +59,8 @@ export interface TrainingSet {
   createdBy: string | null;
   createdAt: Date;
   finishedAt: Date | null;
+  /** The model-dependent transformations fitted on the set (set when it is done). */
+  transformations: FittedTransform[] | null;
 }
 
 function entityTableName(id: string): string {
@@ -78,6 +83,7 @@ function toTrainingSet(r: Record<string, unknown>): TrainingSet {
     createdBy: (r.created_by as string) ?? null,
     createdAt: r.created_at as Date,
     finishedAt: (r.finished_at as Date) ?? null,
+    transformations: (r.transformations as FittedTransform[] | null) ?? null,
   };
 }
 
@@ -109,6 +115,11 @@ export async function createTrainingSet(
   columnar?: { loadEntities(req: HistoricalRequest, ts: { id: string; outputUri: string }): Promise<number> },
 ): Promise<TrainingSet> {
   const keys = planHistorical(req);
+  if (columnar && (req.derived?.onDemand?.length || req.derived?.transformations?.length)) {
+    throw invalidInput('on-demand features and model-dependent transformations are built by the postgres engine only', {
+      hint: 'start this training set with offline.engine: postgres (the default)',
+    });
+  }
   const format = outputFormat(out.uri, out.format);
   await checkWritable(out.uri, format);
   const existing = await store.pool.query(`SELECT 1 FROM ${qualified(store.schema, 'training_sets')} WHERE id = $1`, [id]);
@@ -140,6 +151,7 @@ export async function createTrainingSet(
       ...(req.asOfTime ? { asOfTime: req.asOfTime.toISOString() } : {}),
       ...(req.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true } : {}),
       ...(columnar ? { engine: 'columnar' as const } : {}),
+      ...(req.derived ? { derived: req.derived } : {}),
     };
     const rows = columnar
       ? await columnar.loadEntities({ ...req, asOfCommitSeq: pin }, { id, outputUri: out.uri })
@@ -255,16 +267,28 @@ export async function finishTrainingSet(
     await cleanupTrainingSet(store, ts);
     return { uri: m.path, rows: m.rows };
   }
+  const derived = ts.spec.derived ?? {};
+  const full = ts.spec.fullFeatureNames;
   async function* parts() {
+    let row = 0;
     for (let c = 0; c < chunks; c++) {
       const reader = await arrow.RecordBatchReader.from(createReadStream(partPath(ts, c)));
-      for await (const b of reader) yield b;
+      for await (const b of reader) {
+        // The same on-demand code as serving, on each row's point-in-time features and its own request columns.
+        yield onDemandBatch(b, derived, full, row);
+        row += b.numRows;
+      }
     }
   }
-  const w = await writeBatches(parts(), ts.outputUri as string, { format: ts.outputFormat ?? undefined });
+  // Transformations are fitted on the whole set (one pass), then applied while the output is written (a second).
+  const fitted = derived.transformations?.length ? await fitTransformations(parts(), derived.transformations, full) : [];
+  async function* output() {
+    for await (const b of parts()) yield applyFittedBatch(b, fitted);
+  }
+  const w = await writeBatches(output(), ts.outputUri as string, { format: ts.outputFormat ?? undefined });
   await store.pool.query(
-    `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'done', rows_done = $2, finished_at = now() WHERE id = $1`,
-    [id, w.rows],
+    `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'done', rows_done = $2, finished_at = now(), transformations = $3 WHERE id = $1`,
+    [id, w.rows, fitted.length ? JSON.stringify(fitted) : null],
   );
   await cleanupTrainingSet(store, ts);
   return { uri: w.path, rows: w.rows };

@@ -6,7 +6,8 @@
 import type { FeatureViewSpec, JoinKey } from '@strata/core';
 
 /** Feast's per-value statuses. */
-export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'NULL_VALUE' | 'OUTSIDE_MAX_AGE';
+/** Feast's FieldStatus names; INVALID: an on-demand feature whose function failed for that row (never from a store). */
+export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'NULL_VALUE' | 'OUTSIDE_MAX_AGE' | 'INVALID';
 
 export interface OnlineViewRef {
   project: string;

@@ -45,7 +45,8 @@ export function resolveFeatureRefs(repo: RepoSpec, refs: string[]): ResolvedSele
   return [...byView.values()];
 }
 
-export function resolveFeatureService(repo: RepoSpec, name: string): ResolvedSelection[] {
+/** The "view:feature" (or "view") references a feature service selects; an unknown service lists the known ones. */
+export function serviceFeatureRefs(repo: RepoSpec, name: string): string[] {
   const svc = repo.featureServices.find((s) => s.name === name);
   if (!svc)
     throw unknownObject(
@@ -53,6 +54,9 @@ export function resolveFeatureService(repo: RepoSpec, name: string): ResolvedSel
       name,
       repo.featureServices.map((s) => s.name),
     );
-  const refs = svc.features.flatMap((sel) => (sel.features?.length ? sel.features.map((f) => `${sel.view}:${f}`) : [sel.view]));
-  return resolveFeatureRefs(repo, refs);
+  return svc.features.flatMap((sel) => (sel.features?.length ? sel.features.map((f) => `${sel.view}:${f}`) : [sel.view]));
+}
+
+export function resolveFeatureService(repo: RepoSpec, name: string): ResolvedSelection[] {
+  return resolveFeatureRefs(repo, serviceFeatureRefs(repo, name));
 }

@@ -8,6 +8,8 @@ import { type StreamSourceSpec, validateStreamSource } from './stream.js';
 import type { PipelineSpec, SourceSpec, TransformationSpec } from './pipeline.js';
 import { validatePipelineParts } from './pipeline.js';
 import { parseValueType, type ValueTypeName } from './types.js';
+import { normalizeOnDemandView, type OnDemandFeatureViewSpec, validateOnDemandView } from './on-demand.js';
+import { checkTransform, type ModelTransformSpec } from './transformers.js';
 
 export type ValidationPolicy = 'NONE' | 'ALWAYS' | 'STRICT';
 
@@ -73,24 +75,33 @@ export interface MonitoringSpec {
 export interface FeatureServiceSpec {
   name: string;
   features: { view: string; features?: string[]; alias?: string }[];
+  /**
+   * Model-dependent transformations of some of its features (`view:feature`), fitted on each training set built from
+   * the service and applied with that set's statistics when serving names the set.
+   */
+  transformations?: ModelTransformSpec[];
   description?: string;
   owner?: string;
   tags?: Record<string, string>;
 }
 
-export type ObjectKind = 'entity' | 'feature_view' | 'feature_service';
+export type ObjectKind = 'entity' | 'feature_view' | 'feature_service' | 'on_demand_feature_view';
 
 export type ObjectSpec<K extends ObjectKind = ObjectKind> = K extends 'entity'
   ? EntitySpec
   : K extends 'feature_view'
     ? FeatureViewSpec
-    : FeatureServiceSpec;
+    : K extends 'on_demand_feature_view'
+      ? OnDemandFeatureViewSpec
+      : FeatureServiceSpec;
 
 /** The desired state a user applies: every object of one project. */
 export interface RepoSpec {
   entities: EntitySpec[];
   featureViews: FeatureViewSpec[];
   featureServices: FeatureServiceSpec[];
+  /** Views computed at request time by a TypeScript function (absent: none). */
+  onDemandFeatureViews?: OnDemandFeatureViewSpec[];
 }
 
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -198,12 +209,14 @@ export function validateFeatureService(
   s: FeatureServiceSpec,
   views: Map<string, FeatureViewSpec>,
   where = `feature service '${s?.name}'`,
+  onDemand: Map<string, OnDemandFeatureViewSpec> = new Map(),
 ): string[] {
   const problems: string[] = [];
   checkName('feature service', s.name, where, problems);
   if (!Array.isArray(s.features) || s.features.length === 0) problems.push(`${where}: select at least one view`);
+  const types = new Map<string, ValueTypeName>();
   for (const sel of s.features ?? []) {
-    const v = views.get(sel.view);
+    const v = views.get(sel.view) ?? onDemand.get(sel.view);
     if (!v) {
       problems.push(`${where}: feature view '${sel.view}' is not defined`);
       continue;
@@ -211,6 +224,21 @@ export function validateFeatureService(
     for (const f of sel.features ?? []) {
       if (!v.features.some((x) => x.name === f)) problems.push(`${where}: view '${sel.view}' has no feature '${f}'`);
     }
+    for (const f of v.features)
+      if (!sel.features?.length || sel.features.includes(f.name)) types.set(`${sel.view}:${f.name}`, f.valueType);
+  }
+  if (s.transformations !== undefined && !Array.isArray(s.transformations))
+    problems.push(`${where}.transformations must be a list of {feature: view:feature, kind: ...}`);
+  const transformed = new Set<string>();
+  for (const [i, t] of (Array.isArray(s.transformations) ? s.transformations : []).entries()) {
+    const tw = `${where}.transformations[${i}]`;
+    if (typeof t?.feature !== 'string') {
+      problems.push(`${tw}: feature (a view:feature of this service) is missing`);
+      continue;
+    }
+    if (transformed.has(t.feature)) problems.push(`${tw}: '${t.feature}' is transformed twice`);
+    transformed.add(t.feature);
+    problems.push(...checkTransform(t, types.get(t.feature), tw));
   }
   return problems;
 }
@@ -229,7 +257,12 @@ export function validateRepo(repo: RepoSpec, existing?: Partial<RepoSpec>): Repo
     entities: (repo.entities ?? []).map(normalizeEntity),
     featureViews: (repo.featureViews ?? []).map(normalizeFeatureView),
     featureServices: (repo.featureServices ?? []).map((s) => ({ ...s, features: s.features ?? [] })),
+    ...(repo.onDemandFeatureViews?.length ? { onDemandFeatureViews: repo.onDemandFeatureViews.map(normalizeOnDemandView) } : {}),
   };
+  dup(
+    'on-demand feature view',
+    (norm.onDemandFeatureViews ?? []).map((v) => v.name),
+  );
   dup(
     'entity',
     norm.entities.map((e) => e.name),
@@ -252,7 +285,12 @@ export function validateRepo(repo: RepoSpec, existing?: Partial<RepoSpec>): Repo
     problems.push(...validateFeatureView(v, entities));
     views.set(v.name, v);
   }
-  for (const s of norm.featureServices) problems.push(...validateFeatureService(s, views));
+  const onDemand = new Map((existing?.onDemandFeatureViews ?? []).map((v) => [v.name, v]));
+  for (const v of norm.onDemandFeatureViews ?? []) {
+    problems.push(...validateOnDemandView(v, views));
+    onDemand.set(v.name, v);
+  }
+  for (const s of norm.featureServices) problems.push(...validateFeatureService(s, views, undefined, onDemand));
   if (problems.length) fail(problems, 'the spec');
   return norm;
 }

@@ -3,6 +3,7 @@
  * registry can execute exactly what was shown.
  */
 import type { EntitySpec, FeatureServiceSpec, FeatureViewSpec, ObjectKind } from './model.js';
+import type { OnDemandFeatureViewSpec } from './on-demand.js';
 
 export type ChangeAction = 'create' | 'update' | 'new_version' | 'unchanged' | 'delete';
 
@@ -106,13 +107,29 @@ export function diffService(before: FeatureServiceSpec | undefined, after: Featu
   return { kind: 'feature_service', name: after.name, action: 'update', reasons: fieldDiffs(before, after) };
 }
 
+/** An on-demand view has no table: a change is an update (a new code hash shows which code serves from now on). */
+export function diffOnDemandView(before: OnDemandFeatureViewSpec | undefined, after: OnDemandFeatureViewSpec): Change {
+  const kind = 'on_demand_feature_view';
+  if (!before) return { kind, name: after.name, action: 'create', reasons: [] };
+  if (sameSpec(before, after)) return { kind, name: after.name, action: 'unchanged', reasons: [] };
+  const reasons = fieldDiffs(before, after, ['transformation']);
+  if (!sameSpec(before.transformation, after.transformation)) {
+    const hb = before.transformation?.codeHash?.slice(0, 12) ?? '(none)';
+    const ha = after.transformation?.codeHash?.slice(0, 12) ?? '(none)';
+    reasons.push(
+      hb === ha ? `transformation: ${short(before.transformation)} -> ${short(after.transformation)}` : `code ${hb} -> ${ha}`,
+    );
+  }
+  return { kind, name: after.name, action: 'update', reasons };
+}
+
 const SYMBOL: Record<ChangeAction, string> = { create: '+', update: '~', new_version: '±', unchanged: '=', delete: '-' };
 
 export function formatPlan(changes: Change[]): string {
   const lines: string[] = [];
   for (const c of changes) {
     const label = c.action === 'new_version' ? 'new version' : c.action;
-    lines.push(`${SYMBOL[c.action]} ${c.kind.replace('_', ' ')} ${c.name}: ${label}`);
+    lines.push(`${SYMBOL[c.action]} ${c.kind.replaceAll('_', ' ')} ${c.name}: ${label}`);
     for (const r of c.reasons) lines.push(`    ${r}`);
   }
   const counts = (a: ChangeAction) => changes.filter((c) => c.action === a).length;

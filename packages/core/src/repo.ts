@@ -6,6 +6,8 @@ import { parseDurationSeconds } from './duration.js';
 import { invalidSpec } from './errors.js';
 import { checkKeys, didYouMean } from './suggest.js';
 import type { EntitySpec, FeatureServiceSpec, FeatureViewSpec, RepoSpec } from './model.js';
+import type { OnDemandFeatureViewSpec } from './on-demand.js';
+import type { ModelTransformSpec } from './transformers.js';
 import { parseValueType, type ValueTypeName } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -14,7 +16,16 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** The keys each object accepts (both spellings where Feast's snake_case is read too); anything else is an error. */
 const KEYS = {
-  repo: ['project', 'entities', 'featureViews', 'feature_views', 'featureServices', 'feature_services'],
+  repo: [
+    'project',
+    'entities',
+    'featureViews',
+    'feature_views',
+    'featureServices',
+    'feature_services',
+    'onDemandFeatureViews',
+    'on_demand_feature_views',
+  ],
   kindDoc: ['kind', 'spec', 'apiVersion', 'metadata'],
   entity: ['name', 'joinKeys', 'join_keys', 'valueType', 'value_type', 'description', 'owner', 'tags'],
   joinKey: ['name', 'valueType', 'value_type', 'description'],
@@ -48,11 +59,14 @@ const KEYS = {
   ],
   monitoring: ['drift', 'alertWebhook'],
   drift: ['psi', 'ks', 'js'],
-  service: ['name', 'features', 'description', 'owner', 'tags'],
+  service: ['name', 'features', 'transformations', 'description', 'owner', 'tags'],
   serviceRef: ['view', 'features', 'alias'],
+  serviceTransform: ['feature', 'kind'],
+  onDemandView: ['name', 'sources', 'request', 'features', 'schema', 'transformation', 'description', 'owner', 'tags', 'extras'],
+  onDemandSource: ['view', 'features'],
 } as const;
 
-const KINDS = ['entity', 'feature_view', 'feature_service', 'feature_set'];
+const KINDS = ['entity', 'feature_view', 'feature_service', 'on_demand_feature_view', 'feature_set'];
 
 export interface RepoDocument extends RepoSpec {
   project?: string;
@@ -187,9 +201,51 @@ function parseService(o: unknown, where: string): FeatureServiceSpec {
         ...opt('features', s.features === undefined ? undefined : list(s.features, `${sw}.features`).map(String)),
       };
     }),
+    ...opt(
+      'transformations',
+      o.transformations === undefined
+        ? undefined
+        : list(o.transformations, `${where}.transformations`).map((t, i) => {
+            const tw = `${where}.transformations[${i}]`;
+            if (!isObj(t)) throw invalidSpec(`${tw} must be {feature: view:feature, kind: ...}`, { where: tw });
+            checkKeys(t, KEYS.serviceTransform, tw);
+            return { feature: str(t.feature, `${tw}.feature`), kind: str(t.kind, `${tw}.kind`) } as ModelTransformSpec;
+          }),
+    ),
     ...opt('description', o.description as string | undefined),
     ...opt('owner', o.owner as string | undefined),
     ...opt('tags', tags(o.tags)),
+  };
+}
+
+/** An on-demand view: sources (views and their features), request fields, output features, a TypeScript function. */
+function parseOnDemandView(o: unknown, where: string): OnDemandFeatureViewSpec {
+  if (!isObj(o)) throw invalidSpec(`${where} must be a mapping`, { where });
+  checkKeys(o, extraKeys(o, KEYS.onDemandView), where);
+  const request = o.request === undefined ? undefined : parseFeatures(o.request, `${where}.request`);
+  return {
+    name: str(o.name, `${where}.name`),
+    sources: list(o.sources, `${where}.sources`).map((s, i) => {
+      const sw = `${where}.sources[${i}]`;
+      if (typeof s === 'string') return { view: s };
+      if (!isObj(s)) throw invalidSpec(`${sw} must be "view" or {view, features}`, { where: sw });
+      checkKeys(s, KEYS.onDemandSource, sw);
+      return {
+        view: str(s.view, `${sw}.view`),
+        ...opt('features', s.features === undefined ? undefined : list(s.features, `${sw}.features`).map(String)),
+      };
+    }),
+    ...opt(
+      'request',
+      request?.map((r) => ({ name: r.name, valueType: r.valueType })),
+    ),
+    features: parseFeatures(o.features ?? o.schema, `${where}.features`),
+    // Checked in full by validateOnDemandView.
+    transformation: o.transformation as OnDemandFeatureViewSpec['transformation'],
+    ...opt('description', o.description as string | undefined),
+    ...opt('owner', o.owner as string | undefined),
+    ...opt('tags', tags(o.tags)),
+    ...opt('extras', isObj(o.extras) ? (o.extras as Record<string, unknown>) : undefined),
   };
 }
 
@@ -270,10 +326,14 @@ export function parseRepoDocuments(docs: unknown[], file = 'spec'): RepoDocument
       out.featureServices.push(parseService(doc.spec ?? doc, where));
       return;
     }
+    if (kind === 'on_demand_feature_view' || kind === 'ondemandfeatureview') {
+      out.onDemandFeatureViews = [...(out.onDemandFeatureViews ?? []), parseOnDemandView(doc.spec ?? doc, where)];
+      return;
+    }
     if (kind !== undefined) {
       throw invalidSpec(`${where}: unknown kind '${String(doc.kind)}'${didYouMean(String(doc.kind), KINDS)}`, {
         where,
-        hint: 'use entity, feature_view, feature_service or feature_set, or a repo document with entities/featureViews/featureServices',
+        hint: 'use entity, feature_view, feature_service, on_demand_feature_view or feature_set, or a repo document with entities/featureViews/featureServices',
       });
     }
     checkKeys(doc, KEYS.repo, where);
@@ -284,6 +344,11 @@ export function parseRepoDocuments(docs: unknown[], file = 'spec'): RepoDocument
       out.featureViews.push(parseView(v, `${where}.featureViews[${i}]`));
     for (const [i, s] of list(doc.featureServices ?? doc.feature_services, `${where}.featureServices`).entries())
       out.featureServices.push(parseService(s, `${where}.featureServices[${i}]`));
+    for (const [i, v] of list(doc.onDemandFeatureViews ?? doc.on_demand_feature_views, `${where}.onDemandFeatureViews`).entries())
+      out.onDemandFeatureViews = [
+        ...(out.onDemandFeatureViews ?? []),
+        parseOnDemandView(v, `${where}.onDemandFeatureViews[${i}]`),
+      ];
   });
   return out;
 }

@@ -119,6 +119,10 @@ export interface StrataClient {
     opts: ClientFeatureSelection & {
       entities: Record<string, unknown[]> | Record<string, unknown>[];
       fullFeatureNames?: boolean;
+      /** Request data of on-demand views, one value per entity row (docs/on-demand.md). */
+      requestContext?: Record<string, unknown[]>;
+      /** Apply this training set's fitted transformations (with featureService). */
+      trainingSet?: string;
     },
   ): Promise<OnlineFeaturesResponse>;
   getHistoricalFeatures(opts: ClientFeatureSelection & ClientHistoricalOptions): Promise<arrow.Table>;

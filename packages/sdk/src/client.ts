@@ -18,9 +18,12 @@ import {
   oneOf,
   parseRepoDocuments,
   type RepoSpec,
+  type FeaturePlan,
+  onDemandInputs,
+  OnDemandRunners,
+  planFeatureRefs,
+  planFeatureService,
   type ResolvedSelection,
-  resolveFeatureRefs,
-  resolveFeatureService,
   StrataError,
 } from '@strata/core';
 import {
@@ -29,6 +32,8 @@ import {
   createPool,
   type CommitInfo,
   createTrainingSet,
+  type DerivedFeatures,
+  writeBatches,
   csvFastPathHeader,
   getTrainingSet,
   listTrainingSets,
@@ -70,6 +75,7 @@ import { temporalRunUrl } from './links.js';
 import { type MaterializationState, materializationState } from './materializations.js';
 import { listRuns, type RunStep, type RunSummary, runSteps } from './runs.js';
 import { type StatisticsSeries, statisticsSeries } from './statistics-series.js';
+import { addOnDemand, applyFittedOnline, typedAnswer } from './on-demand-online.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
   collect,
@@ -226,6 +232,7 @@ export class Strata implements StrataClient {
   /** The offline store behind training sets and time travel (the configured engine, docs/offline-store.md). */
   readonly store: PostgresOfflineStore;
   private onlineStore: OnlineStore | undefined;
+  private readonly onDemandRunners = new OnDemandRunners();
   private temporal: Client | undefined;
   private connection: Connection | undefined;
 
@@ -339,6 +346,10 @@ export class Strata implements StrataClient {
       const t = v.transformation;
       if (t?.kind === 'typescript' && typeof t.module === 'string') t.module = resolvePath(dirname(path), t.module);
     }
+    for (const v of repo.onDemandFeatureViews ?? []) {
+      const t = v.transformation;
+      if (t?.kind === 'typescript' && typeof t.module === 'string') t.module = resolvePath(dirname(path), t.module);
+    }
     return repo;
   }
 
@@ -431,9 +442,12 @@ export class Strata implements StrataClient {
    * tables of its unfinished (staged, quarantined, failed) ingestions.
    */
   async delete(kind: string, name: string): Promise<{ kind: ObjectKind; name: string; droppedIngestions: string[] }> {
-    const k = oneOf(kind.replace(/-/g, '_'), ['entity', 'feature_view', 'feature_service'] as const, 'object kind', {
-      hint: 'use entity, feature-view or feature-service',
-    });
+    const k = oneOf(
+      kind.replace(/-/g, '_'),
+      ['entity', 'feature_view', 'on_demand_feature_view', 'feature_service'] as const,
+      'object kind',
+      { hint: 'use entity, feature-view, on-demand-feature-view or feature-service' },
+    );
     await this.registry.delete(this.project, k, name);
     const droppedIngestions = k === 'feature_view' ? await this.offline.dropViewStaging(this.project, name) : [];
     return { kind: k, name, droppedIngestions };
@@ -658,12 +672,42 @@ export class Strata implements StrataClient {
   // ---- reads ----------------------------------------------------------------------------------------------------
 
   async resolve(selection: FeatureSelection): Promise<(ResolvedSelection & { vv: ViewVersion })[]> {
+    return (await this.resolvePlan(selection)).selections;
+  }
+
+  /**
+   * A selection resolved with its on-demand views: the stored views to read (with the on-demand inputs among them),
+   * the on-demand views to compute, the inputs to drop after, and what a training set derives from them.
+   */
+  async resolvePlan(
+    selection: FeatureSelection,
+  ): Promise<{ plan: FeaturePlan; selections: (ResolvedSelection & { vv: ViewVersion })[]; derived?: DerivedFeatures }> {
     const repo = await this.loadRepo();
-    const resolved =
+    const plan =
       'featureService' in selection
-        ? resolveFeatureService(repo, selection.featureService)
-        : resolveFeatureRefs(repo, selection.features);
-    return Promise.all(resolved.map(async (r) => ({ ...r, vv: await this.getView(r.view.name) })));
+        ? planFeatureService(repo, selection.featureService)
+        : planFeatureRefs(repo, selection.features);
+    const selections = await Promise.all(plan.selections.map(async (r) => ({ ...r, vv: await this.getView(r.view.name) })));
+    const svc = 'featureService' in selection ? repo.featureServices.find((x) => x.name === selection.featureService) : undefined;
+    if (!plan.onDemand.length && !svc) return { plan, selections };
+    const views = new Map(repo.featureViews.map((v) => [v.name, v]));
+    const derived: DerivedFeatures = {
+      ...(svc ? { featureService: svc.name } : {}),
+      ...(plan.onDemand.length
+        ? {
+            onDemand: plan.onDemand.map((o) => ({
+              view: o.view,
+              features: o.features.map((f) => f.name),
+              inputs: onDemandInputs(o.view, views)
+                .filter((i) => i.view)
+                .map((i) => ({ ref: `${i.view}:${i.name}`, valueType: i.valueType })),
+            })),
+          }
+        : {}),
+      ...(plan.hidden.length ? { hidden: plan.hidden } : {}),
+      ...(svc?.transformations?.length ? { transformations: svc.transformations } : {}),
+    };
+    return { plan, selections, derived };
   }
 
   /**
@@ -671,22 +715,55 @@ export class Strata implements StrataClient {
    * a list of rows.
    */
   async getOnlineFeatures(
-    opts: FeatureSelection & { entities: Record<string, unknown[]> | Record<string, unknown>[]; fullFeatureNames?: boolean },
+    opts: FeatureSelection & {
+      entities: Record<string, unknown[]> | Record<string, unknown>[];
+      fullFeatureNames?: boolean;
+      /** Request data of on-demand views, one value per entity row (or give it beside the entity keys). */
+      requestContext?: Record<string, unknown[]>;
+      /** Apply the fitted transformations of this training set (built from `featureService`). */
+      trainingSet?: string;
+    },
   ): Promise<OnlineFeaturesResponse> {
-    const sels = await this.resolve(opts);
+    const { plan, selections: sels } = await this.resolvePlan(opts);
     const rows = Array.isArray(opts.entities) ? opts.entities : entityRowsFromColumns(opts.entities);
-    return readOnline(
+    const fullFeatureNames = opts.fullFeatureNames ?? false;
+    const res = await readOnline(
       this.online,
       this.project,
       sels.map((s) => ({ ...s, view: s.vv.spec, joinKeys: s.vv.joinKeys })),
       rows,
-      { fullFeatureNames: opts.fullFeatureNames ?? false },
+      { fullFeatureNames },
     );
+    if (!plan.onDemand.length && !opts.trainingSet) return res;
+    let answer = typedAnswer(res, plan);
+    if (plan.onDemand.length) {
+      const columns = Array.isArray(opts.entities)
+        ? Object.fromEntries([...new Set(rows.flatMap((r) => Object.keys(r)))].map((k) => [k, rows.map((r) => r[k])]))
+        : opts.entities;
+      answer = addOnDemand(answer, plan, {
+        rowCount: rows.length,
+        entities: columns,
+        request: opts.requestContext,
+        fullFeatureNames,
+        runners: this.onDemandRunners,
+      });
+    }
+    if (opts.trainingSet) {
+      if (!('featureService' in opts))
+        throw invalidInput('`trainingSet` needs the `featureService` the training set was built from');
+      const ts = await getTrainingSet(this.offline, opts.trainingSet);
+      if (ts.project !== this.project || ts.spec.derived?.featureService !== opts.featureService) {
+        throw invalidInput(`training set '${opts.trainingSet}' was not built from feature service '${opts.featureService}'`);
+      }
+      if (ts.status !== 'done') throw new StrataError('CONFLICT', `training set '${opts.trainingSet}' is ${ts.status}`);
+      answer = applyFittedOnline(answer, ts.transformations ?? [], fullFeatureNames);
+    }
+    return answer.res;
   }
 
   /** What every training-set path shares: the resolved features, the entity rows and the time-travel options. */
   private async trainingRequest(opts: FeatureSelection & HistoricalOptions) {
-    const selections = await this.resolve(opts);
+    const { selections, derived } = await this.resolvePlan(opts);
     const entities =
       'sql' in opts.entities
         ? await this.queryTable(
@@ -702,6 +779,7 @@ export class Strata implements StrataClient {
       ...(opts.asOfCommit !== undefined ? { asOfCommit: opts.asOfCommit } : {}),
       ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
       ...(opts.dropCreatedAfterEntityTime ? { dropCreatedAfterEntityTime: true as const } : {}),
+      ...(derived ? { derived } : {}),
     };
   }
 
@@ -726,8 +804,13 @@ export class Strata implements StrataClient {
     opts: FeatureSelection & HistoricalOptions & { out: string; format?: string },
   ): Promise<{ path: string; rows: number }> {
     await checkWritable(opts.out, opts.format);
+    const input = await this.trainingRequest(opts);
+    if (input.derived?.onDemand?.length) {
+      // The store writes joins straight to the file; on-demand features are computed on the stream instead.
+      return writeBatches(this.streamHistoricalFeatures(opts), opts.out, opts.format ? { format: opts.format } : {});
+    }
     const req = await trainingRequest(this.store, {
-      ...(await this.trainingRequest(opts)),
+      ...input,
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
@@ -1000,7 +1083,12 @@ function entitySqlError(err: Error & { code?: string }, timeoutMs: number): Stra
 }
 
 function fullRepo(repo: Partial<RepoSpec>): RepoSpec {
-  return { entities: repo.entities ?? [], featureViews: repo.featureViews ?? [], featureServices: repo.featureServices ?? [] };
+  return {
+    entities: repo.entities ?? [],
+    featureViews: repo.featureViews ?? [],
+    featureServices: repo.featureServices ?? [],
+    ...(repo.onDemandFeatureViews?.length ? { onDemandFeatureViews: repo.onDemandFeatureViews } : {}),
+  };
 }
 
 function redact(url: string): string {

@@ -14,6 +14,7 @@ import {
   type ColumnBatch,
   type CommitInfo,
   diffSummary,
+  onDemandBatch,
   type EntityStream,
   type HistoricalRequest,
   type ViewVersion,
@@ -96,6 +97,7 @@ export interface StreamHistoricalInput extends TimeTravelOptions {
   workMem?: string;
   strategy?: HistoricalRequest['strategy'];
   onProgress?: HistoricalRequest['onProgress'];
+  derived?: HistoricalRequest['derived'];
 }
 
 export async function historicalRequest(input: StreamHistoricalInput): Promise<HistoricalRequest> {
@@ -121,6 +123,7 @@ export async function historicalRequest(input: StreamHistoricalInput): Promise<H
     ...(input.workMem ? { workMem: input.workMem } : {}),
     ...(input.strategy ? { strategy: input.strategy } : {}),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
+    ...(input.derived ? { derived: input.derived } : {}),
   };
 }
 
@@ -135,7 +138,18 @@ export async function trainingRequest(store: OfflineStore, input: StreamHistoric
 }
 
 export async function* streamTrainingSet(store: OfflineStore, input: StreamHistoricalInput): AsyncGenerator<arrow.RecordBatch> {
-  yield* store.streamTrainingSet(await trainingRequest(store, input));
+  const derived = input.derived;
+  if (!derived?.onDemand?.length && !derived?.hidden?.length) {
+    yield* store.streamTrainingSet(await trainingRequest(store, input));
+    return;
+  }
+  // On-demand features on each streamed batch, with the serving app's code. Fitted transformations need a stored
+  // training set (startTrainingSet), which keeps their statistics for serving.
+  let row = 0;
+  for await (const b of store.streamTrainingSet(await trainingRequest(store, input))) {
+    yield onDemandBatch(b, derived, input.fullFeatureNames, row);
+    row += b.numRows;
+  }
 }
 
 export function history(store: OfflineStore, project: string, view: string): Promise<CommitInfo[]> {

@@ -158,3 +158,4 @@ export {
   type StatisticsSeries,
   statisticsSeries,
 } from './statistics-series.js';
+export { addOnDemand, applyFittedOnline, type TypedAnswer, typedAnswer } from './on-demand-online.js';

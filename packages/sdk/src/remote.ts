@@ -194,7 +194,12 @@ export class RemoteStrata implements StrataClient {
 
   private repoBody(repo: Partial<RepoSpec>): Body {
     return {
-      json: { entities: repo.entities ?? [], featureViews: repo.featureViews ?? [], featureServices: repo.featureServices ?? [] },
+      json: {
+        entities: repo.entities ?? [],
+        featureViews: repo.featureViews ?? [],
+        featureServices: repo.featureServices ?? [],
+        ...(repo.onDemandFeatureViews?.length ? { onDemandFeatureViews: repo.onDemandFeatureViews } : {}),
+      },
     };
   }
 
@@ -248,7 +253,12 @@ export class RemoteStrata implements StrataClient {
   }
 
   async deleteObject(kind: ObjectKind, name: string): Promise<{ droppedIngestions: string[] }> {
-    const path = { entity: 'entities', feature_view: 'feature-views', feature_service: 'feature-services' }[kind];
+    const path = {
+      entity: 'entities',
+      feature_view: 'feature-views',
+      feature_service: 'feature-services',
+      on_demand_feature_view: 'on-demand-feature-views',
+    }[kind];
     const r = await this.json<{ droppedIngestions?: string[] }>('DELETE', this.p(`/${path}/${encodeURIComponent(name)}`));
     return { droppedIngestions: r.droppedIngestions ?? [] };
   }

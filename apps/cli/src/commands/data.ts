@@ -138,13 +138,20 @@ export function register(program: Command): void {
     .option('-s, --feature-service <name>', 'a feature service instead of --features')
     .requiredOption(
       '-e, --entity <key=values>',
-      'join key and comma-separated values, e.g. user_id=1,2 (repeat for composite keys)',
+      'join key and comma-separated values, e.g. user_id=1,2 (repeat for composite keys; request data of on-demand views the same way, e.g. price=9.5,3)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--full-feature-names', 'name columns view__feature')
+    .option('--training-set <id>', "apply this training set's fitted transformations (with --feature-service)")
     .action(
       async (
-        opts: { features?: string[]; featureService?: string; entity: string[]; fullFeatureNames?: boolean },
+        opts: {
+          features?: string[];
+          featureService?: string;
+          entity: string[];
+          fullFeatureNames?: boolean;
+          trainingSet?: string;
+        },
         cmd: Command,
       ) => {
         const entities: Record<string, unknown[]> = {};
@@ -156,7 +163,12 @@ export function register(program: Command): void {
         }
         await withStrata(cmd, async (strata) => {
           const sel = opts.featureService ? { featureService: opts.featureService } : { features: opts.features ?? [] };
-          const res = await strata.getOnlineFeatures({ ...sel, entities, fullFeatureNames: opts.fullFeatureNames ?? false });
+          const res = await strata.getOnlineFeatures({
+            ...sel,
+            entities,
+            fullFeatureNames: opts.fullFeatureNames ?? false,
+            ...(opts.trainingSet ? { trainingSet: opts.trainingSet } : {}),
+          });
           output(cmd, res, () => {
             const names = res.metadata.feature_names;
             const lines = [names.join('\t')];

@@ -80,6 +80,10 @@ export function register(program: Command): void {
                 `  feature view ${v.name} v${latest}: ${v.features.length} features, ttl ${v.ttlSeconds}s, online ${v.online}`,
               );
             }
+            for (const v of repo.onDemandFeatureViews ?? [])
+              lines.push(
+                `  on-demand feature view ${v.name}: ${v.features.length} features from ${[...v.sources.map((s) => s.view), ...(v.request?.length ? ['request'] : [])].join(', ')}, code ${v.transformation.codeHash?.slice(0, 12) ?? '-'}`,
+              );
             for (const s of repo.featureServices)
               lines.push(`  feature service ${s.name}: ${s.features.map((f) => f.view).join(', ')}`);
             return lines.join('\n');
@@ -90,13 +94,16 @@ export function register(program: Command): void {
 
   program
     .command('delete')
-    .description('delete an entity, feature view (with its offline tables) or feature service')
-    .argument('<kind>', 'entity | feature-view | feature-service')
+    .description('delete an entity, feature view (with its offline tables), on-demand feature view or feature service')
+    .argument('<kind>', 'entity | feature-view | on-demand-feature-view | feature-service')
     .argument('<name>')
     .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
-      const k = oneOf(kind.replace(/-/g, '_'), ['entity', 'feature_view', 'feature_service'] as const, 'object kind', {
-        hint: 'use entity, feature-view or feature-service',
-      });
+      const k = oneOf(
+        kind.replace(/-/g, '_'),
+        ['entity', 'feature_view', 'on_demand_feature_view', 'feature_service'] as const,
+        'object kind',
+        { hint: 'use entity, feature-view, on-demand-feature-view or feature-service' },
+      );
       await withClient(cmd, async (strata) => {
         const d = await strata.deleteObject(k, name);
         output(

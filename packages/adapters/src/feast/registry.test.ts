@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { StrataError, validateRepo } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import type { RepoWithExtras } from '../report.js';
-import { decodeFeastRegistry, encodeFeastRegistry, sameRegistry } from './registry.js';
+import { buildRegistry, decodeFeastRegistry, encodeFeastRegistry, sameRegistry } from './registry.js';
 import { T } from './schema.js';
 import { decodeMessage, encodeToBytes } from './wire.js';
 
@@ -203,5 +203,23 @@ describe('Feast on-demand feature views', () => {
       reason: expect.stringMatching(/needs a TypeScript port/),
     });
     expect(imported?.report.extras).toContainEqual({ object: 'on_demand_feature_views (1)', fields: [expect.any(String)] });
+  });
+
+  it("Strata's own (TypeScript) on-demand views are reported as not exportable to Feast", () => {
+    const { report } = buildRegistry([
+      {
+        project: 'p',
+        repo: {
+          entities: [],
+          featureViews: [],
+          featureServices: [],
+          onDemandFeatureViews: [{ name: 'ratio', sources: [], features: [], transformation: { kind: 'typescript', code: '' } }],
+        },
+      },
+    ]);
+    expect(report.impossible).toContainEqual({
+      object: 'on-demand feature view ratio',
+      reason: expect.stringMatching(/TypeScript/),
+    });
   });
 });

@@ -716,6 +716,13 @@ export function buildRegistry(
         });
     }
     for (const m of x.featureViews ?? []) viewMsgs.push(clone(m));
+    // A Strata on-demand view is a TypeScript function: Feast runs Python UDFs only (imported Feast ones come back
+    // unchanged from the opaque extras).
+    for (const od of given.onDemandFeatureViews ?? [])
+      report.impossible.push({
+        object: `on-demand feature view ${od.name}`,
+        reason: 'its transformation is TypeScript; Feast runs Python on-demand views only, so it is not exported',
+      });
     push(
       'feature_views',
       orderBy(viewMsgs, (m) => str((m.spec as Msg).name), x.order?.feature_views),

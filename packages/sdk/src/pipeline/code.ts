@@ -17,8 +17,12 @@ async function arrowShim(): Promise<string> {
   );
 }
 
-/** Bundles one TypeScript/JavaScript module into a single ES module (its npm imports inlined, Arrow from the host). */
-export async function bundleModule(path: string, where: string): Promise<string> {
+/**
+ * Bundles one TypeScript/JavaScript module into a single ES module (its npm imports inlined, Arrow from the host).
+ * `script`: a classic script that sets `globalThis[script]` to the module's exports instead (on-demand views run
+ * as a script in a `node:vm` context, see @strata/core on-demand.ts).
+ */
+export async function bundleModule(path: string, where: string, opts: { script?: string } = {}): Promise<string> {
   const esbuild = await import('esbuild');
   const shim = await arrowShim();
   try {
@@ -26,7 +30,7 @@ export async function bundleModule(path: string, where: string): Promise<string>
       entryPoints: [path],
       bundle: true,
       write: false,
-      format: 'esm',
+      ...(opts.script ? { format: 'iife' as const, globalName: opts.script } : { format: 'esm' as const }),
       platform: 'node',
       target: 'node20',
       // No source map: the bundle (and so its hash) depends on the code only, not on where apply ran.
@@ -73,8 +77,22 @@ export async function bundleTransformations(repo: Partial<RepoSpec>, baseDir = p
       views.push({ ...v, transformation: { ...t, code, codeHash: sha256(code) } });
     } else views.push(v);
   }
-  return { ...repo, featureViews: views };
+  const onDemand = [];
+  for (const v of repo.onDemandFeatureViews ?? []) {
+    const t = v.transformation;
+    if (t?.kind === 'typescript' && typeof t.module === 'string') {
+      const path = isAbsolute(t.module) ? t.module : resolve(baseDir, t.module);
+      const code = await bundleModule(path, `on-demand feature view '${v.name}'.transformation.module`, {
+        script: ON_DEMAND_GLOBAL,
+      });
+      onDemand.push({ ...v, transformation: { ...t, code, codeHash: sha256(code) } });
+    } else onDemand.push(v);
+  }
+  return { ...repo, featureViews: views, ...(repo.onDemandFeatureViews ? { onDemandFeatureViews: onDemand } : {}) };
 }
+
+/** The global an on-demand view's bundled script sets to its module's exports (read by OnDemandRunner). */
+const ON_DEMAND_GLOBAL = '__strataOnDemand';
 
 /**
  * The content hash of a view's pipeline code: its source and its transformation (the bundled code's hash for
