@@ -571,6 +571,13 @@ export class Strata implements StrataClient {
     return Object.assign(run, { ingestionId, stagedRows: ing.rowCount, ignoredColumns: [] }) as IngestHandle;
   }
 
+  /** The heartbeat timeout a workflow's long activities get: the caller's, else the config's, else the workflow's. */
+  private heartbeatTimeout(given?: string): { heartbeatTimeout?: string } {
+    if (given) return { heartbeatTimeout: given };
+    const s = this.config.temporal.heartbeatTimeoutSeconds;
+    return s ? { heartbeatTimeout: `${Math.max(1, Math.round(s * 1000))}ms` } : {};
+  }
+
   private async startIngest(
     viewName: string,
     version: number,
@@ -745,8 +752,13 @@ export class Strata implements StrataClient {
         parallel?: number;
         /** Columnar engine: entity-key hash partitions (default entity rows / chunkRows), each an activity. */
         partitions?: number;
-        /** Columnar engine: a partition silent this long is retried on another worker (default '2 minutes'). */
+        /**
+         * A chunk or partition silent this long is retried on another worker, resuming from its cursor (default:
+         * `temporal.heartbeatTimeoutSeconds`, else '2 minutes').
+         */
         heartbeatTimeout?: string;
+        /** Entity rows per segment file of a chunk: the unit a retried chunk resumes at (default 50,000). */
+        segmentRows?: number;
         createdBy?: string;
       },
   ): Promise<RunHandle<TrainingSetResult> & TrainingSetRun> {
@@ -782,7 +794,8 @@ export class Strata implements StrataClient {
       ...(opts.parallel ? { parallel: opts.parallel } : {}),
       ...(columnar ? { engine: 'columnar' as const } : {}),
       ...(opts.partitions ? { partitions: opts.partitions } : {}),
-      ...(opts.heartbeatTimeout ? { heartbeatTimeout: opts.heartbeatTimeout } : {}),
+      ...this.heartbeatTimeout(opts.heartbeatTimeout),
+      ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
     };
     const handle = await client.workflow.start('trainingSetWorkflow', {
       workflowId,

@@ -4,7 +4,12 @@ export { type ActivityDeps, createActivities, rowToOnline } from './activities.j
 export { toFailure, wrap } from './failure.js';
 export { type ValidationOutcome, validateStaged } from './validate.js';
 export { columnarEntitiesPath, columnarPartPath, createTrainingActivities } from './training-activities.js';
-export { type TrainingSetInput, type TrainingSetResult, trainingSetWorkflowId } from './training-shared.js';
+export {
+  type TrainingChunkProgress,
+  type TrainingSetInput,
+  type TrainingSetResult,
+  trainingSetWorkflowId,
+} from './training-shared.js';
 export { type Partition, partitionCount } from './partitioned.js';
 export {
   DEFAULT_TASK_QUEUE,
