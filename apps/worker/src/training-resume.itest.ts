@@ -106,14 +106,15 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     await rm(dir, { recursive: true, force: true });
   });
 
-  function worker(): ChildProcess {
-    const c = spawnWorker(env);
+  function worker(identity: string): ChildProcess {
+    const c = spawnWorker({ ...env, STRATA_WORKER_IDENTITY: identity });
     children.push(c);
     return c;
   }
 
   it('resumes at the heartbeated cursor: every entity row once, the same output as an uninterrupted run', async () => {
-    const first = worker();
+    // Two workers from the start: the one running the step is killed, the other takes it over once it times out.
+    const workers = { 'worker-a': worker('worker-a'), 'worker-b': worker('worker-b') };
     const out = join(dir, 'killed.arrow');
     const run = await strata.startTrainingSet({
       features: ['v:a', 'v:b'],
@@ -124,19 +125,24 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     });
     const client = await strata.workflowClient();
     const h = client.workflow.getHandle(run.workflowId);
+    let running: string | undefined;
     const pendingBeat = async () => {
       const pending = (await h.describe()).raw.pendingActivities ?? [];
       const p = pending.find((a) => a.activityType?.name === 'buildTrainingChunk');
+      running = p?.lastWorkerIdentity ?? undefined;
       return decodeFirstPayload(p?.heartbeatDetails) as TrainingChunkProgress | undefined;
     };
     // Kill the worker once the server holds a cursor past the chunk's first segments, while the chunk is unfinished.
     await eventually(async () => ((await pendingBeat())?.cursor.segments ?? 0) >= 2, 120_000, 50);
-    first.kill('SIGKILL');
-    await once(first, 'exit');
-    // With no worker running the heartbeat details are frozen: the cursor the retry must begin at.
+    const victimId = running as keyof typeof workers;
+    const victim = workers[victimId];
+    expect(victim).toBeDefined();
+    victim.kill('SIGKILL');
+    await once(victim, 'exit');
+    // Until the heartbeat timeout passes no worker holds the step, so its heartbeat details are frozen: the cursor
+    // the retry must begin at.
     const beat = (await settled(pendingBeat)) as TrainingChunkProgress;
     expect(beat.cursor.next).toBeLessThan(ENTITY_ROWS);
-    const second = worker();
     const result = await run.result();
     expect(result.rows).toBe(ENTITY_ROWS);
 
@@ -152,9 +158,16 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     expect(afterKill).toBeLessThan(ENTITY_ROWS);
     expect(done.cursor).toMatchObject({ next: ENTITY_ROWS, segments: ENTITY_ROWS / SEGMENT_ROWS });
     // The configured heartbeat timeout is what the chunk ran under.
-    const scheduled = (history.events ?? []).find(
+    const scheduledEvent = (history.events ?? []).find(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildTrainingChunk',
-    )?.activityTaskScheduledEventAttributes;
+    );
+    const scheduled = scheduledEvent?.activityTaskScheduledEventAttributes;
+    // The attempt that finished ran on the other worker.
+    const finished = (history.events ?? []).find(
+      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduledEvent?.eventId),
+    )?.activityTaskStartedEventAttributes;
+    expect(finished?.attempt).toBe(chunk?.attempt);
+    expect(finished?.identity).toBe(victimId === 'worker-a' ? 'worker-b' : 'worker-a');
     expect(Number(scheduled?.heartbeatTimeout?.seconds)).toBe(3);
 
     // Every entity row once, in entity-row order.
@@ -166,7 +179,7 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     const whole = join(dir, 'whole.arrow');
     const again = await strata.startTrainingSet({ features: ['v:a', 'v:b'], entities, out: whole, parallel: 1 });
     expect((await again.result()).rows).toBe(ENTITY_ROWS);
-    second.kill('SIGTERM');
+    for (const w of Object.values(workers)) if (w !== victim) w.kill('SIGTERM');
     expect(killed).toEqual(rowsOf(whole));
     // Nothing is left beside the outputs: no segments, no temporary files.
     expect((await readdir(dir)).sort()).toEqual(['killed.arrow', 'whole.arrow']);

@@ -64,6 +64,7 @@ export {
   type TrainingSetStatus,
 } from './training-sets.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+export { type ResumableStageOptions, type StagingCursor, stageResumable, stagingChunkPrefix } from './stage-chunks.js';
 export { type ApiKeyRecord, type AuditEntry, PgAccess, type Role } from './access.js';
 export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';
 export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';

@@ -14,6 +14,7 @@ import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
+import { dropStagingChunks } from './stage-chunks.js';
 
 /** A batch of rows by column: what staging reads. Arrow record batches, CSV and JSON-lines readers all provide it. */
 export interface ColumnBatch {
@@ -140,6 +141,9 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
 
 /** The session lock a stager holds on an ingestion id while it copies (two-key form: apart from one-key locks). */
 const STAGE_LOCK = (schema: string, ingestionId: string): [string, string] => ['strata-stage', `${schema}:${ingestionId}`];
+
+/** The session advisory lock a stager of `ingestionId` holds (two keys for pg_advisory_lock(hashtext, hashtext)). */
+export const stageLockKey = STAGE_LOCK;
 
 /** Commits at least this big into an empty version table load first and build the indexes after. */
 export const BULK_LOAD_MIN_ROWS = 100_000;
@@ -305,6 +309,7 @@ export class OfflineStore {
       }
       if (existing) {
         if (existing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(existing.stagingTable)}`);
+        await dropStagingChunks(client, this.schema, ingestionId);
         await client.query(`DELETE FROM ${this.t('ingestions')} WHERE id = $1 AND status IN ('staging', 'failed')`, [
           ingestionId,
         ]);
@@ -663,9 +668,12 @@ export class OfflineStore {
       if (await this.abandon(r.id, error, ['staged', 'quarantined', 'failed']))
         removed.push({ ingestionId: r.id, status: r.status, stagingTable: r.staging_table, ageSeconds: Math.round(r.age) });
     }
+    // Chunk tables of a worker's resumable load (stc_<hash>_<n>) belong to the `staging` ingestion of that hash only.
     const orphans = await this.pool.query<{ tablename: string }>(
-      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'
-         AND tablename NOT IN (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL)`,
+      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND (
+         (tablename LIKE 'stg\\_%' AND tablename NOT IN (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL))
+         OR (tablename LIKE 'stc\\_%' AND 'stg_' || substr(tablename, 5, 24) NOT IN
+           (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL AND status = 'staging')))`,
       [this.schema],
     );
     const orphanTables: string[] = [];
@@ -689,6 +697,7 @@ export class OfflineStore {
         const ing = await this.getIngestion(ingestionId);
         if (ing?.status !== 'staging') return false;
         if (ing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(ing.stagingTable)}`);
+        await dropStagingChunks(client, this.schema, ingestionId);
         await client.query(
           `UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1 AND status = 'staging'`,
           [ingestionId, JSON.stringify(error)],

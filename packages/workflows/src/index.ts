@@ -14,6 +14,7 @@ export { type Partition, partitionCount } from './partitioned.js';
 export {
   DEFAULT_TASK_QUEUE,
   FailureTypes,
+  type IngestFileActivities,
   type IngestInput,
   type IngestResult,
   ingestWorkflowId,
@@ -28,6 +29,8 @@ export {
   progressQuery,
   SA,
   SEARCH_ATTRIBUTES,
+  type StageFileInput,
+  type StageFileProgress,
   type ValidationSummary,
 } from './shared.js';
 
