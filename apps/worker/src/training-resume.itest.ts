@@ -5,7 +5,6 @@
  * entity row exactly once and equals the output of an uninterrupted run of the same request.
  */
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,12 +12,10 @@ import { join } from 'node:path';
 import { connect, loadConfig, type Strata, tableFromRows } from '@strata/sdk';
 import {
   activityRuns,
-  decodeFirstPayload,
-  eventually,
+  killWorkerRunning,
   type FreshSchema,
   freshSchema,
   requireBuilt,
-  settled,
   spawnWorker,
   strataEnv,
   testScope,
@@ -125,23 +122,14 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     });
     const client = await strata.workflowClient();
     const h = client.workflow.getHandle(run.workflowId);
-    let running: string | undefined;
-    const pendingBeat = async () => {
-      const pending = (await h.describe()).raw.pendingActivities ?? [];
-      const p = pending.find((a) => a.activityType?.name === 'buildTrainingChunk');
-      running = p?.lastWorkerIdentity ?? undefined;
-      return decodeFirstPayload(p?.heartbeatDetails) as TrainingChunkProgress | undefined;
-    };
-    // Kill the worker once the server holds a cursor past the chunk's first segments, while the chunk is unfinished.
-    await eventually(async () => ((await pendingBeat())?.cursor.segments ?? 0) >= 2, 120_000, 50);
-    const victimId = running as keyof typeof workers;
-    const victim = workers[victimId];
-    expect(victim).toBeDefined();
-    victim.kill('SIGKILL');
-    await once(victim, 'exit');
-    // Until the heartbeat timeout passes no worker holds the step, so its heartbeat details are frozen: the cursor
+    // Killed once the server holds a cursor a few units in, while the step is still running; `beat` is the cursor
     // the retry must begin at.
-    const beat = (await settled(pendingBeat)) as TrainingChunkProgress;
+    const { killed: victim, details: beat } = await killWorkerRunning<TrainingChunkProgress>(
+      h,
+      'buildTrainingChunk',
+      workers,
+      (d) => d.cursor.segments >= 2,
+    );
     expect(beat.cursor.next).toBeLessThan(ENTITY_ROWS);
     const result = await run.result();
     expect(result.rows).toBe(ENTITY_ROWS);
@@ -158,17 +146,9 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     expect(afterKill).toBeLessThan(ENTITY_ROWS);
     expect(done.cursor).toMatchObject({ next: ENTITY_ROWS, segments: ENTITY_ROWS / SEGMENT_ROWS });
     // The configured heartbeat timeout is what the chunk ran under.
-    const scheduledEvent = (history.events ?? []).find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildTrainingChunk',
-    );
-    const scheduled = scheduledEvent?.activityTaskScheduledEventAttributes;
-    // The attempt that finished ran on the other worker.
-    const finished = (history.events ?? []).find(
-      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduledEvent?.eventId),
-    )?.activityTaskStartedEventAttributes;
-    expect(finished?.attempt).toBe(chunk?.attempt);
-    expect(finished?.identity).toBe(victimId === 'worker-a' ? 'worker-b' : 'worker-a');
-    expect(Number(scheduled?.heartbeatTimeout?.seconds)).toBe(3);
+    // The attempt that finished ran on the other worker, under the configured heartbeat timeout.
+    expect(chunk?.identity).toBe(victim === 'worker-a' ? 'worker-b' : 'worker-a');
+    expect(chunk?.heartbeatTimeoutSeconds).toBe(3);
 
     // Every entity row once, in entity-row order.
     const killed = rowsOf(out);
@@ -179,7 +159,7 @@ describe.skipIf(requireBuilt('training-set kill test', WORKER_MAIN))('a training
     const whole = join(dir, 'whole.arrow');
     const again = await strata.startTrainingSet({ features: ['v:a', 'v:b'], entities, out: whole, parallel: 1 });
     expect((await again.result()).rows).toBe(ENTITY_ROWS);
-    for (const w of Object.values(workers)) if (w !== victim) w.kill('SIGTERM');
+    workers[victim === 'worker-a' ? 'worker-b' : 'worker-a'].kill('SIGTERM');
     expect(killed).toEqual(rowsOf(whole));
     // Nothing is left beside the outputs: no segments, no temporary files.
     expect((await readdir(dir)).sort()).toEqual(['killed.arrow', 'whole.arrow']);

@@ -220,16 +220,7 @@ export class OfflineStore {
       const stream = client.query(copyFrom(`COPY ${this.t(staging)} (${colList}) FROM STDIN WITH (FORMAT csv)`));
       const encoded = async function* (this: OfflineStore) {
         for await (const batch of batches) {
-          const copyCols: CopyColumn[] = cols.map((c) => {
-            const get = batch.column(c.name);
-            if (!get) {
-              throw schemaMismatch(`column '${c.name}' (${c.valueType}) is missing from the input`, {
-                where: `feature view '${vv.name}'`,
-                hint: `the input has columns ${batch.columnNames.join(', ')}`,
-              });
-            }
-            return { ...c, get };
-          });
+          const copyCols = copyColumnsOf(vv, cols, batch);
           let text: string;
           try {
             text = encodeRows(copyCols, batch.numRows, rows, onTs, vv.spec.timestampField);
@@ -253,16 +244,7 @@ export class OfflineStore {
       );
       return { ingestionId, stagingTable: staging, rows, minEventTime: minE, maxEventTime: maxE };
     } catch (err) {
-      const e =
-        err instanceof RowError
-          ? invalidInput(err.message, {
-              where: `${opts.source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
-              details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
-              hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
-            })
-          : err instanceof StrataError
-            ? err
-            : translatePgError(err, opts.source);
+      const e = stagingError(err, opts.source);
       await client.query(`DROP TABLE IF EXISTS ${this.t(staging)}`).catch(() => {});
       await this.pool
         .query(`UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`, [
@@ -835,6 +817,36 @@ export function isTransientSqlState(code: string): boolean {
  * errors (42) and everything else with a SQLSTATE are INTERNAL marked non-retryable (details.sqlstate), since the
  * same statement fails the same way again.
  */
+/** The COPY columns of a batch: each view column with its getter; a column the batch lacks is a SCHEMA_MISMATCH. */
+export function copyColumnsOf(
+  vv: ViewVersion,
+  cols: { name: string; valueType: ValueTypeName; required: boolean }[],
+  batch: ColumnBatch,
+): CopyColumn[] {
+  return cols.map((c) => {
+    const get = batch.column(c.name);
+    if (!get) {
+      throw schemaMismatch(`column '${c.name}' (${c.valueType}) is missing from the input`, {
+        where: `feature view '${vv.name}'`,
+        hint: `the input has columns ${batch.columnNames.join(', ')}`,
+      });
+    }
+    return { ...c, get };
+  });
+}
+
+/** A staging failure as the error the caller sees: a bad value names its input, line, row and column. */
+export function stagingError(err: unknown, source: string | undefined): StrataError {
+  if (err instanceof RowError) {
+    return invalidInput(err.message, {
+      where: `${source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
+      details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
+      hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
+    });
+  }
+  return err instanceof StrataError ? err : translatePgError(err, source);
+}
+
 export function translatePgError(err: unknown, source?: string): StrataError {
   const e = err as { code?: string; message?: string; where?: string };
   const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;

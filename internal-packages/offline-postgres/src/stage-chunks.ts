@@ -10,10 +10,18 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { invalidInput, schemaMismatch, StrataError } from '@strata/core';
+import { invalidInput, StrataError } from '@strata/core';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
-import { type ColumnBatch, type OfflineStore, type StageResult, stageLockKey, translatePgError, viewColumns } from './offline.js';
+import { encodeRows, RowError } from './copy-encode.js';
+import {
+  type ColumnBatch,
+  copyColumnsOf,
+  type OfflineStore,
+  type StageResult,
+  stageLockKey,
+  stagingError,
+  viewColumns,
+} from './offline.js';
 import type { PoolClient } from './pool.js';
 import type { ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
@@ -145,16 +153,7 @@ export async function stageResumable(
       const encoded = async function* () {
         let batch: ColumnBatch | undefined = first;
         while (batch) {
-          const copyCols: CopyColumn[] = cols.map((c) => {
-            const get = (batch as ColumnBatch).column(c.name);
-            if (!get) {
-              throw schemaMismatch(`column '${c.name}' (${c.valueType}) is missing from the input`, {
-                where: `feature view '${vv.name}'`,
-                hint: `the input has columns ${(batch as ColumnBatch).columnNames.join(', ')}`,
-              });
-            }
-            return { ...c, get };
-          });
+          const copyCols = copyColumnsOf(vv, cols, batch);
           let text: string;
           try {
             text = encodeRows(copyCols, batch.numRows, rows, undefined, vv.spec.timestampField);
@@ -210,16 +209,7 @@ export async function stageResumable(
   } catch (err) {
     if (gone) throw err;
     await client.query('ROLLBACK').catch(() => {});
-    const e =
-      err instanceof RowError
-        ? invalidInput(err.message, {
-            where: `${opts.source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
-            details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
-            hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
-          })
-        : err instanceof StrataError
-          ? err
-          : translatePgError(err, opts.source);
+    const e = stagingError(err, opts.source);
     // Bad input never gets better: nothing is left behind. Anything else (a lost connection, a restart) keeps the
     // chunks for the retry, which resumes from its cursor.
     if (e.retryable === false && !(e.code === 'CONFLICT' && opts.resume)) {

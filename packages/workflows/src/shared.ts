@@ -40,6 +40,11 @@ export interface Progress {
 
 export const progressQuery = defineQuery<Progress>('progress');
 
+/** The retry policy of Strata's activities: backoff from 1 s to 30 s, at most `maximumAttempts` attempts. */
+export function activityRetry(maximumAttempts: number, nonRetryableErrorTypes: string[]) {
+  return { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts, nonRetryableErrorTypes };
+}
+
 export interface IngestInput {
   project: string;
   view: string;

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities.js';
 import {
+  activityRetry,
   FailureTypes,
   type IngestFileActivities,
   type IngestInput,
@@ -42,13 +43,7 @@ const NON_RETRYABLE = [
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry: activityRetry(20, NON_RETRYABLE),
 });
 
 /** Long steps that heartbeat (staging, validation): a worker silent for `heartbeatTimeout` loses the step. */
@@ -56,13 +51,7 @@ function longActs(heartbeatTimeout = '15s') {
   return proxyActivities<Activities & IngestFileActivities>({
     startToCloseTimeout: '6 hours',
     heartbeatTimeout,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: 50,
-      nonRetryableErrorTypes: [...NON_RETRYABLE, 'CONFLICT'],
-    },
+    retry: activityRetry(50, [...NON_RETRYABLE, 'CONFLICT']),
   });
 }
 
@@ -73,13 +62,7 @@ function committingActs(heartbeatTimeout = '15s') {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: 20,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
+    retry: activityRetry(20, NON_RETRYABLE),
   });
 }
 

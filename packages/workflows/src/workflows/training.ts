@@ -6,7 +6,7 @@
 import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createTrainingActivities } from '../training-activities.js';
 import type { TrainingSetInput, TrainingSetResult } from '../training-shared.js';
-import { type Progress, progressQuery } from '../shared.js';
+import { activityRetry, type Progress, progressQuery } from '../shared.js';
 
 type Activities = ReturnType<typeof createTrainingActivities>;
 
@@ -15,13 +15,7 @@ const NON_RETRYABLE = ['INVALID_INPUT', 'INVALID_SPEC', 'SCHEMA_MISMATCH', 'UNKN
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry: activityRetry(20, NON_RETRYABLE),
 });
 
 /** The chunk and partition builders: a worker that stops heartbeating for `heartbeatTimeout` loses its activity. */
@@ -29,13 +23,7 @@ function builders(input: TrainingSetInput) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '6 hours',
     heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: 20,
-      nonRetryableErrorTypes: [...NON_RETRYABLE, 'CONFIG'],
-    },
+    retry: activityRetry(20, [...NON_RETRYABLE, 'CONFIG']),
   });
 }
 
