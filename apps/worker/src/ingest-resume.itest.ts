@@ -173,4 +173,21 @@ describe.skipIf(requireBuilt('ingest kill test', WORKER_MAIN))('an ingest whose 
     expect(await tables()).toEqual([]);
     workers[killed === 'worker-a' ? 'worker-b' : 'worker-a'].kill('SIGTERM');
   }, 240_000);
+
+  it('a bad value in a late chunk fails the run with its line and column and leaves no chunk or staging behind', async () => {
+    const bad = join(dir, 'bad.csv');
+    const out = createWriteStream(bad);
+    out.write('user_id,ts,a,b\n');
+    for (let i = 0; i < 5_000; i++) out.write(`${i},${new Date(t0 + i * 1000).toISOString()},${i},${i === 4_321 ? 'x' : i}\n`);
+    out.end();
+    await once(out, 'finish');
+    const w = worker('worker-c');
+    const run = await strata.ingest('v', bad, { stageOn: 'worker', chunkRows: 1_000, ingestionId: 'bad-file' });
+    const err = await run.result().catch((e: unknown) => e);
+    w.kill('SIGTERM');
+    expect(err).toMatchObject({ code: 'INVALID_INPUT' });
+    expect((err as Error).message).toMatch(/line 4323, row 4322, column 'b'/);
+    expect(await tables()).toEqual([]);
+    expect(await strata.offline.getIngestion('bad-file')).toMatchObject({ status: 'failed', stagingTable: null });
+  }, 120_000);
 });

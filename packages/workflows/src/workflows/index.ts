@@ -46,12 +46,12 @@ const quick = proxyActivities<Activities>({
   retry: activityRetry(20, NON_RETRYABLE),
 });
 
-/** Long steps that heartbeat (staging, validation): a worker silent for `heartbeatTimeout` loses the step. */
-function longActs(heartbeatTimeout = '15s') {
+/** Long steps that heartbeat (staging, validation, pages): a worker silent for `heartbeatTimeout` loses the step. */
+function longActs(heartbeatTimeout = '15s', nonRetryable = NON_RETRYABLE) {
   return proxyActivities<Activities & IngestFileActivities>({
     startToCloseTimeout: '6 hours',
     heartbeatTimeout,
-    retry: activityRetry(50, [...NON_RETRYABLE, 'CONFLICT']),
+    retry: activityRetry(50, nonRetryable),
   });
 }
 
@@ -109,7 +109,9 @@ async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   if (input.stageFile) {
     // The worker stages the file itself, chunk by chunk; a retry resumes from the heartbeated row cursor.
     stage('staging', progress);
-    const staged = await steps.stageIngestFile({
+    // An ingestion id another submitter took over (CONFLICT) stays taken: no retry.
+    const staging = longActs(input.heartbeatTimeout, [...NON_RETRYABLE, 'CONFLICT']);
+    const staged = await staging.stageIngestFile({
       project: input.project,
       view: input.view,
       ingestionId: input.ingestionId,
