@@ -6,6 +6,7 @@
  * a replay needs, to index.json there):
  *   ingest-quarantined      ingestWorkflow: a STRICT suite fails, the batch is quarantined, the workflow fails
  *   ingest-materialize      ingestWorkflow: validated, committed, then a child materializeWorkflow
+ *   ingest-worker-staged    ingestWorkflow whose file the worker stages in chunks (stageOn: 'worker'), then commits
  *   materialize-fanout      materializeWorkflow fanned out into 3 materializePartitionWorkflow children
  *   materialize-partition   one of those children
  *   training-set            trainingSetWorkflow in 4 chunks, 2 at a time
@@ -86,10 +87,16 @@ const work = mkdtempSync(join(tmpdir(), 'strata-rec-'));
 const recorded = [];
 const ids = {};
 
-// Failure stack traces name the recording machine's paths and play no part in a replay: they are blanked.
+// Failure stack traces name the recording machine's paths and play no part in a replay: they are blanked. Payloads
+// that name a file of the recording's scratch folder (a worker-staged ingest's path) name it as <work>/... instead.
+const JSON_PLAIN = Buffer.from('json/plain').toString('base64');
 function scrub(value) {
   if (Array.isArray(value)) return value.map(scrub);
   if (!value || typeof value !== 'object') return value;
+  if (value.metadata?.encoding === JSON_PLAIN && typeof value.data === 'string') {
+    const text = Buffer.from(value.data, 'base64').toString('utf8');
+    if (text.includes(work)) return { ...value, data: Buffer.from(text.split(work).join('<work>')).toString('base64') };
+  }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'stackTrace' ? '' : scrub(v)]));
 }
 
@@ -120,6 +127,14 @@ try {
   const failed = await bad.result().catch((e) => e);
   if (failed?.code !== 'VALIDATION_FAILED') throw new Error(`expected a quarantine, got ${failed}`);
   await save('ingest-quarantined', bad.workflowId);
+
+  const file = join(work, 'readings.csv');
+  const rows = ['sensor_id,ts,temp'];
+  for (let i = 0; i < 120; i++) rows.push(`${i},${new Date(t0 + 7200_000).toISOString()},${10 + (i % 7)}`);
+  writeFileSync(file, `${rows.join('\n')}\n`);
+  const staged = await strata.ingest('readings', file, { stageOn: 'worker', chunkRows: 50 });
+  await staged.result();
+  await save('ingest-worker-staged', staged.workflowId);
 
   const fan = await strata.materialize('readings', { partitions: 3, batchSize: 50 });
   await fan.result();

@@ -5,7 +5,14 @@ import { createServer, type Server } from 'node:http';
 import { createPool, PgRegistry } from '@strata/offline-postgres';
 import { openOfflineStore } from '@strata/offline-store';
 import { openOnlineStore } from '@strata/online-redis';
-import { connectionUrls, createPipelineActivities, ensureJanitorSchedule, offlineOptions, type StrataConfig } from '@strata/sdk';
+import {
+  connectionUrls,
+  createIngestFileActivities,
+  createPipelineActivities,
+  ensureJanitorSchedule,
+  offlineOptions,
+  type StrataConfig,
+} from '@strata/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, createTrainingActivities, workflowsPath } from '@strata/workflows';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -70,6 +77,7 @@ export async function createStrataWorker(config: StrataConfig, opts: WorkerOptio
       ...createActivities({ registry, offline, online }),
       ...createTrainingActivities({ offline, ...(store.columnar ? { columnar: store.columnar } : {}) }),
       ...pipelines.activities,
+      ...createIngestFileActivities({ registry, offline }),
     },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,

@@ -54,7 +54,9 @@ export {
   getTrainingSet,
   listTrainingSets,
   markTrainingSetBuilding,
-  partPath,
+  DEFAULT_SEGMENT_ROWS,
+  segmentPath,
+  type TrainingChunkCursor,
   partsDir,
   requestOf,
   type TrainingSet,
@@ -63,6 +65,7 @@ export {
 } from './training-sets.js';
 export { applyFittedBatch, type DerivedFeatures, fitTransformations, onDemandBatch } from './training-on-demand.js';
 export { csvFastPathHeader, stageCsvFile } from './stage-csv.js';
+export { type ResumableStageOptions, type StagingCursor, stageResumable, stagingChunkPrefix } from './stage-chunks.js';
 export { type ApiKeyRecord, type AuditEntry, PgAccess, type Role } from './access.js';
 export { advanceStreamOffsets, type OffsetAdvance, readStreamOffsets, readStreamStates } from './stream-offsets.js';
 export { aggregateHistory, type HistoryWindow, windowAggregateSql } from './windows.js';

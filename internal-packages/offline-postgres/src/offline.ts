@@ -14,6 +14,7 @@ import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
 import { ident, qualified, stagingTableName } from './sql.js';
+import { dropStagingChunks } from './stage-chunks.js';
 
 /** A batch of rows by column: what staging reads. Arrow record batches, CSV and JSON-lines readers all provide it. */
 export interface ColumnBatch {
@@ -141,6 +142,9 @@ function rowToIngestion(r: Record<string, unknown>): Ingestion {
 /** The session lock a stager holds on an ingestion id while it copies (two-key form: apart from one-key locks). */
 const STAGE_LOCK = (schema: string, ingestionId: string): [string, string] => ['strata-stage', `${schema}:${ingestionId}`];
 
+/** The session advisory lock a stager of `ingestionId` holds (two keys for pg_advisory_lock(hashtext, hashtext)). */
+export const stageLockKey = STAGE_LOCK;
+
 /** Commits at least this big into an empty version table load first and build the indexes after. */
 export const BULK_LOAD_MIN_ROWS = 100_000;
 
@@ -216,16 +220,7 @@ export class OfflineStore {
       const stream = client.query(copyFrom(`COPY ${this.t(staging)} (${colList}) FROM STDIN WITH (FORMAT csv)`));
       const encoded = async function* (this: OfflineStore) {
         for await (const batch of batches) {
-          const copyCols: CopyColumn[] = cols.map((c) => {
-            const get = batch.column(c.name);
-            if (!get) {
-              throw schemaMismatch(`column '${c.name}' (${c.valueType}) is missing from the input`, {
-                where: `feature view '${vv.name}'`,
-                hint: `the input has columns ${batch.columnNames.join(', ')}`,
-              });
-            }
-            return { ...c, get };
-          });
+          const copyCols = copyColumnsOf(vv, cols, batch);
           let text: string;
           try {
             text = encodeRows(copyCols, batch.numRows, rows, onTs, vv.spec.timestampField);
@@ -249,16 +244,7 @@ export class OfflineStore {
       );
       return { ingestionId, stagingTable: staging, rows, minEventTime: minE, maxEventTime: maxE };
     } catch (err) {
-      const e =
-        err instanceof RowError
-          ? invalidInput(err.message, {
-              where: `${opts.source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
-              details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
-              hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
-            })
-          : err instanceof StrataError
-            ? err
-            : translatePgError(err, opts.source);
+      const e = stagingError(err, opts.source);
       await client.query(`DROP TABLE IF EXISTS ${this.t(staging)}`).catch(() => {});
       await this.pool
         .query(`UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`, [
@@ -305,6 +291,7 @@ export class OfflineStore {
       }
       if (existing) {
         if (existing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(existing.stagingTable)}`);
+        await dropStagingChunks(client, this.schema, ingestionId);
         await client.query(`DELETE FROM ${this.t('ingestions')} WHERE id = $1 AND status IN ('staging', 'failed')`, [
           ingestionId,
         ]);
@@ -663,9 +650,12 @@ export class OfflineStore {
       if (await this.abandon(r.id, error, ['staged', 'quarantined', 'failed']))
         removed.push({ ingestionId: r.id, status: r.status, stagingTable: r.staging_table, ageSeconds: Math.round(r.age) });
     }
+    // Chunk tables of a worker's resumable load (stc_<hash>_<n>) belong to the `staging` ingestion of that hash only.
     const orphans = await this.pool.query<{ tablename: string }>(
-      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'
-         AND tablename NOT IN (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL)`,
+      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND (
+         (tablename LIKE 'stg\\_%' AND tablename NOT IN (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL))
+         OR (tablename LIKE 'stc\\_%' AND 'stg_' || substr(tablename, 5, 24) NOT IN
+           (SELECT staging_table FROM ${this.t('ingestions')} WHERE staging_table IS NOT NULL AND status = 'staging')))`,
       [this.schema],
     );
     const orphanTables: string[] = [];
@@ -689,6 +679,7 @@ export class OfflineStore {
         const ing = await this.getIngestion(ingestionId);
         if (ing?.status !== 'staging') return false;
         if (ing.stagingTable) await client.query(`DROP TABLE IF EXISTS ${this.t(ing.stagingTable)}`);
+        await dropStagingChunks(client, this.schema, ingestionId);
         await client.query(
           `UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1 AND status = 'staging'`,
           [ingestionId, JSON.stringify(error)],
@@ -826,6 +817,36 @@ export function isTransientSqlState(code: string): boolean {
  * errors (42) and everything else with a SQLSTATE are INTERNAL marked non-retryable (details.sqlstate), since the
  * same statement fails the same way again.
  */
+/** The COPY columns of a batch: each view column with its getter; a column the batch lacks is a SCHEMA_MISMATCH. */
+export function copyColumnsOf(
+  vv: ViewVersion,
+  cols: { name: string; valueType: ValueTypeName; required: boolean }[],
+  batch: ColumnBatch,
+): CopyColumn[] {
+  return cols.map((c) => {
+    const get = batch.column(c.name);
+    if (!get) {
+      throw schemaMismatch(`column '${c.name}' (${c.valueType}) is missing from the input`, {
+        where: `feature view '${vv.name}'`,
+        hint: `the input has columns ${batch.columnNames.join(', ')}`,
+      });
+    }
+    return { ...c, get };
+  });
+}
+
+/** A staging failure as the error the caller sees: a bad value names its input, line, row and column. */
+export function stagingError(err: unknown, source: string | undefined): StrataError {
+  if (err instanceof RowError) {
+    return invalidInput(err.message, {
+      where: `${source ?? 'input'}, ${err.line !== undefined ? `line ${err.line}, ` : ''}row ${err.row}, column '${err.column}'`,
+      details: { ...(err.line !== undefined ? { line: err.line } : {}), row: err.row, column: err.column },
+      hint: 'correct the value (or the column type in the view) and ingest again; nothing of this input was written',
+    });
+  }
+  return err instanceof StrataError ? err : translatePgError(err, source);
+}
+
 export function translatePgError(err: unknown, source?: string): StrataError {
   const e = err as { code?: string; message?: string; where?: string };
   const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;

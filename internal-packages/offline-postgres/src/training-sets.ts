@@ -1,13 +1,14 @@
 /**
  * Training sets built by a workflow: the SDK loads the entity rows into an unlogged table and records the request
  * (pinned to a commit, so retries and rebuilds read the same data); activities then build the output in chunks of
- * entity rows (each chunk an Arrow IPC part file, written whole or not at all) and finally stream the parts into the
+ * entity rows (each chunk a run of Arrow IPC segment files, each written whole or not at all, heartbeated as a cursor
+ * so a retried chunk resumes after its last segment) and finally stream the parts into the
  * requested file. The registry row keeps the status, progress and the output's URI, so the result is fetched by
  * reference.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type FittedTransform, invalidInput, StrataError, unknownObject, type ValueTypeName } from '@strata/core';
 import * as arrow from 'apache-arrow';
@@ -202,43 +203,135 @@ export function partsDir(ts: Pick<TrainingSet, 'id' | 'outputUri'>): string {
   return join(dirname(ts.outputUri as string), `.${ts.id}.parts`);
 }
 
-export function partPath(ts: TrainingSet, chunk: number): string {
-  return join(partsDir(ts), `part-${String(chunk).padStart(6, '0')}.arrow`);
+/** Entity rows per segment file of a chunk (the unit a retried chunk resumes at) unless told otherwise. */
+export const DEFAULT_SEGMENT_ROWS = 50_000;
+
+/** Segment `segment` of chunk `chunk`: an Arrow IPC file of consecutive entity rows, written whole or not at all. */
+export function segmentPath(ts: Pick<TrainingSet, 'id' | 'outputUri'>, chunk: number, segment: number): string {
+  return join(partsDir(ts), `part-${String(chunk).padStart(6, '0')}-${String(segment).padStart(6, '0')}.arrow`);
+}
+
+/** The segment files of a chunk that exist, by segment number. */
+async function chunkSegments(ts: Pick<TrainingSet, 'id' | 'outputUri'>, chunk: number): Promise<number[]> {
+  const prefix = `part-${String(chunk).padStart(6, '0')}-`;
+  const names = await readdir(partsDir(ts)).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.startsWith(prefix) && n.endsWith('.arrow'))
+    .map((n) => Number(n.slice(prefix.length, -'.arrow'.length)))
+    .filter((n) => Number.isInteger(n))
+    .sort((a, b) => a - b);
 }
 
 /**
- * Builds entity rows [from, to) into part file `chunk` (Arrow IPC). Idempotent: a retried chunk rewrites its part.
+ * Where the build of a chunk stands, heartbeated after each segment file lands: entity rows [from, next) are in
+ * segment files 0 .. segments-1, each `segmentRows` rows (the last one maybe fewer). A retry given this cursor
+ * continues at `next` with the next segment number; the segments before it are not built again.
+ */
+export interface TrainingChunkCursor {
+  chunk: number;
+  from: number;
+  next: number;
+  segments: number;
+  segmentRows: number;
+}
+
+/** Checks a resume cursor against the chunk and the files: the cursor to start at (a fresh one without `resume`). */
+async function startCursor(
+  ts: TrainingSet,
+  chunk: number,
+  range: { from: number; to: number },
+  segmentRows: number,
+  resume: TrainingChunkCursor | undefined,
+): Promise<TrainingChunkCursor> {
+  const fresh = { chunk, from: range.from, next: range.from, segments: 0, segmentRows };
+  if (!resume) return fresh;
+  const shaped =
+    resume.chunk === chunk &&
+    resume.from === range.from &&
+    Number.isInteger(resume.segments) &&
+    resume.segments >= 0 &&
+    Number.isInteger(resume.segmentRows) &&
+    resume.segmentRows > 0 &&
+    resume.next === Math.min(range.to, range.from + resume.segments * resume.segmentRows);
+  if (!shaped) {
+    throw new StrataError('INTERNAL', `training set '${ts.id}': chunk ${chunk} cannot resume from ${JSON.stringify(resume)}`, {
+      hint: `the cursor does not describe entity rows [${range.from}, ${range.to}); start the training set again`,
+    });
+  }
+  const have = new Set(await chunkSegments(ts, chunk));
+  for (let s = 0; s < resume.segments; s++) {
+    if (!have.has(s)) {
+      throw new StrataError('INTERNAL', `training set '${ts.id}': chunk ${chunk} segment ${s} is missing`, {
+        where: segmentPath(ts, chunk, s),
+        hint: 'every worker must see the same folder beside the output; start the training set again',
+      });
+    }
+  }
+  return { ...resume };
+}
+
+/**
+ * Builds entity rows [from, to) into the segment files of chunk `chunk` (Arrow IPC, `segmentRows` entity rows each,
+ * each written whole or not at all), reporting the cursor after each segment (`onSegment`, which heartbeats it).
+ * Given the last reported cursor, it continues there: one query over the rows not yet written, segment numbers
+ * going on from the cursor's, so every entity row lands in exactly one segment. Segments a killed attempt wrote after
+ * its last reported cursor are removed first (they are built again, cut the same way).
  */
 export async function buildTrainingChunk(
   store: OfflineStore,
   id: string,
   chunk: number,
   range: { from: number; to: number },
-  onRows?: (rows: number) => void,
-): Promise<number> {
+  opts: {
+    resume?: TrainingChunkCursor;
+    segmentRows?: number;
+    onSegment?: (cursor: TrainingChunkCursor) => void;
+  } = {},
+): Promise<{ rows: number; cursor: TrainingChunkCursor }> {
   const ts = await getTrainingSet(store, id);
   if (ts.status === 'done' || ts.status === 'failed') throw invalidInput(`training set '${id}' is ${ts.status}`);
+  const segmentRows = Math.max(1, Math.floor(opts.segmentRows ?? DEFAULT_SEGMENT_ROWS));
+  const cursor = await startCursor(ts, chunk, range, segmentRows, opts.resume);
   const req = await requestOf(store, ts);
   const keys = planHistorical(req);
+  await mkdir(partsDir(ts), { recursive: true });
+  for (const s of await chunkSegments(ts, chunk)) {
+    if (s >= cursor.segments) await rm(segmentPath(ts, chunk, s), { force: true });
+  }
   const client = await store.pool.connect();
   try {
-    const ref: EntityTableRef = { sql: qualified(store.schema, entityTableName(id)), kind: 'unlogged' };
-    const sql = await buildQuery(client, store.schema, ref, req, keys, labelColumns(req, keys).length, range);
-    await mkdir(partsDir(ts), { recursive: true });
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const w = await writeBatches(
-      cursorBatches(client, sql, [], historicalColumns(req, keys), 50_000, onRows),
-      partPath(ts, chunk),
-      {
-        format: 'arrow',
-      },
-    );
-    await client.query('COMMIT');
+    if (cursor.next < range.to || cursor.segments === 0) {
+      const ref: EntityTableRef = { sql: qualified(store.schema, entityTableName(id)), kind: 'unlogged' };
+      const rest = { from: cursor.next, to: range.to };
+      const sql = await buildQuery(client, store.schema, ref, req, keys, labelColumns(req, keys).length, rest);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // One cursor read is one segment: its file is written (temp name, rename) before the cursor moves past it.
+      for await (const batch of cursorBatches(client, sql, [], historicalColumns(req, keys), cursor.segmentRows)) {
+        if (batch.numRows === 0 && cursor.segments > 0) continue;
+        await writeBatches(
+          (async function* () {
+            yield batch;
+          })(),
+          segmentPath(ts, chunk, cursor.segments),
+          { format: 'arrow' },
+        );
+        cursor.segments += 1;
+        cursor.next += batch.numRows;
+        opts.onSegment?.({ ...cursor });
+      }
+      await client.query('COMMIT');
+    }
+    if (cursor.next !== range.to) {
+      throw new StrataError(
+        'INTERNAL',
+        `training set '${id}': chunk ${chunk} ended at entity row ${cursor.next}, not ${range.to}`,
+      );
+    }
     await store.pool.query(
       `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'building', rows_done = GREATEST(rows_done, $2) WHERE id = $1`,
-      [id, range.from + w.rows],
+      [id, range.to],
     );
-    return w.rows;
+    return { rows: range.to - range.from, cursor };
   } finally {
     await client.query('ROLLBACK').catch(() => {});
     client.release();
@@ -269,15 +362,26 @@ export async function finishTrainingSet(
   }
   const derived = ts.spec.derived ?? {};
   const full = ts.spec.fullFeatureNames;
+  // Every chunk's segments in order; the output is only kept when it holds each entity row once.
   async function* parts() {
-    let row = 0;
+    let rows = 0;
     for (let c = 0; c < chunks; c++) {
-      const reader = await arrow.RecordBatchReader.from(createReadStream(partPath(ts, c)));
-      for await (const b of reader) {
-        // The same on-demand code as serving, on each row's point-in-time features and its own request columns.
-        yield onDemandBatch(b, derived, full, row);
-        row += b.numRows;
+      const segments = await chunkSegments(ts, c);
+      if (!segments.length || segments.some((s, i) => s !== i)) {
+        throw new StrataError('INTERNAL', `training set '${id}': chunk ${c} has segments [${segments.join(', ')}]`);
       }
+      for (const s of segments) {
+        const reader = await arrow.RecordBatchReader.from(createReadStream(segmentPath(ts, c, s)));
+        for await (const b of reader) {
+          // The same on-demand code as serving, on each row's point-in-time features and its own request columns.
+          const out = onDemandBatch(b, derived, full, rows);
+          rows += b.numRows;
+          yield out;
+        }
+      }
+    }
+    if (rows !== ts.entityRows) {
+      throw new StrataError('INTERNAL', `training set '${id}': the parts hold ${rows} rows, the request ${ts.entityRows}`);
     }
   }
   // Transformations are fitted on the whole set (one pass), then applied while the output is written (a second).

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,10 +171,14 @@ export interface HistoryLike {
   events?:
     | {
         eventId?: unknown;
-        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+        activityTaskScheduledEventAttributes?: {
+          activityType?: { name?: string | null } | null;
+          heartbeatTimeout?: { seconds?: unknown } | null;
+        } | null;
         activityTaskStartedEventAttributes?: {
           scheduledEventId?: unknown;
           attempt?: number | null;
+          identity?: string | null;
         } | null;
         activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: HistoryPayloads | null } | null;
       }[]
@@ -194,6 +199,10 @@ export interface ActivityRun {
   activityType: string;
   /** The attempt that completed (or was running when the history was read). */
   attempt: number;
+  /** The identity of the worker that ran that attempt. */
+  identity?: string;
+  /** The activity's heartbeat timeout as scheduled, in whole seconds (absent: none). */
+  heartbeatTimeoutSeconds?: number;
   /** Decoded result of the attempt that completed, if it did. */
   result?: unknown;
 }
@@ -207,17 +216,76 @@ export function activityRuns(history: HistoryLike, activityType: string): Activi
   const runs = new Map<string, ActivityRun>();
   for (const e of history.events ?? []) {
     const sched = e.activityTaskScheduledEventAttributes;
-    if (sched?.activityType?.name === activityType) runs.set(String(e.eventId), { activityType, attempt: 1 });
+    if (sched?.activityType?.name === activityType) {
+      const hb = sched.heartbeatTimeout?.seconds;
+      runs.set(String(e.eventId), {
+        activityType,
+        attempt: 1,
+        ...(hb !== undefined ? { heartbeatTimeoutSeconds: Number(hb) } : {}),
+      });
+    }
     const started = e.activityTaskStartedEventAttributes;
     const run = started ? runs.get(String(started.scheduledEventId)) : undefined;
     if (started && run) {
       run.attempt = started.attempt ?? 1;
+      if (started.identity) run.identity = started.identity;
     }
     const done = e.activityTaskCompletedEventAttributes;
     const finished = done ? runs.get(String(done.scheduledEventId)) : undefined;
     if (done && finished) finished.result = decodePayload(done.result?.payloads?.[0] ?? undefined);
   }
   return [...runs.values()];
+}
+
+/** The part of a Temporal WorkflowHandle's describe() that shows its pending activities. */
+export interface PendingActivitiesHandle {
+  describe(): Promise<{
+    raw: {
+      pendingActivities?:
+        | {
+            activityType?: { name?: string | null } | null;
+            lastWorkerIdentity?: string | null;
+            heartbeatDetails?: HistoryPayloads | null;
+          }[]
+        | null;
+    };
+  }>;
+}
+
+/**
+ * Kills (SIGKILL) the worker process running a workflow's pending `activityType` activity once the heartbeat details
+ * the server holds satisfy `ready`. `workers` maps worker identities (STRATA_WORKER_IDENTITY) to their processes.
+ * Returns the killed worker's identity and the details read after the kill: until the heartbeat timeout passes no
+ * worker holds the activity, so they are frozen, the cursor a retry must begin at.
+ */
+export async function killWorkerRunning<T>(
+  handle: PendingActivitiesHandle,
+  activityType: string,
+  workers: Record<string, ChildProcess>,
+  ready: (details: T) => boolean,
+  timeoutMs = 120_000,
+): Promise<{ killed: string; details: T }> {
+  let running: string | undefined;
+  const pending = async (): Promise<T | undefined> => {
+    const a = ((await handle.describe()).raw.pendingActivities ?? []).find((p) => p.activityType?.name === activityType);
+    running = a?.lastWorkerIdentity ?? undefined;
+    return decodeFirstPayload(a?.heartbeatDetails) as T | undefined;
+  };
+  await eventually(
+    async () => {
+      const d = await pending();
+      return d !== undefined && ready(d);
+    },
+    timeoutMs,
+    50,
+  );
+  const killed = running;
+  const victim = killed ? workers[killed] : undefined;
+  if (!killed || !victim)
+    throw new Error(`${activityType} runs on '${killed}', not on one of ${Object.keys(workers).join(', ')}`);
+  victim.kill('SIGKILL');
+  if (victim.exitCode === null && victim.signalCode === null) await once(victim, 'exit');
+  return { killed, details: (await settled(pending)) as T };
 }
 
 /**

@@ -191,6 +191,14 @@ export interface IngestOptions {
    * batch path, which coerces each value in JavaScript.
    */
   fastCsv?: boolean;
+  /**
+   * 'worker': a file is staged by the worker that runs the ingest workflow (the path must be readable there), in
+   * chunks of `chunkRows` rows whose cursor it heartbeats, so a worker that dies mid-file is replaced by one that
+   * continues at the last chunk instead of starting over. Default 'client': this process stages it before the run.
+   */
+  stageOn?: 'client' | 'worker';
+  /** Rows per chunk of a worker's staging load (default 200,000). */
+  chunkRows?: number;
 }
 
 export interface IngestHandle extends RunHandle<IngestResult>, IngestRun {
@@ -476,9 +484,40 @@ export class Strata implements StrataClient {
   ): Promise<IngestHandle> {
     if (opts.validationPolicy !== undefined) opts = { ...opts, validationPolicy: parseValidationPolicy(opts.validationPolicy) };
     if (opts.validationPolicy) checkPolicyHasSuite(await this.getView(viewName), opts.validationPolicy);
+    if (opts.stageOn === 'worker') return this.ingestOnWorker(viewName, input, opts);
     const { vv, ingestionId, rows, source, ignoredColumns } = await this.stage(viewName, input, opts);
     const run = await this.startIngest(viewName, vv.version, ingestionId, rows, source, opts);
     return Object.assign(run, { ingestionId, stagedRows: rows, ignoredColumns }) as IngestHandle;
+  }
+
+  /** Starts an ingest whose file the worker stages (see IngestOptions.stageOn); nothing is read here. */
+  private async ingestOnWorker(
+    viewName: string,
+    input: arrow.Table | string | AsyncIterable<ColumnBatch>,
+    opts: IngestOptions,
+  ): Promise<IngestHandle> {
+    if (typeof input !== 'string') {
+      throw invalidInput("stageOn: 'worker' ingests a file: pass its path", {
+        hint: 'tables and streams are staged by this process; leave stageOn out for them',
+      });
+    }
+    checkFile(input);
+    if (opts.chunkRows !== undefined && !(Number.isInteger(opts.chunkRows) && opts.chunkRows > 0)) {
+      throw invalidInput(`chunkRows must be a positive whole number, not ${opts.chunkRows}`);
+    }
+    const vv = await this.getView(viewName);
+    const ingestionId = opts.ingestionId ?? randomUUID();
+    const path = resolvePath(input);
+    const run = await this.startIngest(viewName, vv.version, ingestionId, 0, path, {
+      ...opts,
+      stageFile: {
+        path,
+        ...(opts.format ? { format: opts.format } : {}),
+        ...(opts.chunkRows ? { chunkRows: opts.chunkRows } : {}),
+        ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+      },
+    });
+    return Object.assign(run, { ingestionId, stagedRows: 0, ignoredColumns: [] }) as IngestHandle;
   }
 
   /**
@@ -591,13 +630,20 @@ export class Strata implements StrataClient {
     return Object.assign(run, { ingestionId, stagedRows: ing.rowCount, ignoredColumns: [] }) as IngestHandle;
   }
 
+  /** The heartbeat timeout a workflow's long activities get: the caller's, else the config's, else the workflow's. */
+  private heartbeatTimeout(given?: string): { heartbeatTimeout?: string } {
+    if (given) return { heartbeatTimeout: given };
+    const s = this.config.temporal.heartbeatTimeoutSeconds;
+    return s ? { heartbeatTimeout: `${Math.max(1, Math.round(s * 1000))}ms` } : {};
+  }
+
   private async startIngest(
     viewName: string,
     version: number,
     ingestionId: string,
     rows: number,
     source: string,
-    opts: Pick<IngestOptions, 'materialize' | 'validationPolicy'>,
+    opts: Pick<IngestOptions, 'materialize' | 'validationPolicy'> & { stageFile?: IngestInput['stageFile'] },
   ): Promise<RunHandle<IngestResult>> {
     const client = await this.workflowClient();
     const workflowId = ingestWorkflowId(this.project, viewName, ingestionId);
@@ -608,6 +654,8 @@ export class Strata implements StrataClient {
       rows,
       ...(opts.materialize ? { materialize: true } : {}),
       ...(opts.validationPolicy ? { validationPolicy: opts.validationPolicy } : {}),
+      ...(opts.stageFile ? { stageFile: opts.stageFile } : {}),
+      ...this.heartbeatTimeout(),
     };
     const handle = await client.workflow.start('ingestWorkflow', {
       workflowId,
@@ -834,8 +882,13 @@ export class Strata implements StrataClient {
         parallel?: number;
         /** Columnar engine: entity-key hash partitions (default entity rows / chunkRows), each an activity. */
         partitions?: number;
-        /** Columnar engine: a partition silent this long is retried on another worker (default '2 minutes'). */
+        /**
+         * A chunk or partition silent this long is retried on another worker, resuming from its cursor (default:
+         * `temporal.heartbeatTimeoutSeconds`, else '2 minutes').
+         */
         heartbeatTimeout?: string;
+        /** Entity rows per segment file of a chunk: the unit a retried chunk resumes at (default 50,000). */
+        segmentRows?: number;
         createdBy?: string;
       },
   ): Promise<RunHandle<TrainingSetResult> & TrainingSetRun> {
@@ -871,7 +924,8 @@ export class Strata implements StrataClient {
       ...(opts.parallel ? { parallel: opts.parallel } : {}),
       ...(columnar ? { engine: 'columnar' as const } : {}),
       ...(opts.partitions ? { partitions: opts.partitions } : {}),
-      ...(opts.heartbeatTimeout ? { heartbeatTimeout: opts.heartbeatTimeout } : {}),
+      ...this.heartbeatTimeout(opts.heartbeatTimeout),
+      ...(opts.segmentRows ? { segmentRows: opts.segmentRows } : {}),
     };
     const handle = await client.workflow.start('trainingSetWorkflow', {
       workflowId,

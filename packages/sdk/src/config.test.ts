@@ -46,3 +46,23 @@ describe('loadConfig: scale settings', () => {
     );
   });
 });
+
+describe('loadConfig: temporal.heartbeatTimeoutSeconds', () => {
+  const load = (v?: string) =>
+    loadConfig({ env: { STRATA_CONFIG: '', ...(v === undefined ? {} : { STRATA_HEARTBEAT_TIMEOUT: v }) }, ...noFile });
+
+  it('is unset by default (each workflow keeps its own), and reads seconds or duration text', () => {
+    expect(load().temporal.heartbeatTimeoutSeconds).toBeUndefined();
+    expect(load('3').temporal.heartbeatTimeoutSeconds).toBe(3);
+    expect(load('3s').temporal.heartbeatTimeoutSeconds).toBe(3);
+    expect(load('1m30s').temporal.heartbeatTimeoutSeconds).toBe(90);
+  });
+
+  it('refuses a zero or unreadable timeout with CONFIG naming the key', () => {
+    for (const bad of ['0', 'soon', '-5s']) {
+      expect(() => load(bad)).toThrow(
+        expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('temporal.heartbeatTimeoutSeconds') }),
+      );
+    }
+  });
+});

@@ -54,6 +54,29 @@ export const ConfigSchema = z
         namespace: z.string().default('default'),
         taskQueue: z.string().default('strata'),
         uiUrl: z.string().default('http://127.0.0.1:8233'),
+        /**
+         * How long a long activity (an ingest's staging load, validation and commit, a training-set chunk) may go
+         * without a heartbeat before Temporal retries it on another worker: seconds, or text like 30s. Unset: each
+         * workflow's default (15 s for ingest steps, 2 minutes for training sets). Activities heartbeat every second.
+         */
+        heartbeatTimeoutSeconds: z
+          .union([z.number().positive(), z.string()])
+          .optional()
+          .transform((v, ctx) => {
+            if (v === undefined) return undefined;
+            let s = Number.NaN;
+            try {
+              s = parseDurationSeconds(v);
+            } catch {
+              // reported below
+            }
+            if (s > 0) return s;
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              message: `cannot read heartbeat timeout ${JSON.stringify(v)} (use e.g. 30 or 30s; more than 0)`,
+            });
+            return z.NEVER;
+          }),
       })
       .strict()
       .default({}),
@@ -190,6 +213,7 @@ const ENV_MAP: [string, string[]][] = [
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['STRATA_TASK_QUEUE', ['temporal', 'taskQueue']],
   ['STRATA_TEMPORAL_UI_URL', ['temporal', 'uiUrl']],
+  ['STRATA_HEARTBEAT_TIMEOUT', ['temporal', 'heartbeatTimeoutSeconds']],
   ['STRATA_SERVING_PORT', ['serving', 'port']],
   ['STRATA_SERVER_URL', ['server', 'url']],
   ['STRATA_API_KEY', ['server', 'apiKey']],

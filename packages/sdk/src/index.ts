@@ -127,6 +127,7 @@ export {
 } from './pipelines.js';
 export { bundleTransformations, pipelineCodeHash, windowIngestionId } from './pipeline/code.js';
 export { createPipelineActivities, type PipelineActivityDeps } from './pipeline/activities.js';
+export { createIngestFileActivities, DEFAULT_STAGE_CHUNK_ROWS } from './ingest-activities.js';
 export { checkTransformOutput, runTransformation, type TransformRun } from './pipeline/transform.js';
 export type { PipelineRunResult } from '@strata/workflows';
 export {

@@ -4,11 +4,17 @@ export { type ActivityDeps, createActivities, rowToOnline } from './activities.j
 export { toFailure, wrap } from './failure.js';
 export { type ValidationOutcome, validateStaged } from './validate.js';
 export { columnarEntitiesPath, columnarPartPath, createTrainingActivities } from './training-activities.js';
-export { type TrainingSetInput, type TrainingSetResult, trainingSetWorkflowId } from './training-shared.js';
+export {
+  type TrainingChunkProgress,
+  type TrainingSetInput,
+  type TrainingSetResult,
+  trainingSetWorkflowId,
+} from './training-shared.js';
 export { type Partition, partitionCount } from './partitioned.js';
 export {
   DEFAULT_TASK_QUEUE,
   FailureTypes,
+  type IngestFileActivities,
   type IngestInput,
   type IngestResult,
   ingestWorkflowId,
@@ -23,6 +29,8 @@ export {
   progressQuery,
   SA,
   SEARCH_ATTRIBUTES,
+  type StageFileInput,
+  type StageFileProgress,
   type ValidationSummary,
 } from './shared.js';
 

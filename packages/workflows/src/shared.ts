@@ -40,6 +40,11 @@ export interface Progress {
 
 export const progressQuery = defineQuery<Progress>('progress');
 
+/** The retry policy of Strata's activities: backoff from 1 s to 30 s, at most `maximumAttempts` attempts. */
+export function activityRetry(maximumAttempts: number, nonRetryableErrorTypes: string[]) {
+  return { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts, nonRetryableErrorTypes };
+}
+
 export interface IngestInput {
   project: string;
   view: string;
@@ -49,6 +54,40 @@ export interface IngestInput {
   materialize?: boolean;
   /** Overrides the view's validation policy for this ingestion. */
   validationPolicy?: 'NONE' | 'ALWAYS' | 'STRICT';
+  /**
+   * A file the worker stages itself (resumably: in chunks, heartbeating its row cursor), instead of a batch the
+   * client staged before starting the workflow. The path must be readable by the workers.
+   */
+  stageFile?: { path: string; format?: string; chunkRows?: number; createdBy?: string };
+  /** How long a staging, validation or commit step may go without a heartbeat (default 15 s; e.g. '5s'). */
+  heartbeatTimeout?: string;
+}
+
+/** Input of the worker's staging step (stageIngestFile). */
+export interface StageFileInput {
+  project: string;
+  view: string;
+  ingestionId: string;
+  path: string;
+  format?: string;
+  chunkRows?: number;
+  createdBy?: string;
+}
+
+/**
+ * The staging step's heartbeat details and result: its cursor (input rows [0, rows) are in `chunks` chunk tables),
+ * and where each attempt began (the evidence that a retry resumed rather than restarted).
+ */
+export interface StageFileProgress {
+  cursor: { rows: number; chunks: number };
+  starts: { attempt: number; rows: number; chunks: number }[];
+  /** Once staged: the ingestion's rows. */
+  staged?: number;
+}
+
+/** The staging step, run by workers that have the SDK's file readers (apps/worker registers it). */
+export interface IngestFileActivities {
+  stageIngestFile(input: StageFileInput): Promise<StageFileProgress>;
 }
 
 export interface ValidationSummary {

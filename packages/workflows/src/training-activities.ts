@@ -1,6 +1,6 @@
 /**
- * Activities of the training-set workflow: build one chunk of entity rows into a part file (heartbeating its row
- * count), or, on the columnar engine, one entity-key hash partition into a Parquet part (heartbeating while DuckDB
+ * Activities of the training-set workflow: build one chunk of entity rows into segment files (heartbeating a cursor
+ * it resumes from after a crash), or, on the columnar engine, one entity-key hash partition into a Parquet part (heartbeating while DuckDB
  * joins); stream or merge the parts into the output file, or record a failure. All I/O is here; see
  * workflows/training.ts.
  */
@@ -20,6 +20,7 @@ import {
 } from '@strata/offline-postgres';
 import { Context } from '@temporalio/activity';
 import { wrap } from './failure.js';
+import type { TrainingChunkProgress } from './training-shared.js';
 
 function currentContext(): Context | undefined {
   try {
@@ -49,10 +50,49 @@ export function createTrainingActivities(deps: { offline: OfflineStore; columnar
     return deps.columnar;
   };
   return {
-    buildTrainingChunk: wrap(async (id: string, chunk: number, from: number, to: number): Promise<number> => {
-      const ctx = currentContext();
-      return buildTrainingChunk(offline, id, chunk, { from, to }, (rows) => ctx?.heartbeat({ rows }));
-    }),
+    /**
+     * Builds entity rows [from, to) as chunk `chunk`, segment by segment, heartbeating its cursor (TrainingChunkProgress)
+     * after each segment and every second while a segment is being read. A retry (another worker after a crash, or
+     * this one after a fault) continues from the cursor of the last heartbeat the server kept.
+     */
+    buildTrainingChunk: wrap(
+      async (id: string, chunk: number, from: number, to: number, segmentRows?: number): Promise<TrainingChunkProgress> => {
+        const ctx = currentContext();
+        const resumed = ctx?.info.heartbeatDetails as TrainingChunkProgress | undefined;
+        const starts = [...(resumed?.starts ?? [])];
+        const start = {
+          attempt: ctx?.info.attempt ?? 1,
+          next: resumed?.cursor.next ?? from,
+          segments: resumed?.cursor.segments ?? 0,
+        };
+        starts.push(start);
+        if (resumed) ctx?.log.info('buildTrainingChunk resumes from its heartbeated cursor', { chunk, ...start });
+        let state: TrainingChunkProgress | undefined = resumed ? { ...resumed, starts } : undefined;
+        const beat = setInterval(() => {
+          if (state) ctx?.heartbeat(state);
+          else ctx?.heartbeat();
+        }, 1000);
+        try {
+          const built = await buildTrainingChunk(
+            offline,
+            id,
+            chunk,
+            { from, to },
+            {
+              ...(resumed ? { resume: resumed.cursor } : {}),
+              ...(segmentRows ? { segmentRows } : {}),
+              onSegment: (cursor) => {
+                state = { cursor, rows: cursor.next - from, starts };
+                ctx?.heartbeat(state);
+              },
+            },
+          );
+          return { cursor: built.cursor, rows: built.rows, starts };
+        } finally {
+          clearInterval(beat);
+        }
+      },
+    ),
     /**
      * Joins partition `index` of `count` (entity-key hash) into its Parquet part. Heartbeats while it runs, so a dead
      * worker's partition times out and is retried on another worker, which writes the same part again.

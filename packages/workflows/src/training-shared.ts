@@ -15,8 +15,23 @@ export interface TrainingSetInput {
    */
   engine?: 'postgres' | 'columnar';
   partitions?: number;
-  /** How long a partition may go without a heartbeat before it is retried elsewhere (default 2 minutes). */
+  /**
+   * How long a chunk or partition may go without a heartbeat before it is retried elsewhere (default 2 minutes; a
+   * Temporal duration such as '30s'). Activities heartbeat every second, so seconds are enough on a healthy worker.
+   */
   heartbeatTimeout?: string;
+  /** Entity rows per segment file of a chunk, the unit a retried chunk resumes at (default 50,000). */
+  segmentRows?: number;
+}
+
+/**
+ * A chunk's heartbeat details and result: its cursor (entity rows [from, next) are in `segments` segment files), the
+ * rows written so far, and where each attempt began (the evidence that a retry resumed rather than restarted).
+ */
+export interface TrainingChunkProgress {
+  cursor: { chunk: number; from: number; next: number; segments: number; segmentRows: number };
+  rows: number;
+  starts: { attempt: number; next: number; segments: number }[];
 }
 
 export interface TrainingSetResult {

@@ -14,7 +14,9 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities.js';
 import {
+  activityRetry,
   FailureTypes,
+  type IngestFileActivities,
   type IngestInput,
   type IngestResult,
   type JanitorInput,
@@ -41,39 +43,28 @@ const NON_RETRYABLE = [
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry: activityRetry(20, NON_RETRYABLE),
 });
 
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 50,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+/** Long steps that heartbeat (staging, validation, pages): a worker silent for `heartbeatTimeout` loses the step. */
+function longActs(heartbeatTimeout = '15s', nonRetryable = NON_RETRYABLE) {
+  return proxyActivities<Activities & IngestFileActivities>({
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout,
+    retry: activityRetry(50, nonRetryable),
+  });
+}
+
+const long = longActs();
 
 /** The commit: one transaction that may run long on a big batch; it heartbeats, so a dead worker is noticed fast. */
-const committing = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+function committingActs(heartbeatTimeout = '15s') {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout,
+    retry: activityRetry(20, NON_RETRYABLE),
+  });
+}
 
 const alerts = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -113,6 +104,22 @@ export async function ingestWorkflow(input: IngestInput): Promise<IngestResult> 
 async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   const progress: Progress = { stage: 'checking', rowsTotal: input.rows, rowsDone: 0 };
   setHandler(progressQuery, () => progress);
+  const steps = input.heartbeatTimeout ? longActs(input.heartbeatTimeout) : long;
+  const committing = committingActs(input.heartbeatTimeout);
+  if (input.stageFile) {
+    // The worker stages the file itself, chunk by chunk; a retry resumes from the heartbeated row cursor.
+    stage('staging', progress);
+    // An ingestion id another submitter took over (CONFLICT) stays taken: no retry.
+    const staging = longActs(input.heartbeatTimeout, [...NON_RETRYABLE, 'CONFLICT']);
+    const staged = await staging.stageIngestFile({
+      project: input.project,
+      view: input.view,
+      ingestionId: input.ingestionId,
+      ...input.stageFile,
+    });
+    progress.rowsTotal = staged.staged ?? staged.cursor.rows;
+  }
+  const rows = progress.rowsTotal;
   stage('checking', progress);
   const checked = await quick.checkStagedIngestion(input.ingestionId);
   if (checked.alreadyCommitted) {
@@ -128,8 +135,8 @@ async function ingestSteps(input: IngestInput): Promise<IngestResult> {
     };
   }
   stage('validating', progress);
-  const validation = await long.validateStagedIngestion(input.ingestionId, input.validationPolicy);
-  progress.rowsDone = input.rows;
+  const validation = await steps.validateStagedIngestion(input.ingestionId, input.validationPolicy);
+  progress.rowsDone = rows;
   if (validation.alerted) {
     // Alerts are best effort: a webhook that stays down must not block the data.
     try {
@@ -152,7 +159,7 @@ async function ingestSteps(input: IngestInput): Promise<IngestResult> {
   }
   if (!validation.success && validation.policy === 'STRICT') {
     stage('quarantined', progress);
-    upsertMemo({ rows: input.rows, quarantined: true, failedExpectations: validation.failed.length });
+    upsertMemo({ rows, quarantined: true, failedExpectations: validation.failed.length });
     throw ApplicationFailure.create({
       type: FailureTypes.validationFailed,
       nonRetryable: true,

@@ -1,12 +1,12 @@
 /**
  * Builds a big training set: entity rows (already loaded by the client) are joined in chunks, each chunk an activity
- * writing a part file, a few at a time; then the parts are streamed into the output file, whose URI the registry
+ * writing segment files and heartbeating its cursor (a retried chunk resumes after its last segment), a few at a time; then the parts are streamed into the output file, whose URI the registry
  * keeps. The `progress` query reports rows done; a failure marks the training set failed and removes its parts.
  */
 import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createTrainingActivities } from '../training-activities.js';
 import type { TrainingSetInput, TrainingSetResult } from '../training-shared.js';
-import { type Progress, progressQuery } from '../shared.js';
+import { activityRetry, type Progress, progressQuery } from '../shared.js';
 
 type Activities = ReturnType<typeof createTrainingActivities>;
 
@@ -15,14 +15,17 @@ const NON_RETRYABLE = ['INVALID_INPUT', 'INVALID_SPEC', 'SCHEMA_MISMATCH', 'UNKN
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry: activityRetry(20, NON_RETRYABLE),
 });
+
+/** The chunk and partition builders: a worker that stops heartbeating for `heartbeatTimeout` loses its activity. */
+function builders(input: TrainingSetInput) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
+    retry: activityRetry(20, [...NON_RETRYABLE, 'CONFIG']),
+  });
+}
 
 export async function trainingSetWorkflow(input: TrainingSetInput): Promise<TrainingSetResult> {
   const progress: Progress = { stage: 'joining', rowsTotal: input.entityRows, rowsDone: 0 };
@@ -31,6 +34,7 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
   const chunks = Math.max(1, Math.ceil(input.entityRows / size));
   const parallel = Math.max(1, input.parallel ?? 2);
   if (input.engine === 'columnar') return partitioned(input, progress, Math.max(1, input.partitions ?? chunks), parallel);
+  const build = builders(input);
   try {
     let next = 0;
     const worker = async () => {
@@ -39,8 +43,11 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
         if (c >= chunks) return;
         const from = c * size;
         const to = Math.min(input.entityRows, from + size);
-        const rows = await acts.buildTrainingChunk(input.id, c, from, to);
-        progress.rowsDone += rows;
+        const built = input.segmentRows
+          ? await build.buildTrainingChunk(input.id, c, from, to, input.segmentRows)
+          : await build.buildTrainingChunk(input.id, c, from, to);
+        // Runs started before chunks resumed from a cursor got a bare row count back.
+        progress.rowsDone += typeof built === 'number' ? built : built.rows;
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, chunks) }, worker));
@@ -68,17 +75,7 @@ async function partitioned(
   count: number,
   parallel: number,
 ): Promise<TrainingSetResult> {
-  const part = proxyActivities<Activities>({
-    startToCloseTimeout: '6 hours',
-    heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: 20,
-      nonRetryableErrorTypes: [...NON_RETRYABLE, 'CONFIG'],
-    },
-  });
+  const part = builders(input);
   const done: { index: number; rows: number; worker: string }[] = [];
   try {
     let next = 0;
