@@ -1,14 +1,18 @@
-export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
+export { type CopyColumn, csvField, encodeColumns, encodeRows, pgText, RowError } from './copy-encode.js';
 export {
   checkAsOf,
   entityColumns,
+  entityRowChunks,
   entityRowError,
   entityRowsCsv,
   type EntityStream,
   getHistoricalFeatures,
+  type HistoricalReadOptions,
   type HistoricalRequest,
   type HistoricalSelection,
   historicalColumns,
+  INLINE_CHUNK_ROWS,
+  inlineEntities,
   labelColumns,
   outputName,
   PIT_STRATEGIES,
@@ -76,3 +80,13 @@ export {
   exportCommit,
 } from './manifest.js';
 export { assertReadOnlyQuery, type ReadOnlyOptions, withReadOnly } from './readonly.js';
+export {
+  DEFAULT_REPLICA_WAIT_MS,
+  type NeededCommit,
+  neededCommits,
+  openReadReplica,
+  type ReadReplica,
+  type ReadRoute,
+  type ReplicaOptions,
+  routeRead,
+} from './replica.js';

@@ -13,6 +13,7 @@ import type {
   HistoricalRequest,
   Ingestion,
   OfflineStore as PgOfflineStore,
+  ReadRoute,
   StageResult,
   ViewVersion,
 } from '@strata/offline-postgres';
@@ -23,6 +24,8 @@ export type OfflineEngineName = 'postgres' | 'columnar';
 /** A training-set request; `entityFile` lets an engine that can read the entity rows' Parquet file itself do so. */
 export interface TrainingRequest extends HistoricalRequest {
   entityFile?: { path: string; format: 'parquet' };
+  /** Told where a Postgres join ran (the read replica, or the primary and why), when offline.readUrl is set. */
+  onRoute?: (route: ReadRoute) => void;
 }
 
 export interface LatestPageOptions {

@@ -207,7 +207,11 @@ export interface HistoricalOptions {
   workMem?: string;
   /** Join plan: 'lateral' (index probes) or 'merge' (one sort per view); default by entity row count. */
   strategy?: 'lateral' | 'merge';
+  /** How entity rows reach Postgres: 'copy' (a temp table, the default) or 'inline' (array parameters, as on a replica). */
+  entityLoad?: 'copy' | 'inline';
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
+  /** Told where the join ran when offline.readUrl is set: the replica, or the primary and why (lag, unreachable). */
+  onRoute?: (route: { server: 'replica' | 'primary'; reason?: string }) => void;
 }
 
 export class Strata implements StrataClient {
@@ -711,7 +715,9 @@ export class Strata implements StrataClient {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.entityLoad ? { entityLoad: opts.entityLoad } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
     });
   }
 
@@ -725,7 +731,9 @@ export class Strata implements StrataClient {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.entityLoad ? { entityLoad: opts.entityLoad } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
     });
     return this.store.writeTrainingSet(req, { path: opts.out, ...(opts.format ? { format: opts.format } : {}) });
   }
