@@ -61,6 +61,7 @@ export {
   partPath,
   partsDir,
   requestOf,
+  setTrainingSetWorkflow,
   type TrainingSet,
   type TrainingSetSpec,
   type TrainingSetStatus,
@@ -90,3 +91,10 @@ export {
   type ReplicaOptions,
   routeRead,
 } from './replica.js';
+export {
+  finishMaterializationRun,
+  type MaterializationRun,
+  type MaterializationStart,
+  materializationRuns,
+  startMaterializationRun,
+} from './runs.js';
