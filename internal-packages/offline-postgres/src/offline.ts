@@ -743,6 +743,14 @@ export class OfflineStore {
     return Number(rows[0]?.commit_seq ?? 0);
   }
 
+  /** Views with a materialization watermark above 0 (something was materialized), by project and view. */
+  async materializedViews(): Promise<{ project: string; view: string }[]> {
+    const { rows } = await this.pool.query<{ project: string; view: string }>(
+      `SELECT project, view FROM ${this.t('watermarks')} WHERE commit_seq > 0 ORDER BY project, view`,
+    );
+    return rows;
+  }
+
   /** Moves the watermark forward only (a late, older run never moves it back). */
   async setWatermark(project: string, view: string, seq: number): Promise<void> {
     await this.pool.query(

@@ -37,7 +37,7 @@ import {
   type OfflineStore,
   type Pool,
   PgRegistry,
-  qualified,
+  setTrainingSetWorkflow,
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
@@ -804,10 +804,7 @@ export class Strata implements StrataClient {
       ],
       memo: { trainingSet: id, rows: ts.entityRows, asOfCommit: ts.asOfCommitSeq },
     });
-    await this.pool.query(`UPDATE ${qualified(this.registry.schema, 'training_sets')} SET workflow_id = $2 WHERE id = $1`, [
-      id,
-      workflowId,
-    ]);
+    await setTrainingSetWorkflow(this.offline, id, workflowId);
     const run = new RunHandle<TrainingSetResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
     return Object.assign(run, { id, entityRows: ts.entityRows }) as RunHandle<TrainingSetResult> & {
       id: string;
