@@ -85,6 +85,18 @@ export class PostgresOfflineStore implements OfflineStore {
     return this.postgres.readStaged(ingestionId, batchSize, opts);
   }
 
+  getWatermark(project: string, view: string) {
+    return this.postgres.getWatermark(project, view);
+  }
+
+  setWatermark(project: string, view: string, seq: number) {
+    return this.postgres.setWatermark(project, view, seq);
+  }
+
+  materializedViews() {
+    return this.postgres.materializedViews();
+  }
+
   async close(): Promise<void> {
     this.columnar?.close();
     await this.postgres.options.replica?.pool.end().catch(() => {});

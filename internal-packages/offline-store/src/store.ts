@@ -73,6 +73,13 @@ export interface OfflineStore {
   /** A staged ingestion's rows in batches, whole or a uniform sample (validation and profiling). */
   readStaged(ingestionId: string, batchSize?: number, opts?: { sampleRows?: number }): AsyncGenerator<Record<string, unknown>[]>;
 
+  // ---- materialization state (the watermark: the last commit copied online, per view) -------------------------------
+  getWatermark(project: string, view: string): Promise<number>;
+  /** Moves a view's watermark forward only (a late, older run never moves it back). */
+  setWatermark(project: string, view: string, seq: number): Promise<void>;
+  /** Views whose watermark is above 0 (something was materialized), by project and view. */
+  materializedViews(): Promise<{ project: string; view: string }[]>;
+
   /** Writes the columnar file of every commit that has none yet (idempotent); CONFIG error without a columnar root. */
   backfill(project: string, filter?: { view?: string; version?: number }): Promise<{ commits: number; rows: number }>;
 
