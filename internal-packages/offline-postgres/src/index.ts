@@ -98,3 +98,4 @@ export {
   materializationRuns,
   startMaterializationRun,
 } from './runs.js';
+export { ENTITY_SQL_TIMEOUT_MS, READER_ROLE, runEntityQuery } from './entity-sql.js';
