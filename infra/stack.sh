@@ -2,6 +2,7 @@
 # Strata local stack: Temporal dev server, PostgreSQL and Redis on loopback.
 #
 #   infra/stack.sh up | down | status | env | restart-redis | kafka-up | kafka-down | cluster-up | cluster-down
+#                  | replica-up | replica-down
 #
 # Kafka (for stream sources) is not part of `up`: `kafka-up` starts one local KRaft broker (infra/kafka.sh).
 # Idempotent: `up` starts only what is not already running and leaves running services alone.
@@ -24,6 +25,8 @@ TEMPORAL_UI_PORT="${STRATA_TEMPORAL_UI_PORT:-8233}"
 # A Redis Cluster for the cluster binding's tests (cluster-up): 6 nodes on ports BASE..BASE+5 (3 masters, 3 replicas);
 # each node's cluster bus is its port + 10000, which must be free too.
 CLUSTER_PORT="${STRATA_REDIS_CLUSTER_PORT:-7001}"
+# A hot-standby replica of the stack's Postgres (replica-up), for the read replica of training sets (offline.readUrl).
+PG_REPLICA_PORT="${STRATA_PG_REPLICA_PORT:-5434}"
 HOST=127.0.0.1
 
 DEFAULT_PG_URL="postgres://strata@$HOST:$PG_PORT/strata"
@@ -46,6 +49,10 @@ fi
 PG_DATA="$PG_ROOT/data"
 PG_RUN="$PG_ROOT/run"
 PG_LOG="$PG_ROOT/postgres.log"
+PG_REPLICA_DATA="$PG_ROOT/replica"
+PG_REPLICA_RUN="$PG_ROOT/replica-run"
+PG_REPLICA_LOG="$PG_ROOT/replica.log"
+DEFAULT_PG_REPLICA_URL="postgres://strata@$HOST:$PG_REPLICA_PORT/strata"
 REDIS_DIR="$STATE_DIR/redis"
 REDIS_PID="$REDIS_DIR/redis.pid"
 TEMPORAL_DIR="$STATE_DIR/temporal"
@@ -153,6 +160,7 @@ EOF
 # strata local stack: loopback only, trust
 local all all               trust
 host  all all 127.0.0.1/32  trust
+host  replication all 127.0.0.1/32  trust
 EOF
   fi
 
@@ -202,6 +210,66 @@ pg_isready_url() {
     pg_isready -q -t 5 -d "$1"
   else
     find_pg_bin && "$PG_BIN/pg_isready" -q -t 5 -d "$1"
+  fi
+}
+
+# A streaming replica (hot standby) of the stack's own Postgres, for offline.readUrl; not part of `up`.
+pg_replica_ctl() { as_pg "$PG_BIN/pg_ctl" -D "$PG_REPLICA_DATA" "$@"; }
+pg_replica_running() { [[ -n "$PG_BIN" && -f "$PG_REPLICA_DATA/PG_VERSION" ]] && pg_replica_ctl status >/dev/null 2>&1; }
+psql_at() { as_pg "$PG_BIN/psql" -X -q -tA -h "$HOST" -p "$1" -U postgres -d postgres -c "$2" 2>/dev/null || true; }
+
+pg_replica_up() {
+  pg_external && die "the replica is a standby of the stack's own Postgres; STRATA_POSTGRES_URL names an external one (point offline.readUrl at its replica instead)"
+  ensure_pg_bin
+  pg_running || die "the stack's Postgres is not running: run 'infra/stack.sh up' first"
+  if pg_replica_running; then log "postgres replica: already running on $HOST:$PG_REPLICA_PORT"; return 0; fi
+  # Clusters made before the replica existed lack the replication line in pg_hba.conf: add it and reload.
+  if ! as_pg grep -q '^host  *replication' "$PG_DATA/pg_hba.conf"; then
+    echo "host  replication all 127.0.0.1/32  trust" | as_pg tee -a "$PG_DATA/pg_hba.conf" >/dev/null
+    pg_ctl_ reload >/dev/null
+  fi
+  port_busy "$PG_REPLICA_PORT" && die "port $PG_REPLICA_PORT is taken by another process: free it or set STRATA_PG_REPLICA_PORT"
+  if [[ ! -f "$PG_REPLICA_DATA/standby.signal" ]]; then
+    # A half-made copy from an interrupted run is not a replica: start over.
+    as_pg rm -rf "$PG_REPLICA_DATA"
+    mkdir -p "$PG_REPLICA_RUN"
+    [[ $EUID -eq 0 ]] && chown postgres: "$PG_REPLICA_RUN"
+    log "postgres replica: pg_basebackup from $HOST:$PG_PORT into $PG_REPLICA_DATA"
+    # -R writes standby.signal and primary_conninfo; -X stream copies the WAL written during the copy too.
+    as_pg "$PG_BIN/pg_basebackup" -h "$HOST" -p "$PG_PORT" -U postgres -D "$PG_REPLICA_DATA" -R -X stream -c fast \
+      >"$PG_ROOT/basebackup.log" 2>&1 || die "pg_basebackup failed, see $PG_ROOT/basebackup.log"
+    # hot_standby_feedback: the primary's vacuum keeps rows a long training-set read on the replica still needs,
+    # and max_standby_streaming_delay lets such a read finish before replay cancels it.
+    as_pg tee -a "$PG_REPLICA_DATA/postgresql.conf" >/dev/null <<EOF
+
+# --- strata local stack: hot standby of $HOST:$PG_PORT (infra/stack.sh replica-up) ---
+port = $PG_REPLICA_PORT
+unix_socket_directories = '$PG_REPLICA_RUN'
+hot_standby = on
+hot_standby_feedback = on
+max_standby_streaming_delay = 300s
+EOF
+  fi
+  log "postgres replica: starting on $HOST:$PG_REPLICA_PORT"
+  pg_replica_ctl -l "$PG_REPLICA_LOG" -w -t 60 start >/dev/null 9>&- || die "the replica failed to start, see $PG_REPLICA_LOG"
+  local i
+  for i in $(seq 1 100); do
+    if [[ "$(psql_at "$PG_REPLICA_PORT" 'SELECT pg_is_in_recovery()')" == t ]]; then
+      log "postgres replica: up, $DEFAULT_PG_REPLICA_URL"
+      return 0
+    fi
+    sleep 0.2
+  done
+  die "the replica did not accept read-only connections within 20s, see $PG_REPLICA_LOG"
+}
+
+pg_replica_down() {
+  find_pg_bin || return 0
+  if pg_replica_running; then
+    log "postgres replica: stopping"
+    pg_replica_ctl -m fast -w -t 60 stop >/dev/null
+  else
+    log "postgres replica: not running"
   fi
 }
 
@@ -416,6 +484,7 @@ status() {
   elif find_pg_bin && pg_running; then echo "postgres  up    $DEFAULT_PG_URL (data $PG_DATA)"
   else echo "postgres  down  $DEFAULT_PG_URL"; rc=1
   fi
+  if ! pg_external && [[ -n "$PG_BIN" ]] && pg_replica_running; then echo "replica   up    $DEFAULT_PG_REPLICA_URL (hot standby)"; fi
   # redis
   addr="$(redis_url)"
   if command -v redis-cli >/dev/null 2>&1 && redis_ping_url "$addr"; then
@@ -438,6 +507,7 @@ print_env() {
   echo "export STRATA_REDIS_URL=$(redis_url)"
   echo "export TEMPORAL_ADDRESS=$(temporal_address)"
   if cluster_running; then echo "export STRATA_REDIS_CLUSTER_URL=$(cluster_url)"; fi
+  if ! pg_external && find_pg_bin && pg_replica_running; then echo "export STRATA_PG_REPLICA_URL=$DEFAULT_PG_REPLICA_URL"; fi
   echo "export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}"
   # Only for the stack's own Temporal: an external server's UI address is not known here.
   temporal_external || echo "export STRATA_TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT"
@@ -540,6 +610,7 @@ down() {
   cluster_down
   temporal_down
   redis_down
+  pg_replica_down
   pg_down
 }
 
@@ -556,6 +627,9 @@ usage: infra/stack.sh up | down | status | env | restart-redis
   cluster-up     start a local Redis Cluster (3 masters + 3 replicas on ports STRATA_REDIS_CLUSTER_PORT..+5, default
                  7001..7006, cluster buses +10000); `env` then prints STRATA_REDIS_CLUSTER_URL
   cluster-down   stop it and remove its state (`down` does this too)
+  replica-up     start a hot-standby replica of the stack's Postgres (pg_basebackup -R) on STRATA_PG_REPLICA_PORT
+                 (default 5434); `env` then prints STRATA_PG_REPLICA_URL (for offline.readUrl)
+  replica-down   stop it (its data stays for the next replica-up; `down` stops it too)
 state: $STATE_DIR
 EOF
 }
@@ -570,6 +644,8 @@ case "${1:-}" in
   kafka-down) with_lock bash "$REPO_DIR/infra/kafka.sh" down ;;
   cluster-up) with_lock cluster_up ;;
   cluster-down) with_lock cluster_down ;;
+  replica-up) with_lock pg_replica_up ;;
+  replica-down) with_lock pg_replica_down ;;
   -h|--help|help) usage ;;
   *) usage; exit 2 ;;
 esac

@@ -27,6 +27,8 @@ const FEAST_N = Number(arg('feast-entities', String(N)));
 const ROOT = arg('dir', join(tmpdir(), 'strata-bench'));
 const DIR = join(ROOT, `p4_${N}_${M}`);
 const SKIP_PG = process.argv.includes('--skip-postgres');
+// A hot standby of the stack's Postgres (`infra/stack.sh replica-up`): also times the join on it (offline.readUrl).
+const REPLICA_URL = process.env.STRATA_PG_REPLICA_URL;
 const WORKERS = Number(arg('workers', '2')); // 0: no workflow runs; else 1 worker, then `WORKERS` workers
 const feastPython = process.env.FEAST_PYTHON;
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
@@ -193,14 +195,31 @@ async function strataRun() {
       log(`${name}: ${secs.toFixed(2)} s for ${w.rows} rows`);
     };
     if (!SKIP_PG) {
-      await timed('postgres', (out) =>
-        strata.writeHistoricalFeatures({
-          ...request,
-          out,
-          workMem: '256MB',
-          ...(process.env.P4_STRATEGY ? { strategy: process.env.P4_STRATEGY } : {}),
-        }),
-      );
+      const pgRequest = (out) => ({
+        ...request,
+        out,
+        workMem: '256MB',
+        ...(process.env.P4_STRATEGY ? { strategy: process.env.P4_STRATEGY } : {}),
+      });
+      await timed('postgres', (out) => strata.writeHistoricalFeatures(pgRequest(out)));
+      // The same join with the entity rows as array parameters (the read replica's way) instead of a COPY'd temp table.
+      await timed('postgres_inline', (out) => strata.writeHistoricalFeatures({ ...pgRequest(out), entityLoad: 'inline' }));
+      if (REPLICA_URL) {
+        // On a hot standby of the same Postgres (offline.readUrl); waits for the load to be replayed there first.
+        const base = cfg('postgres');
+        const viaReplica = await connect({
+          config: { ...base, offline: { ...base.offline, readUrl: REPLICA_URL, readMaxWaitMs: 600_000 } },
+        });
+        try {
+          let route;
+          await timed('postgres_replica', (out) =>
+            viaReplica.writeHistoricalFeatures({ ...pgRequest(out), onRoute: (r) => (route = r) }),
+          );
+          results.postgres_replica.route = route;
+        } finally {
+          await viaReplica.close();
+        }
+      }
     }
     const columnar = await connect({ config: cfg('columnar') });
     try {
@@ -291,6 +310,8 @@ async function main() {
         columnarOverDuckdb: ratio(strata.columnar, duck),
         postgresOverDuckdb: ratio(strata.postgres, duck),
         postgresOverColumnar: ratio(strata.postgres, strata.columnar),
+        inlineOverCopy: ratio(strata.postgres_inline, strata.postgres),
+        replicaOverPrimary: ratio(strata.postgres_replica, strata.postgres),
         oneWorkerOverTwo: two ? ratio(strata.workflow_1_worker, two) : null,
         feastOverStrataPerEntityRow: feast
           ? +(feast.seconds / feast.entity_rows / (strata.columnar.seconds / N)).toFixed(2)

@@ -371,7 +371,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     { schema: { tags: ['service'], summary: 'liveness and the registry connection', security: [] } },
     async (_req, reply) => {
       try {
-        await opts.strata.pool.query('SELECT 1');
+        await opts.strata.registry.ping();
         return { status: 'ok' };
       } catch (e) {
         return reply.status(503).send({ status: 'degraded', registry: (e as Error).message });

@@ -12,7 +12,7 @@ import {
   planFeatureService,
   StrataError,
 } from '@strata/core';
-import { type OfflineStore, type Pool, type PgRegistry, qualified } from '@strata/offline-postgres';
+import { OfflineStore, type PgRegistry, type Pool } from '@strata/offline-postgres';
 import type { OnlineStore } from '@strata/online-store';
 import { addOnDemand, applyFittedOnline, entityRowsFromColumns, typedAnswer } from '@strata/sdk';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -283,10 +283,9 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
    * Views the registry says were materialized (a watermark above 0) whose marker is missing from Redis: the online
    * store lost their data (restart without persistence, flush) and serves NOT_FOUND until they are refilled.
    */
+  const watermarks = opts.offline ?? new OfflineStore(opts.pool, opts.registry);
   const lostViews = async (): Promise<{ project: string; view: string }[]> => {
-    const { rows } = await opts.pool.query<{ project: string; view: string }>(
-      `SELECT project, view FROM ${qualified(opts.registry.schema, 'watermarks')} WHERE commit_seq > 0 ORDER BY project, view`,
-    );
+    const rows = await watermarks.materializedViews();
     const byProject = new Map<string, string[]>();
     for (const r of rows) byProject.set(r.project, [...(byProject.get(r.project) ?? []), r.view]);
     const lost: { project: string; view: string }[] = [];
@@ -326,7 +325,7 @@ export async function createServer(opts: ServerOptions): Promise<{ app: FastifyI
       failed('online_store', err);
     }
     try {
-      await opts.pool.query('SELECT 1');
+      await opts.registry.ping();
       checks.registry = 'ok';
     } catch (err) {
       failed('registry', err);

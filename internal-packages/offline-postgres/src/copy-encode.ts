@@ -48,10 +48,7 @@ function scalarText(t: ValueTypeName, v: unknown): string {
 /** Text of one CSV field (unquoted empty = NULL). */
 export function csvField(t: ValueTypeName, value: unknown): string {
   if (value === null) return '';
-  if (isListType(t)) {
-    const items = (value as unknown[]).map((x) => pgArrayItem(t.replace('_LIST', '') as ValueTypeName, x));
-    return csvQuote(`{${items.join(',')}}`);
-  }
+  if (isListType(t)) return csvQuote(pgText(t, value) as string);
   const s = scalarText(t, value);
   return t === 'STRING' && needsQuote(s) ? csvQuote(s) : s;
 }
@@ -77,6 +74,26 @@ export class RowError extends Error {
   }
 }
 
+/** The coerced value of row i of a column, checked (a RowError names the row and column); null when absent. */
+function cellValue(col: CopyColumn, i: number, rowOffset: number): unknown {
+  let v: unknown;
+  try {
+    v = coerceValue(col.valueType, col.get(i));
+  } catch (err) {
+    if (err instanceof CoerceError)
+      throw new RowError(`${err.message} (column '${col.name}', ${col.valueType})`, rowOffset + i + 1, col.name);
+    throw err;
+  }
+  if (v === null && col.required) {
+    throw new RowError(
+      `column '${col.name}' is null or missing; it is required (join key or event timestamp)`,
+      rowOffset + i + 1,
+      col.name,
+    );
+  }
+  return v;
+}
+
 /** Encodes rows [0, n) of a batch; `rowOffset` numbers rows across batches for error messages (1-based). */
 export function encodeRows(
   columns: CopyColumn[],
@@ -90,25 +107,36 @@ export function encodeRows(
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < columns.length; c++) {
       const col = columns[c] as CopyColumn;
-      let v: unknown;
-      try {
-        v = coerceValue(col.valueType, col.get(i));
-      } catch (err) {
-        if (err instanceof CoerceError)
-          throw new RowError(`${err.message} (column '${col.name}', ${col.valueType})`, rowOffset + i + 1, col.name);
-        throw err;
-      }
-      if (v === null && col.required) {
-        throw new RowError(
-          `column '${col.name}' is null or missing; it is required (join key or event timestamp)`,
-          rowOffset + i + 1,
-          col.name,
-        );
-      }
+      const v = cellValue(col, i, rowOffset);
       if (onTimestamp && col.name === tsColumn && v !== null) onTimestamp((v as Date).getTime());
       cells[c] = csvField(col.valueType, v);
     }
     lines[i] = cells.join(',');
   }
   return n ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * Postgres input text of one value (what COPY would parse for it), null for null: a list is an array literal. Used
+ * to pass values as array parameters (`$1::bigint[]`) instead of COPY.
+ */
+export function pgText(t: ValueTypeName, value: unknown): string | null {
+  if (value === null) return null;
+  if (isListType(t)) {
+    return `{${(value as unknown[]).map((x) => pgArrayItem(t.replace('_LIST', '') as ValueTypeName, x)).join(',')}}`;
+  }
+  return scalarText(t, value);
+}
+
+/**
+ * The same coercion and checks as encodeRows, but column by column: rows [0, n) of each column as Postgres input
+ * text (for array parameters), appended to `out` (one array per column).
+ */
+export function encodeColumns(columns: CopyColumn[], n: number, rowOffset: number, out: (string | null)[][]): void {
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < columns.length; c++) {
+      const col = columns[c] as CopyColumn;
+      (out[c] as (string | null)[]).push(pgText(col.valueType, cellValue(col, i, rowOffset)));
+    }
+  }
 }

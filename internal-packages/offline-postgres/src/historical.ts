@@ -13,6 +13,7 @@ import {
   type FeatureSpec,
   fromArrowType,
   invalidInput,
+  isListType,
   type JoinKey,
   schemaMismatch,
   StrataError,
@@ -21,12 +22,13 @@ import {
 } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
+import { type CopyColumn, encodeColumns, encodeRows, RowError } from './copy-encode.js';
 import { arrowColumnBatch, type ColumnBatch } from './offline.js';
 import type { Pool, PoolClient } from './pool.js';
 import type { ViewVersion } from './registry.js';
 import { ident, qualified } from './sql.js';
-import { cursorBatches } from './stream.js';
+import { type ReadReplica, type ReadRoute, routeRead } from './replica.js';
+import { arrowSchema, cursorBatches, recordBatch } from './stream.js';
 
 export interface HistoricalSelection {
   view: ViewVersion;
@@ -73,6 +75,11 @@ export interface HistoricalRequest {
   batchSize?: number;
   /** work_mem for the query (e.g. '256MB'). */
   workMem?: string;
+  /**
+   * How the entity rows reach the primary: 'copy' (a temp table loaded by COPY, indexed and analysed; the default)
+   * or 'inline' (array parameters of the query, as on a replica). Replica reads are always inline.
+   */
+  entityLoad?: 'copy' | 'inline';
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
   /** On-demand features and transformations (computed by the training-set builder, not by the join). */
   derived?: DerivedFeatures;
@@ -224,25 +231,25 @@ async function checkAsOf(client: PoolClient, schema: string, req: HistoricalRequ
   }
 }
 
-/** Where entity rows live: a session temp table, or an unlogged table in the schema (for training-set workflows). */
+/**
+ * Where entity rows live: a session temp table, an unlogged table in the schema (for training-set workflows), or
+ * inline: array parameters of the query itself (`inlineEntities`), for a read-only server.
+ */
 export interface EntityTableRef {
-  /** The quoted (maybe schema-qualified) table name. */
+  /** The quoted (maybe schema-qualified) table name, or the CTE's name. */
   sql: string;
-  kind: 'temp' | 'unlogged';
+  kind: 'temp' | 'unlogged' | 'inline';
+  /** For inline rows: the CTE that defines `sql`. */
+  cte?: string;
 }
 
-/**
- * The entity rows of a request as COPY csv text, batch by batch: `__row` (the row's position), the join keys, `__ts`
- * (the row's time) and the label columns, each value coerced and checked like any staged value. Both offline engines
- * load entity rows through it (Postgres by COPY, the columnar engine from a file), so a bad row gets the same verdict
- * on either. `counter.rows` counts the rows encoded so far.
- */
-export async function* entityRowsCsv(
+/** The entity rows of a request batch by batch as checked columns: `__row`, the join keys, `__ts`, the labels. */
+async function* entityCopyBatches(
   req: HistoricalRequest,
   keys: JoinKey[],
   labels: { name: string; valueType: ValueTypeName }[],
   counter: { rows: number },
-): AsyncGenerator<string> {
+): AsyncGenerator<{ columns: CopyColumn[]; rows: number; base: number }> {
   const columns = [
     ...keys.map((k) => ({ name: k.name, source: k.name, valueType: k.valueType, required: true })),
     { name: '__ts', source: req.timestampColumn, valueType: 'UNIX_TIMESTAMP' as const, required: true },
@@ -261,11 +268,84 @@ export async function* entityRowsCsv(
         return { name: c.name, valueType: c.valueType, required: c.required, get };
       }),
     ];
-    const text = encodeRows(copyCols, batch.numRows, base);
+    yield { columns: copyCols, rows: batch.numRows, base };
     counter.rows += batch.numRows;
     req.onProgress?.({ stage: 'loading', rows: counter.rows });
+  }
+}
+
+/**
+ * The entity rows of a request as COPY csv text, batch by batch: `__row` (the row's position), the join keys, `__ts`
+ * (the row's time) and the label columns, each value coerced and checked like any staged value. Both offline engines
+ * load entity rows through it (Postgres by COPY, the columnar engine from a file), so a bad row gets the same verdict
+ * on either. `counter.rows` counts the rows encoded so far.
+ */
+export async function* entityRowsCsv(
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  labels: { name: string; valueType: ValueTypeName }[],
+  counter: { rows: number },
+): AsyncGenerator<string> {
+  for await (const b of entityCopyBatches(req, keys, labels, counter)) {
+    const text = encodeRows(b.columns, b.rows, b.base);
     if (text) yield text;
   }
+}
+
+/**
+ * The entity rows in chunks of about `chunkRows` rows, each column as an array of Postgres input text (same coercion
+ * and checks as entityRowsCsv): the parameters of an inline entity source (`inlineEntities`).
+ */
+export async function* entityRowChunks(
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  labels: { name: string; valueType: ValueTypeName }[],
+  chunkRows: number,
+  counter: { rows: number } = { rows: 0 },
+): AsyncGenerator<(string | null)[][]> {
+  const width = keys.length + labels.length + 2;
+  const fresh = () => Array.from({ length: width }, () => [] as (string | null)[]);
+  let chunk = fresh();
+  for await (const b of entityCopyBatches(req, keys, labels, counter)) {
+    let from = 0;
+    while (from < b.rows) {
+      const take = Math.min(b.rows - from, chunkRows - (chunk[0] as unknown[]).length);
+      const offset = from;
+      const cols = b.columns.map((c) => ({ ...c, get: (i: number) => c.get(i + offset) }));
+      encodeColumns(cols, take, b.base + offset, chunk);
+      from += take;
+      if ((chunk[0] as unknown[]).length >= chunkRows) {
+        yield chunk;
+        chunk = fresh();
+      }
+    }
+  }
+  if ((chunk[0] as unknown[]).length) yield chunk;
+}
+
+/**
+ * Entity rows given to the query as array parameters instead of a table: a CTE over `unnest($1::bigint[], ...)`.
+ * Nothing is written, so this works where temporary tables cannot be created (a hot-standby replica). The parameter
+ * order is entityRowChunks' column order.
+ */
+export function inlineEntities(keys: JoinKey[], labels: { name: string; valueType: ValueTypeName }[]): EntityTableRef {
+  const cols = [
+    { name: '__row', valueType: 'INT64' as ValueTypeName },
+    ...keys.map((k) => ({ name: k.name, valueType: k.valueType })),
+    { name: '__ts', valueType: 'UNIX_TIMESTAMP' as ValueTypeName },
+    ...labels.map((l, i) => ({ name: `__l${i}`, valueType: l.valueType })),
+  ];
+  // A list value travels as the text of an array literal (unnest would flatten a 2-D array) and is cast per row.
+  const args = cols.map((c, i) => `$${i + 1}::${isListType(c.valueType) ? 'text' : toPostgresType(c.valueType)}[]`);
+  const names = cols.map((_c, i) => ident(`u${i}`));
+  const selects = cols.map(
+    (c, i) => `${names[i]}${isListType(c.valueType) ? `::${toPostgresType(c.valueType)}` : ''} AS ${ident(c.name)}`,
+  );
+  return {
+    sql: '"__entities"',
+    kind: 'inline',
+    cte: `"__entities" AS (SELECT ${selects.join(', ')} FROM unnest(${args.join(', ')}) AS u(${names.join(', ')}))`,
+  };
 }
 
 /** A bad entity value (a RowError) as INVALID_INPUT in the request's terms (row, column); anything else as it is. */
@@ -380,24 +460,74 @@ export async function buildQuery(
     for (let j = 0; j < s.features.length; j++) selects.push(`${alias}.${ident(`c${j}`)}`);
   }
   const where = range ? `WHERE ${rangeCond}` : '';
+  if (tmp.cte) ctes.unshift(tmp.cte);
   const with_ = ctes.length ? `WITH ${ctes.join(', ')} ` : '';
   return `${with_}SELECT ${selects.join(', ')} FROM ${tmp.sql} e ${joins.join(' ')} ${where} ORDER BY e."__row"`;
 }
 
 let tmpCounter = 0;
 
+/** Entity rows per query when they travel inline as array parameters (bounded memory, one cursor per chunk). */
+export const INLINE_CHUNK_ROWS = 50_000;
+
+export interface HistoricalReadOptions {
+  /** A read-only replica to run the join on when it has replayed every commit the request needs (replica.ts). */
+  replica?: ReadReplica;
+  /** Told where the join ran (replica or primary, and why not the replica). */
+  onRoute?: (route: ReadRoute) => void;
+}
+
+/** Errors of the join in the request's terms. */
+function joinError(err: unknown): unknown {
+  if (err instanceof StrataError) return err;
+  const e = err as { code?: string; message?: string };
+  if (e.code === '22P02' || e.code === '22003')
+    return invalidInput(`the entity table has a value of the wrong type: ${e.message}`);
+  return err;
+}
+
 /**
- * Streams a training set as Arrow record batches in entity-row order. The entity rows are loaded first (COPY into a
- * temp table), then a server-side cursor reads the join `batchSize` rows at a time.
+ * Streams a training set as Arrow record batches in entity-row order. On the primary the entity rows are loaded
+ * first (COPY into a temp table; `entityLoad: 'inline'` passes them as array parameters instead), then a server-side
+ * cursor reads the join `batchSize` rows at a time. With a replica that has caught up, the join runs there, entity
+ * rows inline (a hot standby cannot create tables).
  */
 export async function* streamHistoricalFeatures(
   pool: Pool,
   schema: string,
   req: HistoricalRequest,
+  opts: HistoricalReadOptions = {},
 ): AsyncGenerator<arrow.RecordBatch> {
   const keys = planHistorical(req);
-  const keyNames = new Set(keys.map((k) => k.name));
-  const labels = entityColumns(req).filter((c) => c.name !== req.timestampColumn && !keyNames.has(c.name));
+  if (opts.replica) {
+    const pin = {
+      ...(req.asOfCommitSeq !== undefined ? { asOfCommitSeq: req.asOfCommitSeq } : {}),
+      ...(req.asOfTime ? { asOfTime: req.asOfTime } : {}),
+    };
+    const route = await routeRead(
+      pool,
+      opts.replica,
+      schema,
+      req.selections.map((s) => s.view),
+      pin,
+    );
+    opts.onRoute?.(route);
+    if (route.server === 'replica') {
+      yield* streamInline(opts.replica.pool, schema, req, keys);
+      return;
+    }
+  }
+  yield* req.entityLoad === 'inline' ? streamInline(pool, schema, req, keys) : streamCopied(pool, schema, req, keys);
+}
+
+/** Entity rows by COPY into a session temp table, then the join through one cursor (primary only). */
+async function* streamCopied(
+  pool: Pool,
+  schema: string,
+  req: HistoricalRequest,
+  keys: JoinKey[],
+): AsyncGenerator<arrow.RecordBatch> {
+  const labels = labelColumns(req, keys);
   const outCols = historicalColumns(req, keys);
   const client = await pool.connect();
   const tmp: EntityTableRef = {
@@ -422,14 +552,64 @@ export async function* streamHistoricalFeatures(
     inTx = false;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    if (err instanceof StrataError) throw err;
-    const e = err as { code?: string; message?: string };
-    if (e.code === '22P02' || e.code === '22003')
-      throw invalidInput(`the entity table has a value of the wrong type: ${e.message}`);
-    throw err;
+    throw joinError(err);
   } finally {
     if (inTx) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP TABLE IF EXISTS ${tmp.sql}`).catch(() => {});
+    client.release();
+  }
+}
+
+/**
+ * Entity rows as array parameters, INLINE_CHUNK_ROWS at a time, every chunk joined in one read-only
+ * repeatable-read transaction (one snapshot for the whole training set). Writes nothing, so it runs on a hot standby.
+ */
+async function* streamInline(
+  pool: Pool,
+  schema: string,
+  req: HistoricalRequest,
+  keys: JoinKey[],
+): AsyncGenerator<arrow.RecordBatch> {
+  const labels = labelColumns(req, keys);
+  const outCols = historicalColumns(req, keys);
+  const client = await pool.connect();
+  let inTx = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    inTx = true;
+    if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
+    await checkAsOf(client, schema, req);
+    const sql = await buildQuery(
+      client,
+      schema,
+      inlineEntities(keys, labels),
+      { ...req, strategy: req.strategy ?? DEFAULT_STRATEGY },
+      keys,
+      labels.length,
+    );
+    let joined = 0;
+    let yielded = false;
+    try {
+      for await (const params of entityRowChunks(req, keys, labels, INLINE_CHUNK_ROWS)) {
+        for await (const b of cursorBatches(client, sql, params, outCols, req.batchSize ?? 50_000, (rows) =>
+          req.onProgress?.({ stage: 'joining', rows: joined + rows }),
+        )) {
+          if (!b.numRows) continue;
+          yielded = true;
+          yield b;
+        }
+        joined += (params[0] as unknown[]).length;
+      }
+    } catch (err) {
+      throw entityRowError(err, req);
+    }
+    if (!yielded) yield recordBatch(arrowSchema(outCols), outCols, []);
+    await client.query('COMMIT');
+    inTx = false;
+  } catch (err) {
+    throw joinError(err);
+  } finally {
+    if (inTx) await client.query('ROLLBACK').catch(() => {});
     client.release();
   }
 }

@@ -1,14 +1,18 @@
-export { type CopyColumn, csvField, encodeRows, RowError } from './copy-encode.js';
+export { type CopyColumn, csvField, encodeColumns, encodeRows, pgText, RowError } from './copy-encode.js';
 export {
   checkAsOf,
   entityColumns,
+  entityRowChunks,
   entityRowError,
   entityRowsCsv,
   type EntityStream,
   getHistoricalFeatures,
+  type HistoricalReadOptions,
   type HistoricalRequest,
   type HistoricalSelection,
   historicalColumns,
+  INLINE_CHUNK_ROWS,
+  inlineEntities,
   labelColumns,
   outputName,
   PIT_STRATEGIES,
@@ -59,6 +63,7 @@ export {
   type TrainingChunkCursor,
   partsDir,
   requestOf,
+  setTrainingSetWorkflow,
   type TrainingSet,
   type TrainingSetSpec,
   type TrainingSetStatus,
@@ -80,3 +85,21 @@ export {
   exportCommit,
 } from './manifest.js';
 export { assertReadOnlyQuery, type ReadOnlyOptions, withReadOnly } from './readonly.js';
+export {
+  DEFAULT_REPLICA_WAIT_MS,
+  type NeededCommit,
+  neededCommits,
+  openReadReplica,
+  type ReadReplica,
+  type ReadRoute,
+  type ReplicaOptions,
+  routeRead,
+} from './replica.js';
+export {
+  finishMaterializationRun,
+  type MaterializationRun,
+  type MaterializationStart,
+  materializationRuns,
+  startMaterializationRun,
+} from './runs.js';
+export { ENTITY_SQL_TIMEOUT_MS, READER_ROLE, runEntityQuery } from './entity-sql.js';

@@ -10,6 +10,7 @@ import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CopyColumn, encodeRows, RowError } from './copy-encode.js';
 import { type CommitFileSink, exportCommit } from './manifest.js';
+import type { ReadReplica } from './replica.js';
 import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import type { PgRegistry, ViewVersion } from './registry.js';
@@ -151,6 +152,8 @@ export const BULK_LOAD_MIN_ROWS = 100_000;
 export interface OfflineStoreOptions {
   /** Also writes each commit's rows as an immutable columnar file, inside the commit (ADR 0006). */
   commitFiles?: CommitFileSink;
+  /** A read-only replica for training-set reads (offline.readUrl); writes never go there. See replica.ts. */
+  replica?: ReadReplica;
 }
 
 export class OfflineStore {
@@ -729,6 +732,14 @@ export class OfflineStore {
       [project, view],
     );
     return Number(rows[0]?.commit_seq ?? 0);
+  }
+
+  /** Views with a materialization watermark above 0 (something was materialized), by project and view. */
+  async materializedViews(): Promise<{ project: string; view: string }[]> {
+    const { rows } = await this.pool.query<{ project: string; view: string }>(
+      `SELECT project, view FROM ${this.t('watermarks')} WHERE commit_seq > 0 ORDER BY project, view`,
+    );
+    return rows;
   }
 
   /** Moves the watermark forward only (a late, older run never moves it back). */

@@ -18,11 +18,19 @@ pg.types.setTypeParser(1016 as never, (v: string) =>
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+export function createPool(
+  url: string,
+  options: {
+    max?: number;
+    applicationName?: string /** Every session read-only (a read replica's pool). */;
+    readOnly?: boolean;
+  } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'strata',
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });

@@ -79,6 +79,11 @@ export class PgRegistry {
     return migrate(this.pool, this.schema);
   }
 
+  /** Rejects when the registry's database cannot be reached (health checks). */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   async loadRepo(project: string, db: Queryable = this.pool): Promise<RepoSpec> {
     const { rows } = await db.query<{ kind: ObjectKind; spec: unknown }>(
       `SELECT kind, spec FROM ${this.t('objects')} WHERE project = $1 ORDER BY kind, name`,

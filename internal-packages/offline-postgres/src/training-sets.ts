@@ -398,6 +398,14 @@ export async function finishTrainingSet(
   return { uri: w.path, rows: w.rows };
 }
 
+/** Records the workflow that builds a training set (its id is shown with the set and used to follow it). */
+export async function setTrainingSetWorkflow(store: OfflineStore, id: string, workflowId: string): Promise<void> {
+  await store.pool.query(`UPDATE ${qualified(store.schema, 'training_sets')} SET workflow_id = $2 WHERE id = $1`, [
+    id,
+    workflowId,
+  ]);
+}
+
 /** Marks a training set as being built (a partition or chunk started). */
 export async function markTrainingSetBuilding(store: OfflineStore, id: string): Promise<void> {
   await store.pool.query(

@@ -9,6 +9,7 @@ import {
   type PgRegistry,
   type Pool,
   OfflineStore as PgStore,
+  openReadReplica,
   readViewAsOf,
   streamHistoricalFeatures,
   type ViewVersion,
@@ -51,8 +52,12 @@ export class PostgresOfflineStore implements OfflineStore {
   }
 
   streamTrainingSet(req: TrainingRequest): AsyncGenerator<arrow.RecordBatch> {
-    const { entityFile: _file, ...rest } = req;
-    return streamHistoricalFeatures(this.postgres.pool, this.postgres.schema, rest);
+    const { entityFile: _file, onRoute: _route, ...rest } = req;
+    const replica = this.postgres.options.replica;
+    return streamHistoricalFeatures(this.postgres.pool, this.postgres.schema, rest, {
+      ...(replica ? { replica } : {}),
+      ...(req.onRoute ? { onRoute: req.onRoute } : {}),
+    });
   }
 
   async writeTrainingSet(req: TrainingRequest, out: { path: string; format?: string }) {
@@ -80,8 +85,21 @@ export class PostgresOfflineStore implements OfflineStore {
     return this.postgres.readStaged(ingestionId, batchSize, opts);
   }
 
+  getWatermark(project: string, view: string) {
+    return this.postgres.getWatermark(project, view);
+  }
+
+  setWatermark(project: string, view: string, seq: number) {
+    return this.postgres.setWatermark(project, view, seq);
+  }
+
+  materializedViews() {
+    return this.postgres.materializedViews();
+  }
+
   async close(): Promise<void> {
     this.columnar?.close();
+    await this.postgres.options.replica?.pool.end().catch(() => {});
   }
 }
 
@@ -127,6 +145,9 @@ export interface OfflineConfig {
   /** Folder of the commits' Parquet files; when set, every commit also writes its file there. */
   columnarRoot?: string;
   duckdb?: DuckOptions;
+  /** A read-only replica for training-set reads (postgres engine): its URL, and how long to wait for it to catch up. */
+  readUrl?: string;
+  readMaxWaitMs?: number;
 }
 
 /**
@@ -135,17 +156,22 @@ export interface OfflineConfig {
  */
 export function openOfflineStore(pool: Pool, registry: PgRegistry, config: OfflineConfig = {}): PostgresOfflineStore {
   const engine = config.engine ?? 'postgres';
+  const replica = config.readUrl
+    ? openReadReplica(config.readUrl, config.readMaxWaitMs !== undefined ? { maxWaitMs: config.readMaxWaitMs } : {})
+    : undefined;
+  const options = replica ? { replica } : {};
   if (!config.columnarRoot) {
     if (engine === 'columnar') {
       throw new StrataError('CONFIG', 'the columnar offline engine needs a folder for the Parquet copies of commits', {
         hint: 'set offline.columnarRoot in strata.yaml (or STRATA_COLUMNAR_ROOT), or use offline.engine: postgres',
       });
     }
-    return new PostgresOfflineStore(new PgStore(pool, registry));
+    return new PostgresOfflineStore(new PgStore(pool, registry, options));
   }
   // The engine exists before the Postgres store so that its commit sink is the one commits write through.
   let columnar: ColumnarEngine | undefined;
   const pg = new PgStore(pool, registry, {
+    ...options,
     commitFiles: {
       write: (x) => (columnar as ColumnarEngine).sink.write(x),
       discard: (p) => (columnar as ColumnarEngine).sink.discard(p),

@@ -19,7 +19,7 @@ import * as arrowLib from 'apache-arrow';
 import { type ColumnarOfflineStore, openOfflineStore, PostgresOfflineStore } from './bindings.js';
 import type { OfflineStore, TrainingRequest } from './store.js';
 
-export const BINDINGS = ['postgres-lateral', 'postgres-merge', 'columnar'] as const;
+export const BINDINGS = ['postgres-lateral', 'postgres-merge', 'postgres-inline', 'columnar'] as const;
 export type BindingName = (typeof BINDINGS)[number];
 
 export interface Binding {
@@ -27,6 +27,8 @@ export interface Binding {
   store: OfflineStore;
   /** The Postgres join plan this binding asks for (postgres bindings only). */
   strategy?: PitStrategy;
+  /** How the entity rows reach Postgres: 'inline' is the array-parameter path a read replica takes. */
+  entityLoad?: 'copy' | 'inline';
 }
 
 export interface Conformance {
@@ -58,6 +60,7 @@ export async function openConformance(opts: { viewPartitions?: number } = {}): P
   const bindings: Binding[] = [
     { name: 'postgres-lateral', store: postgres, strategy: 'lateral' },
     { name: 'postgres-merge', store: postgres, strategy: 'merge' },
+    { name: 'postgres-inline', store: postgres, strategy: 'lateral', entityLoad: 'inline' },
     { name: 'columnar', store: columnar },
   ];
   return {
@@ -71,7 +74,11 @@ export async function openConformance(opts: { viewPartitions?: number } = {}): P
     binding: (name) => bindings.find((b) => b.name === name) as Binding,
     async training(b, req) {
       const out: arrow.RecordBatch[] = [];
-      for await (const batch of b.store.streamTrainingSet({ ...req, ...(b.strategy ? { strategy: b.strategy } : {}) }))
+      for await (const batch of b.store.streamTrainingSet({
+        ...req,
+        ...(b.strategy ? { strategy: b.strategy } : {}),
+        ...(b.entityLoad ? { entityLoad: b.entityLoad } : {}),
+      }))
         out.push(batch);
       return new arrowLib.Table(out);
     },

@@ -13,6 +13,7 @@ import type {
   HistoricalRequest,
   Ingestion,
   OfflineStore as PgOfflineStore,
+  ReadRoute,
   StageResult,
   ViewVersion,
 } from '@strata/offline-postgres';
@@ -23,6 +24,8 @@ export type OfflineEngineName = 'postgres' | 'columnar';
 /** A training-set request; `entityFile` lets an engine that can read the entity rows' Parquet file itself do so. */
 export interface TrainingRequest extends HistoricalRequest {
   entityFile?: { path: string; format: 'parquet' };
+  /** Told where a Postgres join ran (the read replica, or the primary and why), when offline.readUrl is set. */
+  onRoute?: (route: ReadRoute) => void;
 }
 
 export interface LatestPageOptions {
@@ -69,6 +72,13 @@ export interface OfflineStore {
   latestPage(vv: ViewVersion, opts: LatestPageOptions): Promise<{ rows: Record<string, unknown>[]; cursor: unknown[] | null }>;
   /** A staged ingestion's rows in batches, whole or a uniform sample (validation and profiling). */
   readStaged(ingestionId: string, batchSize?: number, opts?: { sampleRows?: number }): AsyncGenerator<Record<string, unknown>[]>;
+
+  // ---- materialization state (the watermark: the last commit copied online, per view) -------------------------------
+  getWatermark(project: string, view: string): Promise<number>;
+  /** Moves a view's watermark forward only (a late, older run never moves it back). */
+  setWatermark(project: string, view: string, seq: number): Promise<void>;
+  /** Views whose watermark is above 0 (something was materialized), by project and view. */
+  materializedViews(): Promise<{ project: string; view: string }[]>;
 
   /** Writes the columnar file of every commit that has none yet (idempotent); CONFIG error without a columnar root. */
   backfill(project: string, filter?: { view?: string; version?: number }): Promise<{ commits: number; rows: number }>;

@@ -311,3 +311,4 @@ export {
   type TestApi,
 } from './online-conformance.js';
 export { type ClusterMaster, clusterNodeRole, killClusterMaster, restoreCluster } from './redis-cluster.js';
+export { inRecovery, pauseReplay, resumeReplay, startPgReplica } from './pg-replica.js';

@@ -42,7 +42,9 @@ import {
   type OfflineStore,
   type Pool,
   PgRegistry,
-  qualified,
+  ENTITY_SQL_TIMEOUT_MS,
+  runEntityQuery,
+  setTrainingSetWorkflow,
   stageCsvFile,
   type ViewVersion,
 } from '@strata/offline-postgres';
@@ -229,7 +231,11 @@ export interface HistoricalOptions {
   workMem?: string;
   /** Join plan: 'lateral' (index probes) or 'merge' (one sort per view); default by entity row count. */
   strategy?: 'lateral' | 'merge';
+  /** How entity rows reach Postgres: 'copy' (a temp table, the default) or 'inline' (array parameters, as on a replica). */
+  entityLoad?: 'copy' | 'inline';
   onProgress?: (p: { stage: 'loading' | 'joining'; rows: number }) => void;
+  /** Told where the join ran when offline.readUrl is set: the replica, or the primary and why (lag, unreachable). */
+  onRoute?: (route: { server: 'replica' | 'primary'; reason?: string }) => void;
 }
 
 export class Strata implements StrataClient {
@@ -843,7 +849,9 @@ export class Strata implements StrataClient {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.entityLoad ? { entityLoad: opts.entityLoad } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
     });
   }
 
@@ -862,7 +870,9 @@ export class Strata implements StrataClient {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.workMem ? { workMem: opts.workMem } : {}),
       ...(opts.strategy ? { strategy: opts.strategy } : {}),
+      ...(opts.entityLoad ? { entityLoad: opts.entityLoad } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
     });
     return this.store.writeTrainingSet(req, { path: opts.out, ...(opts.format ? { format: opts.format } : {}) });
   }
@@ -939,10 +949,7 @@ export class Strata implements StrataClient {
       ],
       memo: { trainingSet: id, rows: ts.entityRows, asOfCommit: ts.asOfCommitSeq },
     });
-    await this.pool.query(`UPDATE ${qualified(this.registry.schema, 'training_sets')} SET workflow_id = $2 WHERE id = $1`, [
-      id,
-      workflowId,
-    ]);
+    await setTrainingSetWorkflow(this.offline, id, workflowId);
     const run = new RunHandle<TrainingSetResult>(workflowId, handle, this.config.temporal.uiUrl, this.config.temporal.namespace);
     return Object.assign(run, { id, entityRows: ts.entityRows }) as RunHandle<TrainingSetResult> & {
       id: string;
@@ -1012,41 +1019,13 @@ export class Strata implements StrataClient {
    * says it can only read: it is ONE statement (sent by the extended protocol, which refuses a second one), it must be
    * a query (it is declared as a cursor, which only SELECT/VALUES/TABLE/WITH without data-modifying parts can be), it
    * runs in a read-only transaction whose snapshot is taken before the text runs (so nothing can make it read-write),
-   * under a statement timeout, and as the database's read-only role ({@link READER_ROLE}) where there is one.
+   * under a statement timeout, and as the database's read-only role (strata_reader) where there is one.
    */
   async queryTable(sql: string, opts: { timeoutMs?: number } = {}): Promise<arrow.Table> {
     const timeoutMs = opts.timeoutMs ?? ENTITY_SQL_TIMEOUT_MS;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw invalidInput(`the entity query timeout must be a positive number of milliseconds, got ${timeoutMs}`);
-    }
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
-      await client.query('SAVEPOINT strata_reader');
-      try {
-        await client.query(`SET LOCAL ROLE ${READER_ROLE}`);
-        await client.query('RELEASE SAVEPOINT strata_reader');
-      } catch {
-        // No read-only role in this database (or not ours to use): the read-only transaction still holds.
-        await client.query('ROLLBACK TO SAVEPOINT strata_reader');
-      }
-      // The first query takes the transaction's snapshot: from here on it cannot be made read-write.
-      await client.query('SELECT 1');
-      // queryMode 'extended' (pg >= 8.12, not in its typings yet) sends Parse/Bind/Execute even without parameters.
-      const declare = { text: `DECLARE strata_entity_rows NO SCROLL CURSOR FOR ${sql}`, queryMode: 'extended' };
-      await client.query(declare);
-      const res = await client.query('FETCH ALL FROM strata_entity_rows');
-      await client.query('ROLLBACK');
-      const { fromPgResult } = await import('./pg-arrow.js');
-      return fromPgResult(res);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (err instanceof StrataError) throw err;
-      throw entitySqlError(err as Error & { code?: string }, timeoutMs);
-    } finally {
-      client.release();
-    }
+    const res = await runEntityQuery(this.pool, sql, { timeoutMs });
+    const { fromPgResult } = await import('./pg-arrow.js');
+    return fromPgResult(res);
   }
 
   /**
@@ -1078,62 +1057,6 @@ function yamlToJs(doc: ReturnType<typeof parseAllDocuments>[number], path: strin
     }
     throw err;
   }
-}
-
-/** The Postgres role that user SQL runs as where the database has it (see docs/offline-store.md). */
-export const READER_ROLE = 'strata_reader';
-/** How long an entity query may run by default. */
-export const ENTITY_SQL_TIMEOUT_MS = 300_000;
-
-/** A clear INVALID_INPUT for each way an entity query can be refused. */
-function entitySqlError(err: Error & { code?: string }, timeoutMs: number): StrataError {
-  const msg = err.message;
-  const where = { where: 'entity SQL' };
-  if (/cannot insert multiple commands into a prepared statement/.test(msg)) {
-    return invalidInput('the entity query must be one SQL statement (a SELECT), but it has several', {
-      ...where,
-      hint: 'remove the ";" and what follows; the query runs read-only, one statement',
-    });
-  }
-  if (
-    err.code === '42601' &&
-    /syntax error at or near "(DELETE|INSERT|UPDATE|MERGE|COPY|SET|CREATE|DROP|ALTER|TRUNCATE|GRANT|CALL|DO|VACUUM|RESET|BEGIN|COMMIT|ROLLBACK)"/i.test(
-      msg,
-    )
-  ) {
-    return invalidInput('the entity query must be a query (SELECT, VALUES, TABLE or WITH … SELECT); it cannot change anything', {
-      ...where,
-      hint: 'write a SELECT that returns the entity rows',
-    });
-  }
-  if (err.code === '0A000' && /data-modifying/.test(msg)) {
-    return invalidInput('the entity query must be a query: a WITH clause cannot hold INSERT, UPDATE, DELETE or MERGE', {
-      ...where,
-      hint: 'write a SELECT that returns the entity rows',
-    });
-  }
-  if (err.code === '25006' || err.code === '25001') {
-    return invalidInput(`the entity query tried to write, and it runs read-only: ${msg}`, {
-      ...where,
-      hint: 'entity SQL can only read; remove what writes (a function that writes, nextval, FOR UPDATE, ...)',
-    });
-  }
-  if (err.code === '42501') {
-    return invalidInput(`the entity query is not allowed: ${msg}`, {
-      ...where,
-      hint: `entity SQL runs as the read-only role ${READER_ROLE}: it can read tables, nothing else`,
-    });
-  }
-  if (err.code === '57014') {
-    return invalidInput(`the entity query took longer than ${timeoutMs} ms and was stopped`, {
-      ...where,
-      hint: 'make the query cheaper, or raise the timeout ({ sql, timeoutMs } / --entity-sql-timeout <ms>)',
-    });
-  }
-  return invalidInput(`the entity query failed: ${msg}`, {
-    ...where,
-    hint: 'check the SQL; it runs read-only against the offline store, one SELECT',
-  });
 }
 
 function fullRepo(repo: Partial<RepoSpec>): RepoSpec {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { loadConfig, offlineOptions } from './config.js';
 
 const noFile = { configPath: undefined as unknown as string };
 
@@ -43,6 +43,24 @@ describe('loadConfig: scale settings', () => {
     );
     expect(() => loadConfig({ env: { STRATA_CONFIG: '', STRATA_WORKER_MAX_ACTIVITIES: 'many' }, ...noFile })).toThrow(
       expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('worker.maxConcurrentActivities') }),
+    );
+  });
+
+  it('reads the read replica of training sets (offline.readUrl) and gives it to the offline store only when set', () => {
+    const none = loadConfig({ env: { STRATA_CONFIG: '' }, ...noFile });
+    expect(none.offline.readUrl).toBeUndefined();
+    expect(offlineOptions(none)).not.toHaveProperty('readUrl');
+    const c = loadConfig({
+      env: {
+        STRATA_CONFIG: '',
+        STRATA_OFFLINE_READ_URL: 'postgres://reader@standby:5432/strata',
+        STRATA_OFFLINE_READ_MAX_WAIT_MS: '500',
+      },
+      ...noFile,
+    });
+    expect(offlineOptions(c)).toMatchObject({ readUrl: 'postgres://reader@standby:5432/strata', readMaxWaitMs: 500 });
+    expect(() => loadConfig({ env: { STRATA_CONFIG: '', STRATA_OFFLINE_READ_MAX_WAIT_MS: '-1' }, ...noFile })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('offline.readMaxWaitMs') }),
     );
   });
 });

@@ -36,6 +36,13 @@ export const ConfigSchema = z
         /** DuckDB's threads and memory limit for the columnar engine (default: all cores, DuckDB's default). */
         duckdbThreads: z.number().int().positive().optional(),
         duckdbMemoryLimit: z.string().optional(),
+        /**
+         * A read-only replica (a hot standby) for training-set reads; writes never go there. Empty: everything on
+         * postgres.url. See docs/scale.md.
+         */
+        readUrl: z.string().min(1).optional(),
+        /** How long a training set waits for the replica to replay the commits it needs before reading the primary. */
+        readMaxWaitMs: z.number().int().nonnegative().default(2000),
       })
       .strict()
       .default({}),
@@ -206,6 +213,8 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_COLUMNAR_ROOT', ['offline', 'columnarRoot']],
   ['STRATA_DUCKDB_THREADS', ['offline', 'duckdbThreads']],
   ['STRATA_DUCKDB_MEMORY_LIMIT', ['offline', 'duckdbMemoryLimit']],
+  ['STRATA_OFFLINE_READ_URL', ['offline', 'readUrl']],
+  ['STRATA_OFFLINE_READ_MAX_WAIT_MS', ['offline', 'readMaxWaitMs']],
   ['STRATA_POSTGRES_VIEW_PARTITIONS', ['postgres', 'viewPartitions']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
   ['STRATA_REDIS_TYPE', ['redis', 'type']],
@@ -235,6 +244,7 @@ const ENV_MAP: [string, string[]][] = [
 const NUMERIC = new Set([
   'port',
   'duckdbThreads',
+  'readMaxWaitMs',
   'viewPartitions',
   'maxConcurrentActivities',
   'maxConcurrentWorkflowTasks',
@@ -351,11 +361,14 @@ export function offlineOptions(config: StrataConfig): {
   engine: 'postgres' | 'columnar';
   columnarRoot?: string;
   duckdb: { threads?: number; memoryLimit?: string };
+  readUrl?: string;
+  readMaxWaitMs?: number;
 } {
   const o = config.offline;
   return {
     engine: o.engine,
     ...(o.columnarRoot ? { columnarRoot: o.columnarRoot } : {}),
+    ...(o.readUrl ? { readUrl: o.readUrl, readMaxWaitMs: o.readMaxWaitMs } : {}),
     duckdb: {
       ...(o.duckdbThreads ? { threads: o.duckdbThreads } : {}),
       ...(o.duckdbMemoryLimit ? { memoryLimit: o.duckdbMemoryLimit } : {}),

@@ -96,8 +96,10 @@ export interface StreamHistoricalInput extends TimeTravelOptions {
   batchSize?: number;
   workMem?: string;
   strategy?: HistoricalRequest['strategy'];
+  entityLoad?: HistoricalRequest['entityLoad'];
   onProgress?: HistoricalRequest['onProgress'];
   derived?: HistoricalRequest['derived'];
+  onRoute?: TrainingRequest['onRoute'];
 }
 
 export async function historicalRequest(input: StreamHistoricalInput): Promise<HistoricalRequest> {
@@ -122,6 +124,7 @@ export async function historicalRequest(input: StreamHistoricalInput): Promise<H
     ...(input.batchSize ? { batchSize: input.batchSize } : {}),
     ...(input.workMem ? { workMem: input.workMem } : {}),
     ...(input.strategy ? { strategy: input.strategy } : {}),
+    ...(input.entityLoad ? { entityLoad: input.entityLoad } : {}),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
     ...(input.derived ? { derived: input.derived } : {}),
   };
@@ -130,6 +133,7 @@ export async function historicalRequest(input: StreamHistoricalInput): Promise<H
 /** The request for an offline store: an engine that reads Parquet itself is also given the entity file. */
 export async function trainingRequest(store: OfflineStore, input: StreamHistoricalInput): Promise<TrainingRequest> {
   const req: TrainingRequest = await historicalRequest(input);
+  if (input.onRoute) req.onRoute = input.onRoute;
   const e = input.entities;
   if (store.engine === 'columnar' && !(e instanceof arrow.Table) && 'path' in e && detectFormat(e.path, e.format) === 'parquet') {
     req.entityFile = { path: e.path, format: 'parquet' };

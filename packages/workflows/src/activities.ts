@@ -5,10 +5,11 @@
 import { type FeatureViewSpec, StrataError } from '@strata/core';
 import {
   type CommitResult,
+  finishMaterializationRun,
   type JanitorReport,
   type OfflineStore,
   type PgRegistry,
-  qualified,
+  startMaterializationRun,
   type ViewVersion,
 } from '@strata/offline-postgres';
 import type { OnlineStore, OnlineWriteRow } from '@strata/online-store';
@@ -164,21 +165,17 @@ export function createActivities(deps: ActivityDeps) {
           ? await offline.committedRows(input.project, input.view, fromSeq, toSeq)
           : await offline.committedRows(input.project, input.view, 0, toSeq);
       const partitions = partitionCount(rowsToRead, input.partitions);
-      const { rows } = await offline.pool.query<{ id: string }>(
-        `INSERT INTO ${qualified(registry.schema, 'materializations')} (project, view, version, mode, window_start, window_end, from_seq, to_seq, status, workflow_id)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running',$9) RETURNING id`,
-        [
-          input.project,
-          input.view,
-          vv.version,
-          input.mode,
-          input.start ?? null,
-          input.end ?? null,
-          fromSeq,
-          toSeq,
-          Context.current().info.workflowExecution?.workflowId ?? null,
-        ],
-      );
+      const runId = await startMaterializationRun(registry, {
+        project: input.project,
+        view: input.view,
+        version: vv.version,
+        mode: input.mode,
+        start: input.start ?? null,
+        end: input.end ?? null,
+        fromSeq,
+        toSeq,
+        workflowId: Context.current().info.workflowExecution?.workflowId ?? null,
+      });
       return {
         project: input.project,
         view: input.view,
@@ -188,7 +185,7 @@ export function createActivities(deps: ActivityDeps) {
         toSeq,
         ...(input.start ? { start: input.start } : {}),
         ...(input.end ? { end: input.end } : {}),
-        runId: Number(rows[0]?.id),
+        runId,
         batchSize: input.batchSize ?? 2000,
         partitions,
         ...(refill ? { refill: true } : {}),
@@ -254,10 +251,7 @@ export function createActivities(deps: ActivityDeps) {
         await online.writeMarker(plan.project, plan.view, plan.toSeq);
         await offline.setWatermark(plan.project, plan.view, plan.toSeq);
       }
-      await offline.pool.query(
-        `UPDATE ${qualified(registry.schema, 'materializations')} SET status = 'completed', rows_written = $2, rows_skipped = $3, finished_at = now() WHERE id = $1`,
-        [plan.runId, progress.written, progress.skipped],
-      );
+      await finishMaterializationRun(registry, plan.runId, progress.written, progress.skipped);
       return {
         partitions: plan.partitions,
         project: plan.project,

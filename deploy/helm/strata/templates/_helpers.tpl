@@ -34,6 +34,9 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom: { secretKeyRef: { name: {{ include "strata.secretName" . }}, key: STRATA_REDIS_URL } }
 - name: STRATA_API_KEYS
   valueFrom: { secretKeyRef: { name: {{ include "strata.secretName" . }}, key: STRATA_API_KEYS, optional: true } }
+# The read replica of training sets (offline.readUrl); absent from the Secret: every read on the primary.
+- name: STRATA_OFFLINE_READ_URL
+  valueFrom: { secretKeyRef: { name: {{ include "strata.secretName" . }}, key: STRATA_OFFLINE_READ_URL, optional: true } }
 {{- end -}}
 
 {{- define "strata.volumes" -}}
