@@ -665,9 +665,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     '/api/v1/projects/:project/ingestions',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['ingestions'], params: S.ProjectParams, querystring: Type.Object({ view: Type.Optional(Type.String()) }) },
+      schema: {
+        tags: ['ingestions'],
+        summary: 'the newest ingestions (commits and uncommitted batches), without their documents',
+        params: S.ProjectParams,
+        querystring: Type.Object({
+          view: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
+        }),
+      },
     },
-    async (req) => ({ ingestions: (await strataFor(req.params.project).listIngestions(req.query.view)).map(publicIngestion) }),
+    async (req) => {
+      const list = await strataFor(req.params.project).listIngestionSummaries(req.query.view, req.query.limit);
+      return { ingestions: list.map(({ stagingTable: _s, ...rest }) => rest) };
+    },
   );
 
   async function ingestionOf(project: string, id: string) {

@@ -26,6 +26,7 @@ export {
   type CommitResult,
   type Ingestion,
   type IngestionStatus,
+  type IngestionSummary,
   isTransientSqlState,
   type JanitorReport,
   OfflineStore,
@@ -101,5 +102,7 @@ export {
   type MaterializationStart,
   materializationRuns,
   startMaterializationRun,
+  type WatermarkRecord,
+  watermarkRecord,
 } from './runs.js';
 export { ENTITY_SQL_TIMEOUT_MS, READER_ROLE, runEntityQuery } from './entity-sql.js';

@@ -70,6 +70,19 @@ export interface Ingestion {
   windowEnd: Date | null;
 }
 
+/** An ingestion without its documents (report, statistics, drift): what lists show, with whether each is stored. */
+export type IngestionSummary = Omit<Ingestion, 'report' | 'statistics' | 'drift'> & {
+  hasReport: boolean;
+  hasStatistics: boolean;
+  hasDrift: boolean;
+};
+
+/** The ingestions table's columns other than the documents (each can be hundreds of kB for a wide view). */
+const INGESTION_SUMMARY_COLUMNS = `id, project, view, version, status, staging_table, source, row_count, min_event_time,
+  max_event_time, commit_seq, created_by, created_at, committed_at, workflow_id, error, duplicate_rows, code_hash,
+  window_start, window_end, report IS NOT NULL AS has_report, statistics IS NOT NULL AS has_statistics,
+  drift IS NOT NULL AS has_drift`;
+
 export interface StageResult {
   ingestionId: string;
   stagingTable: string;
@@ -183,6 +196,24 @@ export class OfflineStore {
       [project, view ?? null, limit],
     );
     return rows.map(rowToIngestion);
+  }
+
+  /** The newest ingestions like listIngestions, without reading their documents: fast for a list of hundreds. */
+  async listIngestionSummaries(project: string, view?: string, limit = 1000): Promise<IngestionSummary[]> {
+    const { rows } = await this.pool.query(
+      `SELECT ${INGESTION_SUMMARY_COLUMNS} FROM ${this.t('ingestions')} WHERE project = $1 AND ($2::text IS NULL OR view = $2)
+       ORDER BY commit_seq DESC NULLS FIRST, created_at DESC LIMIT $3`,
+      [project, view ?? null, limit],
+    );
+    return rows.map((r) => {
+      const { report: _r, statistics: _s, drift: _d, ...rest } = rowToIngestion(r);
+      return {
+        ...rest,
+        hasReport: r.has_report === true,
+        hasStatistics: r.has_statistics === true,
+        hasDrift: r.has_drift === true,
+      };
+    });
   }
 
   /**

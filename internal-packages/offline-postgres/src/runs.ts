@@ -108,3 +108,27 @@ export async function materializationRuns(
     };
   });
 }
+
+/** A view's materialization watermark and the newest event time among the commits up to it (what was materialized). */
+export interface WatermarkRecord {
+  commitSeq: number;
+  updatedAt: Date | null;
+  materializedEventTime: Date | null;
+}
+
+export async function watermarkRecord(registry: PgRegistry, project: string, view: string): Promise<WatermarkRecord> {
+  const t = (name: string) => qualified(registry.schema, name);
+  const { rows } = await registry.pool.query(
+    `SELECT w.commit_seq, w.updated_at,
+       (SELECT max(i.max_event_time) FROM ${t('ingestions')} i
+         WHERE i.project = w.project AND i.view = w.view AND i.commit_seq <= w.commit_seq) AS max_event
+     FROM ${t('watermarks')} w WHERE w.project = $1 AND w.view = $2`,
+    [project, view],
+  );
+  const w = rows[0];
+  return {
+    commitSeq: w ? Number(w.commit_seq) : 0,
+    updatedAt: w?.updated_at ?? null,
+    materializedEventTime: w?.max_event ?? null,
+  };
+}

@@ -31,7 +31,9 @@ export interface CommitInfo {
 export async function viewHistory(store: OfflineStore, project: string, view: string, limit = 1000): Promise<CommitInfo[]> {
   await store.registry.getView(project, view); // UNKNOWN_OBJECT for an unknown view
   const { rows } = await store.pool.query(
-    `SELECT * FROM ${qualified(store.schema, 'ingestions')} WHERE project = $1 AND view = $2
+    `SELECT id, commit_seq, version, status, row_count, min_event_time, max_event_time, created_by, created_at,
+       committed_at, source, workflow_id
+     FROM ${qualified(store.schema, 'ingestions')} WHERE project = $1 AND view = $2
      ORDER BY commit_seq ASC NULLS LAST, created_at ASC LIMIT $3`,
     [project, view, limit],
   );

@@ -39,6 +39,7 @@ import {
   listTrainingSets,
   type TrainingSet,
   type Ingestion,
+  type IngestionSummary,
   type OfflineStore,
   type Pool,
   PgRegistry,
@@ -1038,6 +1039,11 @@ export class Strata implements StrataClient {
 
   listIngestions(view?: string): Promise<Ingestion[]> {
     return this.offline.listIngestions(this.project, view);
+  }
+
+  /** The newest ingestions (default 1000) without their report, statistics and drift documents. */
+  listIngestionSummaries(view?: string, limit?: number): Promise<IngestionSummary[]> {
+    return this.offline.listIngestionSummaries(this.project, view, limit);
   }
 }
 

@@ -1,5 +1,5 @@
 /** History of materialization runs (the registry's materializations table): rows, durations, status. */
-import { type MaterializationRun, materializationRuns } from '@strata/offline-postgres';
+import { type MaterializationRun, materializationRuns, watermarkRecord } from '@strata/offline-postgres';
 import type { Strata } from './client.js';
 import { temporalRunUrl } from './links.js';
 import { describeSchedule, type MaterializeSchedule } from './schedules.js';
@@ -40,15 +40,8 @@ export async function materializationState(
   opts: { runs?: number; now?: Date } = {},
 ): Promise<MaterializationState> {
   const vv = await strata.getView(view);
-  const t = (name: string) => qualified(strata.registry.schema, name);
   const [wm, latest, runs, markers, schedule] = await Promise.all([
-    strata.pool.query(
-      `SELECT w.commit_seq, w.updated_at,
-         (SELECT max(i.max_event_time) FROM ${t('ingestions')} i
-           WHERE i.project = w.project AND i.view = w.view AND i.commit_seq <= w.commit_seq) AS max_event
-       FROM ${t('watermarks')} w WHERE w.project = $1 AND w.view = $2`,
-      [strata.project, view],
-    ),
+    watermarkRecord(strata.registry, strata.project, view),
     strata.offline.maxCommitSeq(strata.project, view),
     materializationHistory(strata, view, opts.runs ?? 10),
     vv.spec.online
@@ -59,14 +52,13 @@ export async function materializationState(
       throw e;
     }),
   ]);
-  const w = wm.rows[0];
-  const commitId = w ? Number(w.commit_seq) : 0;
-  const maxEvent: Date | null = w?.max_event ?? null;
+  const commitId = wm.commitSeq;
+  const maxEvent = wm.materializedEventTime;
   const now = opts.now ?? new Date();
   return {
     view,
     online: vv.spec.online ?? false,
-    watermark: { commitId, updatedAt: w?.updated_at ?? null },
+    watermark: { commitId, updatedAt: wm.updatedAt },
     latestCommitId: latest,
     commitsBehind: Math.max(0, latest - commitId),
     materializedEventTime: maxEvent,
