@@ -30,6 +30,7 @@ export interface CommitInfo {
 /** Every ingestion of a view (all versions), commits in commit order, then the uncommitted ones by creation time. */
 export async function viewHistory(store: OfflineStore, project: string, view: string, limit = 1000): Promise<CommitInfo[]> {
   await store.registry.getView(project, view); // UNKNOWN_OBJECT for an unknown view
+  // Only the columns shown: the profile, report and drift of each ingestion are hundreds of kilobytes (TOAST) apiece.
   const { rows } = await store.pool.query(
     `SELECT id, commit_seq, version, status, row_count, min_event_time, max_event_time, created_by, created_at,
        committed_at, source, workflow_id
