@@ -4,7 +4,7 @@
  * configurable catch-up), pause, resume, trigger, and see its status (watermark, recent windows, schedule).
  */
 import { invalidInput, StrataError } from '@strata/core';
-import { pipelineWatermark, pipelineWindows } from '@strata/offline-postgres';
+import { type PipelineWindow, pipelineWatermark, pipelineWindows } from '@strata/offline-postgres';
 import { type PipelineRunInput, type PipelineRunResult, pipelineScheduleId, pipelineWorkflowId, SA } from '@strata/workflows';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { RunHandle, type Strata } from './client.js';
@@ -214,17 +214,8 @@ export const triggerPipelineSchedule = (strata: Strata, view: string, opts: { al
 
 export const deletePipelineSchedule = (strata: Strata, view: string) => onSchedule(strata, view, (h) => h.delete());
 
-export interface PipelineWindowRecord {
-  start: Date;
-  end: Date;
-  status: string;
-  rows: number;
-  commitSeq: number | null;
-  ingestionId: string;
-  codeHash: string;
-  workflowId: string | null;
-  error: unknown;
-}
+/** A window of a pipeline run as pipelineStatus shows it. */
+export type PipelineWindowRecord = PipelineWindow;
 
 export interface PipelineStatus {
   view: string;
