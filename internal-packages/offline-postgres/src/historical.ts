@@ -477,6 +477,11 @@ export interface HistoricalReadOptions {
   onRoute?: (route: ReadRoute) => void;
 }
 
+/** The request's work_mem for the join's transaction (letters and digits only, e.g. 256MB). */
+async function setWorkMem(client: PoolClient, req: HistoricalRequest): Promise<void> {
+  if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
+}
+
 /** Errors of the join in the request's terms. */
 function joinError(err: unknown): unknown {
   if (err instanceof StrataError) return err;
@@ -543,7 +548,7 @@ async function* streamCopied(
     const strategy = req.strategy ?? (rows >= MERGE_FROM_ROWS ? 'merge' : 'lateral');
     const sql = await buildQuery(client, schema, tmp, { ...req, strategy }, keys, labels.length);
     await client.query('BEGIN');
-    if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
+    await setWorkMem(client, req);
     inTx = true;
     yield* cursorBatches(client, sql, [], outCols, req.batchSize ?? 50_000, (rows) =>
       req.onProgress?.({ stage: 'joining', rows }),
@@ -577,7 +582,7 @@ async function* streamInline(
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     inTx = true;
-    if (req.workMem) await client.query(`SET LOCAL work_mem = '${req.workMem.replace(/[^0-9A-Za-z]/g, '')}'`);
+    await setWorkMem(client, req);
     await checkAsOf(client, schema, req);
     const sql = await buildQuery(
       client,

@@ -106,3 +106,12 @@ export {
   watermarkRecord,
 } from './runs.js';
 export { ENTITY_SQL_TIMEOUT_MS, READER_ROLE, runEntityQuery } from './entity-sql.js';
+export {
+  advancePipelineWatermark,
+  doneWindows,
+  pipelineWatermark,
+  type PipelineWindow,
+  type PipelineWindowOutcome,
+  pipelineWindows,
+  recordPipelineWindow,
+} from './pipeline-state.js';

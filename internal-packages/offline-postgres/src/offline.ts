@@ -765,6 +765,17 @@ export class OfflineStore {
     return Number(rows[0]?.commit_seq ?? 0);
   }
 
+  /**
+   * Drops what a dead attempt at an ingestion left (its staging table, a staging, staged or failed row) so the same
+   * id can be staged again; a committed ingestion is never touched.
+   */
+  async discardAttempt(ingestionId: string): Promise<void> {
+    await this.pool.query(`DROP TABLE IF EXISTS ${this.t(stagingTableName(ingestionId))}`);
+    await this.pool.query(`DELETE FROM ${this.t('ingestions')} WHERE id = $1 AND status IN ('staging', 'failed', 'staged')`, [
+      ingestionId,
+    ]);
+  }
+
   /** Views with a materialization watermark above 0 (something was materialized), by project and view. */
   async materializedViews(): Promise<{ project: string; view: string }[]> {
     const { rows } = await this.pool.query<{ project: string; view: string }>(

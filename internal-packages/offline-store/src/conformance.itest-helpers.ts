@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type ColumnBatch,
   createPool,
   type OfflineStore as PgOfflineStore,
   PgRegistry,
@@ -44,6 +45,16 @@ export interface Conformance {
   /** A training set from one binding, as a table. */
   training(b: Binding, req: TrainingRequest): Promise<arrow.Table>;
   close(): Promise<void>;
+}
+
+/** Plain-object rows as a ColumnBatch (what the CSV and JSON readers give staging). */
+export function rowsBatch(rows: Record<string, unknown>[]): ColumnBatch {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return {
+    numRows: rows.length,
+    columnNames: names,
+    column: (name) => (names.includes(name) ? (i: number) => rows[i]?.[name] ?? null : undefined),
+  };
 }
 
 /** Both view table layouts the suites run on: plain tables, and tables hash-partitioned by entity key. */

@@ -4,18 +4,11 @@
  * out) on randomized cases (fast-check) and on hand-written edge cases. All bindings read the same commits.
  */
 import { type FeatureViewSpec, tableFromRows } from '@strata/core';
-import type {
-  ColumnBatch,
-  HistoricalRequest,
-  PgRegistry,
-  Pool,
-  OfflineStore as PgOfflineStore,
-  ViewVersion,
-} from '@strata/offline-postgres';
+import type { HistoricalRequest, PgRegistry, Pool, OfflineStore as PgOfflineStore, ViewVersion } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Conformance, openConformance, VIEW_LAYOUTS } from './conformance.itest-helpers.js';
+import { type Conformance, openConformance, rowsBatch, VIEW_LAYOUTS } from './conformance.itest-helpers.js';
 
 // ---- the reference ------------------------------------------------------------------------------------------------
 
@@ -132,16 +125,6 @@ function viewSpecs(ttlA: number, ttlB: number, ttlC: number): FeatureViewSpec[] 
       ],
     },
   ] as FeatureViewSpec[];
-}
-
-/** Plain-object rows as a ColumnBatch (what the CSV and JSON readers give staging). */
-function rowsBatch(rows: Record<string, unknown>[]): ColumnBatch {
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return {
-    numRows: rows.length,
-    columnNames: names,
-    column: (name) => (names.includes(name) ? (i: number) => rows[i]?.[name] ?? null : undefined),
-  };
 }
 
 interface Ctx {

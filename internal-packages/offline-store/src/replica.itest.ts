@@ -6,15 +6,7 @@
  * the primary, never read stale.
  */
 import { tableFromRows } from '@strata/core';
-import {
-  type ColumnBatch,
-  createPool,
-  openReadReplica,
-  PgRegistry,
-  type Pool,
-  type ReadRoute,
-  type ViewVersion,
-} from '@strata/offline-postgres';
+import { createPool, openReadReplica, PgRegistry, type Pool, type ReadRoute, type ViewVersion } from '@strata/offline-postgres';
 import {
   type FreshSchema,
   freshSchema,
@@ -27,21 +19,13 @@ import {
 import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOfflineStore, type PostgresOfflineStore } from './bindings.js';
+import { rowsBatch } from './conformance.itest-helpers.js';
 import type { TrainingRequest } from './store.js';
 
 const replica = await startPgReplica();
 const skip = requireOrSkip('read replica of training sets', replica.missing);
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
-
-function rowsBatch(rows: Record<string, unknown>[]): ColumnBatch {
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return {
-    numRows: rows.length,
-    columnNames: names,
-    column: (name) => (names.includes(name) ? (i: number) => rows[i]?.[name] ?? null : undefined),
-  };
-}
 
 /** Rows of a table as plain JSON objects (bigints as numbers, lists as arrays), for comparing results. */
 function plain(t: arrow.Table): Record<string, unknown>[] {

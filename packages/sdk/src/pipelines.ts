@@ -4,6 +4,7 @@
  * configurable catch-up), pause, resume, trigger, and see its status (watermark, recent windows, schedule).
  */
 import { invalidInput, StrataError } from '@strata/core';
+import { type PipelineWindow, pipelineWatermark, pipelineWindows } from '@strata/offline-postgres';
 import { type PipelineRunInput, type PipelineRunResult, pipelineScheduleId, pipelineWorkflowId, SA } from '@strata/workflows';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { RunHandle, type Strata } from './client.js';
@@ -213,17 +214,8 @@ export const triggerPipelineSchedule = (strata: Strata, view: string, opts: { al
 
 export const deletePipelineSchedule = (strata: Strata, view: string) => onSchedule(strata, view, (h) => h.delete());
 
-export interface PipelineWindowRecord {
-  start: Date;
-  end: Date;
-  status: string;
-  rows: number;
-  commitSeq: number | null;
-  ingestionId: string;
-  codeHash: string;
-  workflowId: string | null;
-  error: unknown;
-}
+/** A window of a pipeline run as pipelineStatus shows it. */
+export type PipelineWindowRecord = PipelineWindow;
 
 export interface PipelineStatus {
   view: string;
@@ -238,15 +230,8 @@ export interface PipelineStatus {
 export async function pipelineStatus(strata: Strata, view: string, opts: { limit?: number } = {}): Promise<PipelineStatus> {
   const vv = await pipelineView(strata, view);
   const { pipelineCodeHash } = await import('./pipeline/code.js');
-  const s = `"${strata.registry.schema}"`;
-  const wm = await strata.pool.query<{ watermark: Date }>(
-    `SELECT watermark FROM ${s}.pipeline_watermarks WHERE project = $1 AND view = $2`,
-    [strata.project, view],
-  );
-  const { rows } = await strata.pool.query(
-    `SELECT * FROM ${s}.pipeline_windows WHERE project = $1 AND view = $2 ORDER BY window_start DESC, updated_at DESC LIMIT $3`,
-    [strata.project, view, opts.limit ?? 20],
-  );
+  const watermark = await pipelineWatermark(strata.registry, strata.project, view);
+  const rows = await pipelineWindows(strata.registry, strata.project, view, opts.limit ?? 20);
   let schedule: PipelineSchedule | null = null;
   try {
     schedule = await describePipelineSchedule(strata, view);
@@ -257,18 +242,8 @@ export async function pipelineStatus(strata: Strata, view: string, opts: { limit
     view,
     version: vv.version,
     codeHash: pipelineCodeHash(vv.spec),
-    watermark: wm.rows[0]?.watermark ?? null,
-    windows: rows.map((r) => ({
-      start: r.window_start,
-      end: r.window_end,
-      status: r.status,
-      rows: Number(r.row_count),
-      commitSeq: r.commit_seq === null ? null : Number(r.commit_seq),
-      ingestionId: r.ingestion_id,
-      codeHash: r.code_hash,
-      workflowId: r.workflow_id,
-      error: r.error,
-    })),
+    watermark: watermark ?? null,
+    windows: rows,
     schedule,
   };
 }

@@ -15,15 +15,17 @@ import {
   windowsBetween,
 } from '@strata/core';
 import {
+  advancePipelineWatermark,
   arrowColumnBatch,
   type ColumnBatch,
   createPool,
+  doneWindows,
   ident,
   type OfflineStore,
   type PgRegistry,
   type Pool,
-  qualified,
-  stagingTableName,
+  pipelineWatermark,
+  recordPipelineWindow,
   type ViewVersion,
   viewColumns,
   withReadOnly,
@@ -163,7 +165,6 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
   const { registry, offline } = deps;
   const now = deps.now ?? (() => new Date());
   const pools = new Map<string, Pool>();
-  const t = (name: string) => qualified(registry.schema, name);
 
   const sourcePool = (connection: string | undefined): Pool => {
     const key = connection ?? '';
@@ -282,14 +283,6 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
     return (await stageTable(vv, input, batches(), label)).rows;
   }
 
-  /** Drops what a dead attempt left (a staging table, a failed row) so the window can be staged again. */
-  async function clearAttempt(ingestionId: string): Promise<void> {
-    await offline.pool.query(`DROP TABLE IF EXISTS ${t(stagingTableName(ingestionId))}`);
-    await offline.pool.query(`DELETE FROM ${t('ingestions')} WHERE id = $1 AND status IN ('staging', 'failed', 'staged')`, [
-      ingestionId,
-    ]);
-  }
-
   const lockPool = createPool(deps.offlineUrl, { max: 16, applicationName: 'strata-pipeline-lock' });
 
   const activities: PipelineActivities = {
@@ -307,11 +300,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
         windows = windowsBetween(start, every, start, end, 10_000);
       } else {
         const anchor = parseTimestamp(pipeline.start);
-        const { rows } = await offline.pool.query<{ watermark: Date }>(
-          `SELECT watermark FROM ${t('pipeline_watermarks')} WHERE project = $1 AND view = $2`,
-          [input.project, input.view],
-        );
-        const from = rows[0]?.watermark ?? anchor;
+        const from = (await pipelineWatermark(registry, input.project, input.view)) ?? anchor;
         const to = new Date(now().getTime() - parseDurationSeconds(pipeline.lag ?? 0) * 1000);
         windows = windowsBetween(anchor, every, from, to, 1000);
       }
@@ -320,11 +309,10 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
         end: w.end.toISOString(),
         ingestionId: windowIngestionId(input.project, input.view, vv.version, w.start, w.end, codeHash),
       }));
-      const { rows: done } = await offline.pool.query<{ ingestion_id: string }>(
-        `SELECT ingestion_id FROM ${t('pipeline_windows')} WHERE ingestion_id = ANY($1) AND status IN ('committed', 'empty')`,
-        [all.map((w) => w.ingestionId)],
+      const doneIds = await doneWindows(
+        registry,
+        all.map((w) => w.ingestionId),
       );
-      const doneIds = new Set(done.map((r) => r.ingestion_id));
       let todo = all.filter((w) => !doneIds.has(w.ingestionId));
       if (input.mode === 'incremental') {
         // Windows already done at the head of the range move the watermark now; the rest run in order.
@@ -379,10 +367,10 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
         if (existing?.status === 'staged' || existing?.status === 'quarantined') {
           return { ingestionId: id, status: 'staged', rows: existing.rowCount };
         }
-        if (existing) await clearAttempt(id);
+        if (existing) await offline.discardAttempt(id);
         const rows = await extractAndStage(vv, input);
         if (rows === 0) {
-          await clearAttempt(id);
+          await offline.discardAttempt(id);
           return { ingestionId: id, status: 'empty', rows: 0 };
         }
         return { ingestionId: id, status: 'staged', rows };
@@ -394,30 +382,20 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
     }),
 
     recordPipelineWindow: wrap(async (input, outcome) => {
-      await offline.pool.query(
-        `INSERT INTO ${t('pipeline_windows')} (ingestion_id, project, view, version, window_start, window_end, code_hash, status, row_count, commit_seq, workflow_id, error)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-         ON CONFLICT (ingestion_id) DO UPDATE SET
-           status = CASE WHEN ${t('pipeline_windows')}.status = 'committed' THEN 'committed' ELSE EXCLUDED.status END,
-           row_count = CASE WHEN ${t('pipeline_windows')}.status = 'committed' THEN ${t('pipeline_windows')}.row_count ELSE EXCLUDED.row_count END,
-           commit_seq = COALESCE(${t('pipeline_windows')}.commit_seq, EXCLUDED.commit_seq),
-           workflow_id = COALESCE(EXCLUDED.workflow_id, ${t('pipeline_windows')}.workflow_id),
-           error = CASE WHEN EXCLUDED.status = 'failed' THEN EXCLUDED.error ELSE NULL END, updated_at = now()`,
-        [
-          input.window.ingestionId,
-          input.project,
-          input.view,
-          input.version,
-          input.window.start,
-          input.window.end,
-          input.codeHash,
-          outcome.status,
-          outcome.rows,
-          outcome.commitSeq ?? null,
-          outcome.workflowId ?? null,
-          outcome.error === undefined ? null : JSON.stringify(outcome.error),
-        ],
-      );
+      await recordPipelineWindow(registry, {
+        ingestionId: input.window.ingestionId,
+        project: input.project,
+        view: input.view,
+        version: input.version,
+        start: input.window.start,
+        end: input.window.end,
+        codeHash: input.codeHash,
+        status: outcome.status,
+        rows: outcome.rows,
+        commitSeq: outcome.commitSeq ?? null,
+        workflowId: outcome.workflowId ?? null,
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      });
     }),
 
     advancePipelineWatermark: wrap((project: string, view: string, to: string) => advance(project, view, to)),
@@ -430,13 +408,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps): { activiti
     },
   };
 
-  async function advance(project: string, view: string, to: string): Promise<string> {
-    const { rows } = await offline.pool.query<{ watermark: Date }>(
-      `INSERT INTO ${t('pipeline_watermarks')} (project, view, watermark) VALUES ($1,$2,$3)
-       ON CONFLICT (project, view) DO UPDATE SET watermark = GREATEST(${t('pipeline_watermarks')}.watermark, EXCLUDED.watermark), updated_at = now()
-       RETURNING watermark`,
-      [project, view, to],
-    );
-    return new Date(rows[0]?.watermark ?? to).toISOString();
+  function advance(project: string, view: string, to: string): Promise<string> {
+    return advancePipelineWatermark(registry, project, view, to);
   }
 }
