@@ -115,3 +115,12 @@ export {
   pipelineWindows,
   recordPipelineWindow,
 } from './pipeline-state.js';
+export {
+  type EntityRow,
+  entityRows,
+  firstMaterializationOf,
+  type LineageIngestionRow,
+  type LineageTrainingSetRow,
+  lineageRecords,
+  registryObjects,
+} from './insight.js';

@@ -9,7 +9,7 @@
  */
 import { basename, isAbsolute } from 'node:path';
 import { CoerceError, coerceValue, invalidInput, StrataError } from '@strata/core';
-import { ident, qualified } from '@strata/offline-postgres';
+import { type EntityRow, entityRows, firstMaterializationOf } from '@strata/offline-postgres';
 import type { FeatureStatus } from '@strata/online-store';
 import type { Strata } from './client.js';
 import { temporalRunUrl } from './links.js';
@@ -155,46 +155,27 @@ export async function explainValue(strata: Strata, view: string, opts: ExplainOp
     }
   }
 
-  const schema = strata.registry.schema;
-  const table = qualified(schema, vv.tableName);
-  const ts = ident(spec.timestampField);
-  const created = spec.createdTimestampField ? ident(spec.createdTimestampField) : null;
-  const where = keys.map((k, i) => `${ident(k.name)} = $${i + 1}`).join(' AND ');
   const params = keys.map((k) => {
     const v = entity[k.name];
     return typeof v === 'bigint' || typeof v === 'number' ? String(v) : v;
   });
-  const order = [`${ts} DESC`, ...(created ? [`${created} DESC NULLS LAST`] : []), '"__commit_seq" DESC'].join(', ');
-  const select = [
-    `${ts} AS "__t"`,
-    `${created ?? 'NULL::timestamptz'} AS "__c"`,
-    '"__commit_seq" AS "__s"',
-    '"__ingestion_id" AS "__i"',
-    ...features.map((f, i) => `${ident(f)} AS "__f${i}"`),
-  ].join(', ');
   const watermark = await strata.offline.getWatermark(strata.project, view);
-  const wmParam = `$${keys.length + 1}`;
-  const [rowsRes, totalRes, winnerRes, onlineCols] = await Promise.all([
-    strata.pool.query(`SELECT ${select} FROM ${table} WHERE ${where} ORDER BY ${order} LIMIT ${limit}`, params),
-    strata.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params),
-    strata.pool.query(
-      `SELECT ${select} FROM ${table} WHERE ${where} AND "__commit_seq" <= ${wmParam} ORDER BY ${order} LIMIT 1`,
-      [...params, watermark],
-    ),
+  const [stored, onlineCols] = await Promise.all([
+    entityRows(strata.registry, vv, { names: keys.map((k) => k.name), values: params }, features, watermark, limit),
     strata.online.readColumns(strata.project, [{ view: spec, joinKeys: keys, features }], [entity]),
   ]);
 
-  const toRow = (r: Record<string, unknown>): ExplainedRow => ({
-    commitId: Number(r.__s),
-    ingestionId: r.__i as string,
-    eventTime: r.__t as Date,
-    createdTime: (r.__c as Date | null) ?? null,
-    values: Object.fromEntries(features.map((f, i) => [f, jsonValue(r[`__f${i}`] ?? null)])),
-    materialized: Number(r.__s) <= watermark,
+  const toRow = (r: EntityRow): ExplainedRow => ({
+    commitId: r.commitSeq,
+    ingestionId: r.ingestionId,
+    eventTime: r.eventTime,
+    createdTime: r.createdTime,
+    values: Object.fromEntries(features.map((f, i) => [f, jsonValue(r.values[i] ?? null)])),
+    materialized: r.commitSeq <= watermark,
     online: false,
   });
-  const winner = winnerRes.rows[0] ? toRow(winnerRes.rows[0]) : null;
-  const rows = rowsRes.rows.map(toRow);
+  const winner = stored.winner ? toRow(stored.winner) : null;
+  const rows = stored.rows.map(toRow);
   const same = (a: ExplainedRow, b: ExplainedRow) =>
     a.commitId === b.commitId && a.eventTime.getTime() === b.eventTime.getTime() && a.ingestionId === b.ingestionId;
   for (const r of rows) if (winner && same(r, winner)) r.online = true;
@@ -208,7 +189,7 @@ export async function explainValue(strata: Strata, view: string, opts: ExplainOp
   });
   const first = values[features[0] as string] ?? { value: null, status: 'NOT_FOUND' as FeatureStatus };
   const onlineEventTime = first.status === 'NOT_FOUND' || ms === null ? null : new Date(ms);
-  const total = Number(totalRes.rows[0]?.n ?? 0);
+  const total = stored.total;
   if (total === 0 && Object.values(values).every((v) => v.status === 'NOT_FOUND'))
     throw new StrataError(
       'UNKNOWN_OBJECT',
@@ -272,25 +253,11 @@ export async function explainValue(strata: Strata, view: string, opts: ExplainOp
     }
     // The run that first wrote the row: an incremental run whose commit range holds its commit, or a windowed run
     // whose window holds its event time (later runs skip it: the online store keeps the newer row only).
-    const { rows: mats } = await strata.pool.query(
-      `SELECT id, workflow_id, status, mode, started_at, finished_at FROM ${qualified(schema, 'materializations')}
-       WHERE project = $1 AND view = $2 AND status = 'completed' AND to_seq >= $3
-         AND ((mode = 'incremental' AND from_seq < $3)
-           OR (mode = 'window' AND (window_start IS NULL OR window_start <= $4) AND (window_end IS NULL OR window_end > $4)))
-       ORDER BY id ASC LIMIT 1`,
-      [strata.project, view, winner.commitId, winner.eventTime],
-    );
-    const m = mats[0];
-    if (m)
-      materialization = {
-        id: Number(m.id),
-        workflowId: m.workflow_id ?? null,
-        url: m.workflow_id ? temporalRunUrl(strata.config.temporal, m.workflow_id) : null,
-        status: m.status,
-        mode: m.mode,
-        startedAt: m.started_at,
-        finishedAt: m.finished_at ?? null,
-      };
+    const m = await firstMaterializationOf(strata.registry, strata.project, view, {
+      commitSeq: winner.commitId,
+      eventTime: winner.eventTime,
+    });
+    if (m) materialization = { ...m, url: m.workflowId ? temporalRunUrl(strata.config.temporal, m.workflowId) : null };
   }
 
   return {

@@ -4,7 +4,7 @@
  * built from them (with the commit each read). Ingestions are bounded per view (the newest N).
  */
 import { invalidInput } from '@strata/core';
-import { qualified } from '@strata/offline-postgres';
+import { lineageRecords } from '@strata/offline-postgres';
 import type { Strata } from './client.js';
 import { publicSource } from './explain.js';
 
@@ -39,28 +39,10 @@ export async function lineage(strata: Strata, opts: { ingestions?: number; train
     throw invalidInput(`ingestions must be an integer from 0 to ${LINEAGE_INGESTIONS_MAX}`, { details: { field: 'ingestions' } });
   if (!Number.isInteger(tsLimit) || tsLimit < 0 || tsLimit > 1000)
     throw invalidInput('trainingSets must be an integer from 0 to 1000', { details: { field: 'trainingSets' } });
-  const t = (name: string) => qualified(strata.registry.schema, name);
-  const [repo, versions, ings, marks, sets] = await Promise.all([
+  const [repo, versions, records] = await Promise.all([
     strata.loadRepo(),
     strata.listViewVersions(),
-    strata.pool.query(
-      `SELECT id, view, version, status, source, row_count, commit_seq, created_at, created_by, workflow_id FROM (
-         SELECT i.*, row_number() OVER (PARTITION BY i.view ORDER BY i.created_at DESC, i.id DESC) AS rn
-         FROM ${t('ingestions')} i WHERE i.project = $1) x
-       WHERE rn <= $2 ORDER BY view, created_at`,
-      [strata.project, perView],
-    ),
-    strata.pool.query(`SELECT view, commit_seq FROM ${t('watermarks')} WHERE project = $1`, [strata.project]),
-    // Each training set with, per view it read, the newest commit of that view up to its pinned commit.
-    strata.pool.query(
-      `SELECT ts.id, ts.status, ts.created_at, ts.created_by, ts.as_of_commit_seq, ts.workflow_id, sel.view, sel.version,
-         sel.features, (SELECT max(i.commit_seq) FROM ${t('ingestions')} i WHERE i.project = ts.project AND i.view = sel.view
-           AND i.status = 'committed' AND i.commit_seq <= ts.as_of_commit_seq) AS commit_seq
-       FROM (SELECT * FROM ${t('training_sets')} WHERE project = $1 ORDER BY created_at DESC LIMIT $2) ts
-       CROSS JOIN LATERAL jsonb_to_recordset(ts.spec->'selections') AS sel(view text, version int, features jsonb)
-       ORDER BY ts.created_at`,
-      [strata.project, tsLimit],
-    ),
+    lineageRecords(strata.registry, strata.project, { ingestionsPerView: perView, trainingSets: tsLimit }),
   ]);
 
   const nodes = new Map<string, LineageNode>();
@@ -70,7 +52,7 @@ export async function lineage(strata: Strata, opts: { ingestions?: number; train
   };
   const current = new Map<string, number>();
   for (const v of versions) current.set(v.name, Math.max(current.get(v.name) ?? 0, v.version));
-  const watermark = new Map<string, number>(marks.rows.map((r) => [r.view as string, Number(r.commit_seq)]));
+  const watermark = new Map<string, number>(records.watermarks.map((r) => [r.view as string, Number(r.commit_seq)]));
 
   const anyOnline = repo.featureViews.some((v) => v.online);
   if (anyOnline) node({ id: 'online', kind: 'online', label: `online store (${strata.online.kind})` });
@@ -111,7 +93,7 @@ export async function lineage(strata: Strata, opts: { ingestions?: number; train
         ...(ref.features ? { features: ref.features } : {}),
       });
   }
-  for (const r of ings.rows) {
+  for (const r of records.ingestions) {
     const id = `ingestion:${r.id}`;
     node({
       id,
@@ -134,7 +116,7 @@ export async function lineage(strata: Strata, opts: { ingestions?: number; train
       edges.push({ from: sid, to: id, kind: 'read' });
     }
   }
-  for (const r of sets.rows) {
+  for (const r of records.trainingSets) {
     const id = `training-set:${r.id}`;
     // A view deleted since the training set was built still shows where the set came from.
     node({ id: `view:${r.view}`, kind: 'view', label: r.view, version: r.version, deleted: true });

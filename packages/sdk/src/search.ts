@@ -2,9 +2,9 @@
  * Search the registry: entities, feature views, feature services and features of some projects, by name (or
  * description), tag, owner and value type. All filters are ANDed; a feature takes its view's owner and tags.
  */
-import type { EntitySpec, FeatureServiceSpec, FeatureViewSpec, ObjectKind } from '@strata/core';
+import type { EntitySpec, FeatureServiceSpec, FeatureViewSpec } from '@strata/core';
 import { invalidInput, isValueTypeName } from '@strata/core';
-import { qualified } from '@strata/offline-postgres';
+import { registryObjects } from '@strata/offline-postgres';
 import type { Strata } from './client.js';
 
 export type SearchKind = 'entity' | 'feature_view' | 'feature_service' | 'feature';
@@ -51,11 +51,7 @@ export async function searchRegistry(
       hint: 'a Feast value type name such as INT64, DOUBLE, STRING',
     });
   if (!projects.length) return { results: [], truncated: false };
-  const { rows } = await strata.pool.query<{ project: string; kind: ObjectKind; name: string; spec: unknown }>(
-    `SELECT project, kind, name, spec FROM ${qualified(strata.registry.schema, 'objects')}
-     WHERE project = ANY($1::text[]) ORDER BY project, kind, name`,
-    [projects],
-  );
+  const rows = await registryObjects(strata.registry, projects);
   const q = query.q?.trim().toLowerCase() ?? '';
   const [tagKey, tagValue] = query.tag ? (query.tag.includes('=') ? query.tag.split(/=(.*)/s) : [query.tag]) : [];
   const textMatch = (name: string, description?: string) =>
