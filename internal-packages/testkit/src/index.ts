@@ -243,3 +243,4 @@ export {
   type TestApi,
 } from './online-conformance.js';
 export { type ClusterMaster, clusterNodeRole, killClusterMaster, restoreCluster } from './redis-cluster.js';
+export { chromiumPath, launchChromium, requireChromium } from './browser.js';
