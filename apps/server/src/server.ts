@@ -32,6 +32,7 @@ import type * as arrow from 'apache-arrow';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
+import { consoleRoutes } from './console.js';
 import { redactSecrets } from './redact.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
@@ -314,6 +315,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       },
     });
   });
+
+  await app.register(consoleRoutes); // the web console at / (apps/console's build), outside /api
 
   const err = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') };
   const runLink = (project: string, workflowId: string) => `/api/v1/projects/${project}/runs/${encodeURIComponent(workflowId)}`;

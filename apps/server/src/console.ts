@@ -1,0 +1,87 @@
+/**
+ * The web console (apps/console), served at / from its build output: hashed assets with long-lived caching, the
+ * app's index.html for every other GET outside /api (the app routes by path, so a reload of /views/demo/x works).
+ * The console is a client of the public API like any other; nothing here reads a key or touches a store. GETs under
+ * /api that no route answers still get the API's JSON 404.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface ConsoleOptions {
+  /** The console's build output; default: the dist/ folder of the installed @strata/console package. */
+  dir?: string;
+}
+
+/** Where the built console is, or undefined when @strata/console is not installed. */
+export function consoleDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@strata/console/package.json')), 'dist');
+  } catch {
+    return undefined;
+  }
+}
+
+// The app loads only its own bundled scripts and styles and calls only this origin (no CDN, no inline script).
+// Inline style attributes are allowed because the charts (SVG) set them.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+function pageHeaders(reply: FastifyReply): FastifyReply {
+  return reply
+    .header('Content-Security-Policy', CSP)
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Referrer-Policy', 'no-referrer')
+    .header('Cache-Control', 'no-cache');
+}
+
+export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions = {}): Promise<void> {
+  const dir = opts.dir ?? consoleDir();
+  const built = dir !== undefined && existsSync(join(dir, 'index.html'));
+  if (built) {
+    await app.register(fastifyStatic, {
+      root: dir,
+      prefix: '/',
+      // One route per built file (known at start); everything else falls through to the SPA route below.
+      wildcard: false,
+      index: false,
+      decorateReply: true,
+      cacheControl: false,
+      setHeaders: (reply, path) => {
+        reply.header('X-Content-Type-Options', 'nosniff');
+        if (path.endsWith('.html')) reply.header('Content-Security-Policy', CSP);
+        reply.header(
+          'Cache-Control',
+          path.includes(`${join('dist', 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
+    });
+  }
+  app.get('/*', { schema: { hide: true } }, async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    // The API's namespace and missing hashed assets keep the JSON 404 (a stale index.html must not be served as JS).
+    if (path === '/api' || path.startsWith('/api/') || path.startsWith('/assets/')) return reply.callNotFound();
+    if (!built)
+      return reply.status(404).send({
+        error: {
+          code: 'UNKNOWN_OBJECT',
+          message: 'the web console is not built in this installation',
+          details: { hint: 'run `pnpm turbo build --filter=@strata/console` (or `pnpm build`), then restart the server' },
+        },
+      });
+    return pageHeaders(reply)
+      .type('text/html; charset=utf-8')
+      .sendFile('index.html', dir as string);
+  });
+}
