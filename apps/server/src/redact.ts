@@ -7,3 +7,8 @@ export function redactSecrets(json: string): string {
     .replace(/(\\?"alertWebhook\\?"\s*:\s*\\?")((?:[^"\\]|\\(?!"))*)/g, '$1***')
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]+:)[^@\s"/]+@/gi, '$1***@');
 }
+
+/** Masks the `key` query parameter of a URL (the run-events route accepts the API key there, for EventSource). */
+export function redactUrlKey(url: string): string {
+  return url.replace(/([?&]key=)[^&#]*/gi, '$1***');
+}

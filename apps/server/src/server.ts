@@ -33,7 +33,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { type Static, Type } from 'typebox';
 import { arrowIpcStream } from './arrow-stream.js';
 import { consoleRoutes } from './console.js';
-import { redactSecrets } from './redact.js';
+import { redactSecrets, redactUrlKey } from './redact.js';
+import type { RouteContext } from './routes/context.js';
+import { registerInsightRoutes } from './routes/insight.js';
+import { RUN_EVENTS_ROUTE, type RunEventsOptions, registerRunRoutes } from './routes/runs.js';
 import * as S from './schemas.js';
 import { spoolUpload, UPLOAD_TYPES, type UploadFormat, uploadFormat } from './uploads.js';
 
@@ -56,7 +59,10 @@ export interface ServerOptions {
   dataDir: string;
   uploadLimitBytes?: number;
   bodyLimitBytes?: number;
-  logger?: boolean;
+  /** Request logs (JSON lines on stdout; or to a stream of your own). */
+  logger?: boolean | { stream: { write(line: string): void } };
+  /** Polling of the run-events stream (tests shorten it). */
+  runEvents?: RunEventsOptions;
 }
 
 const STATUS: Record<string, number> = {
@@ -115,7 +121,22 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   await mkdir(trainingDir, { recursive: true });
 
   const app = Fastify({
-    logger: opts.logger ? { redact: ['req.headers.authorization', 'req.headers["x-api-key"]'], level: 'info' } : false,
+    logger: opts.logger
+      ? {
+          redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+          level: 'info',
+          ...(typeof opts.logger === 'object' ? { stream: opts.logger.stream } : {}),
+          // The run-events route takes ?key= (EventSource sends no headers): no logged URL ever holds it.
+          serializers: {
+            req: (r: { method: string; url: string; hostname?: string; ip?: string }) => ({
+              method: r.method,
+              url: redactUrlKey(r.url),
+              hostname: r.hostname,
+              remoteAddress: r.ip,
+            }),
+          },
+        }
+      : false,
     bodyLimit: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
@@ -190,7 +211,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       const auth = req.headers.authorization;
       const bearer = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
       const header = req.headers['x-api-key'];
-      const presented = bearer ?? (typeof header === 'string' ? header.trim() : undefined);
+      const queryKey = url === RUN_EVENTS_ROUTE ? (req.query as { key?: unknown }).key : undefined;
+      const presented =
+        bearer ??
+        (typeof header === 'string' ? header.trim() : undefined) ??
+        (typeof queryKey === 'string' && queryKey ? queryKey : undefined);
       if (!presented)
         throw new HttpError(401, 'UNAUTHENTICATED', 'an API key is required', {
           hint: 'send Authorization: Bearer <key> or X-API-Key: <key>',
@@ -348,13 +373,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   // ---- projects and registry --------------------------------------------------------------------------------
-  app.get('/api/v1/projects', { schema: { tags: ['projects'], summary: 'projects the caller can see' } }, async (req) => {
-    const p = principal(req);
+  async function visibleProjects(p: KeyPrincipal) {
     const all = await opts.strata.registry.listProjects();
     const named = Object.keys(p.roles).filter((x) => x !== '*');
     const visible = p.roles['*'] ? all : [...new Set([...all.filter((x) => named.includes(x)), ...named])].sort();
-    return { projects: visible.map((name) => ({ name, role: roleOn(p, name) ?? null })) };
-  });
+    return visible.map((name) => ({ name, role: roleOn(p, name) ?? null }));
+  }
+  app.get('/api/v1/projects', { schema: { tags: ['projects'], summary: 'projects the caller can see' } }, async (req) => ({
+    projects: await visibleProjects(principal(req)),
+  }));
+
+  // ---- what the console shows (docs/console-api.md), in their own modules -----------------------------------
+  const ctx: RouteContext = { strata: opts.strata, strataFor, principal, requireRole, visibleProjects, runLink };
+  registerInsightRoutes(app, ctx);
+  registerRunRoutes(app, ctx, opts.runEvents);
 
   app.get(
     '/api/v1/projects/:project',
@@ -573,6 +605,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         const run = await s.ingest(req.params.view, up.path, {
           format,
           createdBy: by(req),
+          // The spool file's path is the server's business: record the name the client gave, or the format.
+          source: req.query.source ? `upload:${req.query.source}` : `upload.${format}`,
           ...(req.query.ingestion_id ? { ingestionId: req.query.ingestion_id } : {}),
           ...(req.query.materialize ? { materialize: true } : {}),
           ...(req.query.policy ? { validationPolicy: req.query.policy } : {}),

@@ -68,6 +68,45 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       ingestion_id text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))`);
     // Window-aggregation state of the partition as of next_offset (aggregate stream sources only).
     await c.query(`ALTER TABLE ${s}.stream_offsets ADD COLUMN IF NOT EXISTS state jsonb`);
+    // The statistics series of the console (per-commit trends): a small summary of each ingestion's profile and drift
+    // (the scalar statistics of every column, the drift metrics), kept beside the ingestion by a trigger, so a trend
+    // chart over hundreds of commits never reads the profiles' sketches and frequency tables.
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ingestion_summaries (
+      ingestion_id text PRIMARY KEY, project text NOT NULL, view text NOT NULL, summary jsonb NOT NULL)`);
+    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_ingestion_summary(stats jsonb, drift jsonb) RETURNS jsonb
+      LANGUAGE sql IMMUTABLE AS $fn$
+      SELECT jsonb_build_object(
+        'stats', COALESCE((SELECT jsonb_object_agg(k, jsonb_build_object(
+            'count', c->'count', 'nullCount', c->'nullCount', 'completeness', c->'completeness',
+            'distinctCount', c->'distinctCount', 'distinctExact', c->'distinctExact', 'min', c->'min', 'max', c->'max',
+            'mean', c->'mean', 'stddev', c->'stddev', 'sum', c->'sum', 'quantiles', c->'quantiles'))
+          FROM jsonb_each(CASE WHEN jsonb_typeof(stats->'columns') = 'object' THEN stats->'columns' END) AS e(k, c)), '{}'),
+        'drift', COALESCE((SELECT jsonb_object_agg(d->>'column', jsonb_build_object(
+            'kind', d->'kind', 'psi', d->'psi', 'ks', d->'ks', 'js', d->'js', 'drifted', d->'drifted',
+            'reasons', d->'reasons', 'threshold', jsonb_build_object(
+              'psi', drift->'thresholds'->'psi', 'ks', drift->'thresholds'->'ks', 'js', drift->'thresholds'->'js')))
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(drift->'columns') = 'array' THEN drift->'columns' END) AS d), '{}'))
+      $fn$`);
+    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_ingestion_summary_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          DELETE FROM ${s}.ingestion_summaries WHERE ingestion_id = OLD.id;
+          RETURN OLD;
+        END IF;
+        IF NEW.statistics IS NULL THEN
+          DELETE FROM ${s}.ingestion_summaries WHERE ingestion_id = NEW.id;
+          RETURN NEW;
+        END IF;
+        INSERT INTO ${s}.ingestion_summaries (ingestion_id, project, view, summary)
+        VALUES (NEW.id, NEW.project, NEW.view, ${s}.strata_ingestion_summary(NEW.statistics, NEW.drift))
+        ON CONFLICT (ingestion_id) DO UPDATE SET summary = EXCLUDED.summary;
+        RETURN NEW;
+      END $fn$`);
+    await c.query(`CREATE OR REPLACE TRIGGER ingestion_summary AFTER INSERT OR DELETE OR UPDATE OF statistics, drift
+      ON ${s}.ingestions FOR EACH ROW EXECUTE FUNCTION ${s}.strata_ingestion_summary_sync()`);
+    await c.query(`INSERT INTO ${s}.ingestion_summaries (ingestion_id, project, view, summary)
+      SELECT i.id, i.project, i.view, ${s}.strata_ingestion_summary(i.statistics, i.drift) FROM ${s}.ingestions i
+      WHERE i.statistics IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${s}.ingestion_summaries x WHERE x.ingestion_id = i.id)`);
     await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
       JSON.stringify(REGISTRY_SCHEMA_VERSION),
     ]);

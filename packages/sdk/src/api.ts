@@ -7,7 +7,12 @@ import type { Change, ObjectKind, RepoSpec } from '@strata/core';
 import type { CommitInfo, Ingestion, TrainingSet, ViewVersion } from '@strata/offline-postgres';
 import type { IngestResult, MaterializeResult, Progress, TrainingSetResult } from '@strata/workflows';
 import type * as arrow from 'apache-arrow';
+import type { Explanation, ExplainOptions } from './explain.js';
+import type { LineageGraph } from './lineage.js';
+import type { MaterializationState } from './materializations.js';
 import type { OnlineFeaturesResponse } from './online.js';
+import type { RunStep, RunSummary } from './runs.js';
+import type { StatisticsSeries } from './statistics-series.js';
 
 /** A long operation (a Temporal workflow): its id, its Temporal UI page, live progress and its result. */
 export interface Run<R> {
@@ -61,6 +66,8 @@ export interface ClientIngestOptions {
   materialize?: boolean;
   validationPolicy?: 'NONE' | 'ALWAYS' | 'STRICT';
   onStaged?: (rows: number) => void;
+  /** What the ingestion records as its source (default: the file's path locally, its file name through a server). */
+  source?: string;
 }
 
 export interface StrataClient {
@@ -128,4 +135,19 @@ export interface StrataClient {
   ): Promise<TrainingSetRun>;
   trainingSet(id: string): Promise<TrainingSet>;
   listTrainingSets(): Promise<TrainingSet[]>;
+
+  // insight (what the console shows)
+  /** Per-ingestion statistics and drift of some features (default: all), oldest first: trend charts. */
+  statisticsSeries(view: string, opts?: { features?: string[]; limit?: number }): Promise<StatisticsSeries>;
+  /** Watermark, commits behind, freshness, recent materialization runs and the schedule of a view. */
+  materializationState(view: string, opts?: { runs?: number }): Promise<MaterializationState>;
+  /** Where an entity's value came from: online value, offline rows, commit, ingestion, validation, materialization. */
+  explain(view: string, opts: ExplainOptions): Promise<Explanation>;
+  /** Sources -> ingestions -> views -> services / online store / training sets. */
+  lineage(opts?: { ingestions?: number; trainingSets?: number }): Promise<LineageGraph>;
+  /** Recent long runs (ingest, materialize, training-set, pipeline), newest first. */
+  listRuns(opts?: { kind?: string; status?: string; view?: string; limit?: number }): Promise<RunSummary[]>;
+  getRun(workflowId: string): Promise<RunInfo>;
+  /** A run's activities and child workflows with their timings. */
+  runSteps(workflowId: string): Promise<RunStep[]>;
 }

@@ -64,6 +64,12 @@ import * as arrow from 'apache-arrow';
 import { parseAllDocuments } from 'yaml';
 import type { IngestRun, Run, RunInfo, StrataClient, TrainingSetRun } from './api.js';
 import { type LoadConfigOptions, loadConfig, offlineOptions, type StrataConfig } from './config.js';
+import { type Explanation, type ExplainOptions, explainValue } from './explain.js';
+import { type LineageGraph, lineage } from './lineage.js';
+import { temporalRunUrl } from './links.js';
+import { type MaterializationState, materializationState } from './materializations.js';
+import { listRuns, type RunStep, type RunSummary, runSteps } from './runs.js';
+import { type StatisticsSeries, statisticsSeries } from './statistics-series.js';
 import { entityRowsFromColumns, type OnlineFeaturesResponse, readOnline } from './online.js';
 import {
   collect,
@@ -113,7 +119,7 @@ export class RunHandle<R> implements Run<R> {
 
   /** The Temporal Web UI page of this run. */
   get url(): string {
-    return `${this.uiUrl}/namespaces/${this.namespace}/workflows/${encodeURIComponent(this.workflowId)}`;
+    return temporalRunUrl({ uiUrl: this.uiUrl, namespace: this.namespace }, this.workflowId);
   }
 
   progress(): Promise<Progress> {
@@ -172,6 +178,8 @@ export interface IngestOptions {
   validationPolicy?: 'NONE' | 'ALWAYS' | 'STRICT';
   onStaged?: (rows: number) => void;
   createdBy?: string;
+  /** What the ingestion records as its source (default: the file's path, or 'arrow table' / 'stream'). */
+  source?: string;
   /**
    * CSV files whose header is exactly the view's columns go to COPY byte for byte (default true); false forces the
    * batch path, which coerces each value in JavaScript.
@@ -469,12 +477,12 @@ export class Strata implements StrataClient {
   async stage(
     viewName: string,
     input: arrow.Table | string | AsyncIterable<ColumnBatch>,
-    opts: Pick<IngestOptions, 'ingestionId' | 'format' | 'onStaged' | 'createdBy' | 'fastCsv'> = {},
+    opts: Pick<IngestOptions, 'ingestionId' | 'format' | 'onStaged' | 'createdBy' | 'fastCsv' | 'source'> = {},
   ): Promise<{ vv: ViewVersion; ingestionId: string; rows: number; source: string; ignoredColumns: string[] }> {
     if (typeof input === 'string') checkFile(input);
     const vv = await this.getView(viewName);
     const ingestionId = opts.ingestionId ?? randomUUID();
-    const source = typeof input === 'string' ? input : input instanceof arrow.Table ? 'arrow table' : 'stream';
+    const source = opts.source ?? (typeof input === 'string' ? input : input instanceof arrow.Table ? 'arrow table' : 'stream');
     const expected = new Set(Object.keys(viewColumnTypes(vv.spec, vv.joinKeys)));
     const ignored = new Set<string>();
     let rows = 0;
@@ -810,6 +818,32 @@ export class Strata implements StrataClient {
   /** A training set built by a workflow: status, rows, the pinned commit and the output's URI. */
   trainingSet(id: string): Promise<TrainingSet> {
     return getTrainingSet(this.offline, id);
+  }
+
+  // ---- insight (what the console shows; see the StrataClient interface) -----------------------------------------
+
+  statisticsSeries(view: string, opts: { features?: string[]; limit?: number } = {}): Promise<StatisticsSeries> {
+    return statisticsSeries(this, view, opts);
+  }
+
+  materializationState(view: string, opts: { runs?: number } = {}): Promise<MaterializationState> {
+    return materializationState(this, view, opts);
+  }
+
+  explain(view: string, opts: ExplainOptions): Promise<Explanation> {
+    return explainValue(this, view, opts);
+  }
+
+  lineage(opts: { ingestions?: number; trainingSets?: number } = {}): Promise<LineageGraph> {
+    return lineage(this, opts);
+  }
+
+  listRuns(opts: { kind?: string; status?: string; view?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    return listRuns(this, opts);
+  }
+
+  runSteps(workflowId: string): Promise<RunStep[]> {
+    return runSteps(this, workflowId);
   }
 
   listTrainingSets(): Promise<TrainingSet[]> {

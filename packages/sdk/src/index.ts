@@ -129,3 +129,32 @@ export { bundleTransformations, pipelineCodeHash, windowIngestionId } from './pi
 export { createPipelineActivities, type PipelineActivityDeps } from './pipeline/activities.js';
 export { checkTransformOutput, runTransformation, type TransformRun } from './pipeline/transform.js';
 export type { PipelineRunResult } from '@strata/workflows';
+export {
+  EXPLAIN_ROWS_MAX,
+  type ExplainedRow,
+  type Explanation,
+  type ExplainOptions,
+  explainValue,
+  parseEntityArgs,
+  publicSource,
+} from './explain.js';
+export {
+  LINEAGE_INGESTIONS_MAX,
+  type LineageEdge,
+  type LineageGraph,
+  type LineageKind,
+  type LineageNode,
+  lineage,
+} from './lineage.js';
+export { temporalRunUrl } from './links.js';
+export { type MaterializationState, materializationState } from './materializations.js';
+export { listRuns, RUN_KINDS, type RunKind, type RunStep, type RunSummary, runSteps } from './runs.js';
+export { type SearchHit, type SearchKind, type SearchQuery, SEARCH_KINDS, searchRegistry } from './search.js';
+export {
+  type FeatureDrift,
+  type FeatureSummary,
+  SERIES_LIMIT_MAX,
+  type StatisticsPoint,
+  type StatisticsSeries,
+  statisticsSeries,
+} from './statistics-series.js';

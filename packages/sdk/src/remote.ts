@@ -23,7 +23,12 @@ import type {
   TrainingSetRun,
 } from './api.js';
 import { collect } from './history.js';
+import type { Explanation, ExplainOptions } from './explain.js';
+import type { LineageGraph } from './lineage.js';
+import type { MaterializationState } from './materializations.js';
 import type { OnlineFeaturesResponse } from './online.js';
+import type { RunStep, RunSummary } from './runs.js';
+import type { StatisticsSeries } from './statistics-series.js';
 import { detectFormat } from './readers.js';
 import { checkWritable, writeBatches } from './writers.js';
 
@@ -279,6 +284,7 @@ export class RemoteStrata implements StrataClient {
           ingestion_id: opts.ingestionId,
           materialize: opts.materialize ? true : undefined,
           policy: opts.validationPolicy,
+          source: opts.source ?? (typeof input === 'string' ? basename(input) : undefined),
         },
       },
     );
@@ -385,10 +391,56 @@ export class RemoteStrata implements StrataClient {
 
   // ---- reads ----------------------------------------------------------------------------------------------------
 
-  async getOnlineFeatures(): Promise<OnlineFeaturesResponse> {
-    throw new StrataError('CONFIG', 'online features are served by the serving app, not the control plane', {
-      hint: 'POST /get-online-features to `strata serve` with the same API key',
+  /** Online features through the server (the same reader as the serving app; for hot paths use `strata serve`). */
+  getOnlineFeatures(
+    opts: ClientFeatureSelection & {
+      entities: Record<string, unknown[]> | Record<string, unknown>[];
+      fullFeatureNames?: boolean;
+    },
+  ): Promise<OnlineFeaturesResponse> {
+    return this.json('POST', this.p('/online-features'), {
+      body: {
+        json: {
+          ...('features' in opts ? { features: opts.features } : { feature_service: opts.featureService }),
+          entities: opts.entities,
+          ...(opts.fullFeatureNames ? { full_feature_names: true } : {}),
+        },
+      },
     });
+  }
+
+  // ---- insight (what the console shows) ---------------------------------------------------------------------------
+
+  statisticsSeries(view: string, opts: { features?: string[]; limit?: number } = {}): Promise<StatisticsSeries> {
+    return this.json('GET', this.p(`/feature-views/${encodeURIComponent(view)}/statistics`), {
+      query: { features: opts.features?.length ? opts.features.join(',') : undefined, limit: opts.limit },
+    });
+  }
+
+  materializationState(view: string, opts: { runs?: number } = {}): Promise<MaterializationState> {
+    return this.json('GET', this.p(`/feature-views/${encodeURIComponent(view)}/materialization`), {
+      query: { runs: opts.runs },
+    });
+  }
+
+  explain(view: string, opts: ExplainOptions): Promise<Explanation> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.entity)) q.append('entity', `${k}=${String(v)}`);
+    if (opts.feature !== undefined) q.set('feature', opts.feature);
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    return this.json('GET', this.p(`/feature-views/${encodeURIComponent(view)}/explain?${q}`));
+  }
+
+  lineage(opts: { ingestions?: number; trainingSets?: number } = {}): Promise<LineageGraph> {
+    return this.json('GET', this.p('/lineage'), { query: { ingestions: opts.ingestions, training_sets: opts.trainingSets } });
+  }
+
+  async listRuns(opts: { kind?: string; status?: string; view?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    return (await this.json<{ runs: RunSummary[] }>('GET', this.p('/runs'), { query: opts })).runs;
+  }
+
+  async runSteps(workflowId: string): Promise<RunStep[]> {
+    return (await this.json<{ steps: RunStep[] }>('GET', this.p(`/runs/${encodeURIComponent(workflowId)}/steps`))).steps;
   }
 
   private historicalRequest(

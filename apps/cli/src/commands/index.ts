@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as adapters } from './adapters.js';
 import { register as data } from './data.js';
+import { register as explain } from './explain.js';
 import { register as history } from './history.js';
 import { register as offline } from './offline.js';
 import { register as pipeline } from './pipeline.js';
@@ -17,6 +18,7 @@ export const commandGroups: ((program: Command) => void)[] = [
   registry,
   data,
   history,
+  explain,
   offline,
   adapters,
   validation,
