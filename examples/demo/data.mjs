@@ -145,14 +145,20 @@ export async function demoRepo(strata, users = usersTable()) {
   return { repo: { ...spec, featureViews: [allUsers, ...spec.featureViews] }, allUsers };
 }
 
-/** What the demo ingests, in order: [view, input]. */
+/**
+ * What the demo ingests, in order: [view, input, options]. The options name each batch's source (what lineage and
+ * explain show) by what it is rather than by a path on this machine.
+ */
 export function demoIngests(users = usersTable()) {
   return [
-    ['all_users_agg_m', users],
-    ['promo_features', promoTable()],
-    ['daily_weather', weatherCsv],
+    ['all_users_agg_m', users, { source: 'generated:monthly-user-aggregates', createdBy: 'demo' }],
+    ['promo_features', promoTable(), { source: 'generated:promo-responses', createdBy: 'demo' }],
+    ['daily_weather', weatherCsv, { source: 'file:weather.csv', createdBy: 'demo' }],
   ];
 }
+
+/** The options of the bad weather batch (badWeatherTable). */
+export const BAD_WEATHER = { validationPolicy: 'STRICT', source: 'generated:bad-weather', createdBy: 'demo' };
 
 /** The views the demo materializes to Redis. */
 export const DEMO_VIEWS = ['all_users_agg_m', 'promo_features', 'daily_weather'];

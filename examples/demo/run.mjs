@@ -12,7 +12,16 @@ import { connect, createPipelineSchedule, formatTable, loadConfig, runPipeline, 
 import { startServer } from '@strata/server';
 import { serve } from '@strata/serving';
 import { createStrataWorker } from '@strata/worker';
-import { badWeatherTable, DEMO_VIEWS, demoIngests, demoRepo, trainingEntityRows, user, usersTable } from './data.mjs';
+import {
+  BAD_WEATHER,
+  badWeatherTable,
+  DEMO_VIEWS,
+  demoIngests,
+  demoRepo,
+  trainingEntityRows,
+  user,
+  usersTable,
+} from './data.mjs';
 import { createRawEvents, monthlyPipelineView } from './pipeline.mjs';
 
 /** POSTs JSON with node:http (fetch refuses port 6566, which is on the Fetch standard's list of blocked ports). */
@@ -56,9 +65,9 @@ async function main() {
 
     step(3, 'Ingest: stage by COPY, then an ingest workflow validates, profiles and commits atomically');
     const ingests = demoIngests(users);
-    for (const [view, input] of ingests) {
+    for (const [view, input, options] of ingests) {
       // Fixed ingestion ids make the demo idempotent: a second run commits nothing new.
-      const h = await strata.ingest(view, input, { ingestionId: `demo-${strata.project}-${view}-1` });
+      const h = await strata.ingest(view, input, { ...options, ingestionId: `demo-${strata.project}-${view}-1` });
       const r = await h.result();
       workflows.push(h.workflowId);
       const v = r.validation.validated
@@ -74,7 +83,7 @@ async function main() {
     step(4, 'Validate: a bad weather batch under the STRICT policy is quarantined, nothing is committed');
     const bad = badWeatherTable();
     const badHandle = await strata.ingest('daily_weather', bad, {
-      validationPolicy: 'STRICT',
+      ...BAD_WEATHER,
       ingestionId: `bad-weather-${randomUUID().slice(0, 8)}`,
     });
     workflows.push(badHandle.workflowId);

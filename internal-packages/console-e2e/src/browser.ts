@@ -28,6 +28,11 @@ export async function signedIn(browser: Browser, stack: ConsoleStack, role: Role
   return context;
 }
 
+/** The little of the DOM the page-side callbacks use (this package compiles without the DOM library). */
+interface BrowserGlobals {
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
 export interface Watch {
   problems: string[];
   stop(): void;
@@ -60,12 +65,23 @@ export function watch(page: Page): Watch {
   };
 }
 
-/** Waits until the page shows its data: a main heading, and no loading marker (`aria-busy="true"`) left. */
+/**
+ * Waits until the page shows its data: the routed page (`data-testid="page-<name>"`, not the sign-in or error page)
+ * with its heading, and no loading marker (`aria-busy="true"`) left.
+ */
 export async function ready(page: Page, timeoutMs = 30_000): Promise<void> {
-  await page.locator('main h1, main h2').first().waitFor({ state: 'visible', timeout: timeoutMs });
-  await page.waitForFunction(`document.querySelectorAll('[aria-busy="true"]').length === 0`, undefined, {
-    timeout: timeoutMs,
-  });
+  await page
+    .locator('[data-testid^="page-"]:not([data-testid="page-signin"]):not([data-testid="page-error"]) h1')
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs });
+  // A function, not a string: the console's CSP (script-src 'self') forbids evaluating strings in the page.
+  await page.waitForFunction(
+    () => (globalThis as unknown as BrowserGlobals).document.querySelectorAll('[aria-busy="true"]').length === 0,
+    undefined,
+    {
+      timeout: timeoutMs,
+    },
+  );
 }
 
 /**

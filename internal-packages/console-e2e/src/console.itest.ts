@@ -111,9 +111,7 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
     // The other batch stays quarantined, and the timeline shows the new status after a reload.
     expect((await stack.api('GET', stack.p(`/ingestions/${stack.demo.quarantined.kept}`))).body.status).toBe('quarantined');
     await visit(page, `/views/${p()}/daily_weather?tab=commits`);
-    await expect
-      .poll(() => page.locator(`tr[data-ingestion="${id}"]`).innerText(), { timeout: 15_000 })
-      .toMatch(/committed/);
+    await expect.poll(() => page.locator(`tr[data-ingestion="${id}"]`).textContent(), { timeout: 15_000 }).toMatch(/committed/);
   });
 
   it('YAML applied in the UI creates a view (checked through the API)', async () => {
@@ -138,7 +136,7 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
     await visit(page, `/apply/${p()}`);
     await page.locator('#spec-text').fill(yaml);
     await page.getByTestId('plan').click();
-    await expect.poll(() => page.getByTestId('plan-changes').innerText(), { timeout: 15_000 }).toContain(name);
+    await expect.poll(() => page.getByTestId('plan-changes').textContent(), { timeout: 15_000 }).toContain(name);
     await page.getByTestId('apply').click();
     await page.getByTestId('applied').waitFor({ timeout: 30_000 });
     const view = await stack.api('GET', stack.p(`/feature-views/${name}`));
@@ -216,7 +214,9 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
       ],
       [{ user_id: 424242, dt: new Date('2021-03-07T00:00:00Z'), feature_1: 42.5, feature_2: 1, feature_3: 2, feature_n: 3 }],
     );
-    const written = await (await stack.strata.ingest('all_users_agg_m', rows, { ingestionId })).result();
+    const written = await (
+      await stack.strata.ingest('all_users_agg_m', rows, { ingestionId, source: 'test:explain', createdBy: 'console-e2e' })
+    ).result();
     await (await stack.strata.materialize('all_users_agg_m')).result();
     const page = await pageAs('viewer');
     await visit(page, `/explain/${p()}?view=all_users_agg_m&entity=user_id=424242&feature=feature_1`);
@@ -225,9 +225,9 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
     await page.getByRole('button', { name: 'Explain' }).click();
     await page.getByTestId('explain-result').waitFor({ timeout: 30_000 });
     await ready(page);
-    expect(await page.getByTestId('explain-commit').innerText()).toBe(String(written.commitSeq));
-    expect(await page.getByTestId('explain-ingestion').innerText()).toBe(ingestionId);
-    expect(await page.getByTestId('online-value').innerText()).toBe('42.5');
+    expect(await page.getByTestId('explain-commit').textContent()).toBe(String(written.commitSeq));
+    expect(await page.getByTestId('explain-ingestion').textContent()).toBe(ingestionId);
+    expect(await page.getByTestId('online-value').textContent()).toBe('42.5');
     // The same through the API.
     const api = await stack.api(
       'GET',
@@ -267,7 +267,9 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
           weather: 'sun',
         })),
       );
-      await (await stack.strata.ingest('daily_weather', batch, { ingestionId })).result();
+      await (
+        await stack.strata.ingest('daily_weather', batch, { ingestionId, source: 'test:chart', createdBy: 'console-e2e' })
+      ).result();
     }
     const series = await stack.api('GET', stack.p('/feature-views/daily_weather/statistics?features=temp_max&limit=200'), {
       role: 'viewer',
@@ -284,9 +286,13 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
     expect(await visit(page, `/views/${p()}/daily_weather?tab=statistics&feature=temp_max&stat=mean`)).toEqual([]);
     const table = page.getByTestId('chart-data-trend');
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 15_000 }).toBe(fromApi.size);
-    const cells = await table.locator('tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => Array.from((tr as unknown as { cells: ArrayLike<{ textContent: string | null }> }).cells, (c) => c.textContent ?? '')),
-    );
+    const cells = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) =>
+          Array.from((tr as unknown as { cells: ArrayLike<{ textContent: string | null }> }).cells, (c) => c.textContent ?? ''),
+        ),
+      );
     const fromTable = new Map(cells.map(([, ingestion, value]) => [ingestion as string, Number(value)]));
     expect(fromTable).toEqual(fromApi);
     // The drawn marks: one dot per commit, its <title> the commit and its value.

@@ -87,7 +87,7 @@ function waitForAddress(child: ChildProcess, timeoutMs = 60_000): Promise<string
 }
 
 async function quarantine(strata: Strata, ingestionId: string): Promise<void> {
-  const h = await strata.ingest('daily_weather', demo.badWeatherTable(), { validationPolicy: 'STRICT', ingestionId });
+  const h = await strata.ingest('daily_weather', demo.badWeatherTable(), { ...demo.BAD_WEATHER, ingestionId });
   try {
     await h.result();
   } catch (err) {
@@ -98,7 +98,7 @@ async function quarantine(strata: Strata, ingestionId: string): Promise<void> {
 }
 
 /** Starts everything and loads the demo; close() stops the processes and drops the schema. */
-export async function startConsoleStack(prefix = 'console'): Promise<ConsoleStack> {
+export async function startConsoleStack(prefix = 'demo'): Promise<ConsoleStack> {
   const fresh: FreshSchema = await freshSchema();
   const scope = testScope(fresh.schema, prefix);
   const env = { ...strataEnv(scope), STRATA_ADMIN_KEY: ADMIN_KEY };
@@ -126,10 +126,10 @@ export async function startConsoleStack(prefix = 'console'): Promise<ConsoleStac
     await strata.apply(repo);
     const ingestions: Record<string, string> = {};
     await Promise.all(
-      (demo.demoIngests(users) as [string, unknown][]).map(async ([view, input]) => {
+      (demo.demoIngests(users) as [string, string, object][]).map(async ([view, input, options]) => {
         const ingestionId = `demo-${view}-1`;
         ingestions[view] = ingestionId;
-        await (await strata.ingest(view, input as string, { ingestionId })).result();
+        await (await strata.ingest(view, input, { ...options, ingestionId })).result();
       }),
     );
     const quarantined = { toRelease: 'bad-weather-release', kept: 'bad-weather-kept' };
