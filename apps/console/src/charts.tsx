@@ -40,6 +40,8 @@ function Chart<R>({ name, title, rows, columns, draw, empty }: ChartProps<R>) {
         const svg = drawRef.current(Plot, Math.max(320, Math.min(el.clientWidth || 720, 960)));
         svg.setAttribute('role', 'img');
         svg.setAttribute('aria-label', title);
+        // Plot names its mark groups with aria-label; a <g> needs a role for that label to be allowed (axe).
+        for (const g of svg.querySelectorAll('g[aria-label]')) g.setAttribute('role', 'group');
         el.replaceChildren(svg);
       })
       .catch((e: Error) => setError(e.message));
@@ -53,27 +55,29 @@ function Chart<R>({ name, title, rows, columns, draw, empty }: ChartProps<R>) {
       <figcaption>{title}</figcaption>
       {rows.length ? <div ref={box} class="chart-box" /> : <p class="muted">{empty ?? 'No data to chart.'}</p>}
       {error ? <p class="error">Chart failed: {error}</p> : null}
-      <table class="sr-only" data-testid={`chart-data-${name}`}>
-        <caption>{title} (data)</caption>
-        <thead>
-          <tr>
-            {columns.map(([h]) => (
-              <th key={h} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => (
-            <tr key={i}>
-              {columns.map(([h, f]) => (
-                <td key={h}>{f(r) === null ? '' : String(f(r))}</td>
+      <div class="sr-only">
+        <table data-testid={`chart-data-${name}`}>
+          <caption>{title} (data)</caption>
+          <thead>
+            <tr>
+              {columns.map(([h]) => (
+                <th key={h} scope="col">
+                  {h}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r, i) => (
+              <tr key={i}>
+                {columns.map(([h, f]) => (
+                  <td key={h}>{f(r) === null ? '' : String(f(r))}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
@@ -124,7 +128,8 @@ export function DriftChart({ name, title, points }: { name: string; title: strin
       x: { label: 'commit', tickFormat: (d: number) => String(d) },
       y: { label: points[0]?.metric ?? 'drift', grid: true, zero: true },
       marks: [
-        Plot.lineY(points, { x: 'x', y: 'threshold', stroke: '#b3261e', strokeDasharray: '4,3' }),
+        // The threshold: a rule per distinct value (one commit alone still shows it), and its line across commits.
+        Plot.ruleY([...new Set(points.map((p) => p.threshold))], { stroke: '#b3261e', strokeDasharray: '4,3' }),
         Plot.lineY(points, { x: 'x', y: 'value', stroke: '#5b5b5b' }),
         Plot.dot(points, {
           x: 'x',

@@ -91,8 +91,8 @@ export interface SeriesCommit {
   createdAt: string;
   committedAt: string | null;
   rows: number;
-  eventTimeMin: string | null;
-  eventTimeMax: string | null;
+  minEventTime: string | null;
+  maxEventTime: string | null;
   stats: Record<string, StatValues>;
   drift: Record<string, DriftValues>;
 }
@@ -211,12 +211,19 @@ export interface MaterializationState {
   watermark: { commitId: number; updatedAt: string | null };
   latestCommitId: number | null;
   commitsBehind: number | null;
-  newestEventTimeMaterialized: string | null;
+  materializedEventTime: string | null;
   freshnessSeconds: number | null;
   freshnessBasis?: string;
   onlineMarker: number | null;
   runs: MaterializationRun[];
-  schedule: { id: string; view: string; every: string; paused: boolean; [k: string]: unknown } | null;
+  schedule: {
+    scheduleId: string;
+    view: string;
+    every: string;
+    paused: boolean;
+    nextRuns?: string[];
+    [k: string]: unknown;
+  } | null;
 }
 
 export interface LineageNode {

@@ -1,6 +1,7 @@
 /**
  * The web console (apps/console), served at / from its build output: hashed assets with long-lived caching, the
- * app's index.html for every other GET outside /api (the app routes by path, so a reload of /views/demo/x works).
+ * app's index.html for every other GET outside /api and /assets (the app routes by path, so a reload of
+ * /views/demo/x works).
  * The console is a client of the public API like any other; nothing here reads a key or touches a store. GETs under
  * /api that no route answers still get the API's JSON 404.
  */
@@ -50,28 +51,24 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions =
   const dir = opts.dir ?? consoleDir();
   const built = dir !== undefined && existsSync(join(dir, 'index.html'));
   if (built) {
+    // Hashed bundles: cached for good (a new build has new names); read from disk per request, so a rebuild is
+    // served without a restart, and a missing one falls through to the API's JSON 404.
     await app.register(fastifyStatic, {
-      root: dir,
-      prefix: '/',
-      // One route per built file (known at start); everything else falls through to the SPA route below.
-      wildcard: false,
+      root: join(dir, 'assets'),
+      prefix: '/assets/',
       index: false,
       decorateReply: true,
       cacheControl: false,
-      setHeaders: (reply, path) => {
+      setHeaders: (reply) => {
         reply.header('X-Content-Type-Options', 'nosniff');
-        if (path.endsWith('.html')) reply.header('Content-Security-Policy', CSP);
-        reply.header(
-          'Cache-Control',
-          path.includes(`${join('dist', 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
-        );
+        reply.header('Cache-Control', 'public, max-age=31536000, immutable');
       },
     });
   }
   app.get('/*', { schema: { hide: true } }, async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
-    // The API's namespace and missing hashed assets keep the JSON 404 (a stale index.html must not be served as JS).
-    if (path === '/api' || path.startsWith('/api/') || path.startsWith('/assets/')) return reply.callNotFound();
+    // The API's namespace keeps its JSON 404.
+    if (path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
     if (!built)
       return reply.status(404).send({
         error: {
@@ -80,6 +77,10 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions =
           details: { hint: 'run `pnpm turbo build --filter=@strata/console` (or `pnpm build`), then restart the server' },
         },
       });
+    // A file at the top of the build (a favicon, robots.txt), else the app itself.
+    const top = path.slice(1);
+    if (/^\w[\w.-]*$/.test(top) && top !== 'index.html' && existsSync(join(dir as string, top)))
+      return reply.header('Cache-Control', 'no-cache').sendFile(top, dir as string);
     return pageHeaders(reply)
       .type('text/html; charset=utf-8')
       .sendFile('index.html', dir as string);

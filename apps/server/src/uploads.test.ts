@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { arrowIpcStream } from './arrow-stream.js';
-import { redactSecrets } from './redact.js';
+import { redactSecrets, redactUrlKey } from './redact.js';
 import { spoolUpload, uploadFormat } from './uploads.js';
 
 describe('uploads', () => {
@@ -65,5 +65,14 @@ describe('redactSecrets', () => {
     expect(out).not.toContain('hunter2');
     expect(JSON.parse(out).spec.monitoring.alertWebhook).toBe('***');
     expect(JSON.parse(out).error).toBe('cannot reach postgres://strata:***@db:5432/x');
+  });
+});
+
+describe('redactUrlKey', () => {
+  it('masks the key query parameter wherever it is, and nothing else', () => {
+    expect(redactUrlKey('/api/v1/projects/p/runs/x/events?key=strata_abc')).toBe('/api/v1/projects/p/runs/x/events?key=***');
+    expect(redactUrlKey('/e?a=1&key=strata_abc&b=2')).toBe('/e?a=1&key=***&b=2');
+    expect(redactUrlKey('/e?KEY=strata_abc#x')).toBe('/e?KEY=***#x');
+    expect(redactUrlKey('/e?monkey=1&keys=2')).toBe('/e?monkey=1&keys=2');
   });
 });

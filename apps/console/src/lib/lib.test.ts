@@ -15,8 +15,8 @@ const commit = (commitId: number | null, stats: SeriesCommit['stats'], drift: Se
   createdAt: '2026-12-01T00:00:00.000Z',
   committedAt: null,
   rows: 10,
-  eventTimeMin: null,
-  eventTimeMax: null,
+  minEventTime: null,
+  maxEventTime: null,
   stats,
   drift,
 });

@@ -41,8 +41,8 @@ interface Explanation {
     ingestionId: string;
     committedAt: string | null;
     rows: number;
-    eventTimeMin: string | null;
-    eventTimeMax: string | null;
+    minEventTime: string | null;
+    maxEventTime: string | null;
   } | null;
   ingestion: {
     id: string;

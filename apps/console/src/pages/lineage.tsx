@@ -118,32 +118,34 @@ function Graph({ project, nodes, edges }: { project: string; nodes: LineageNode[
                   {node.status ? ` · ${node.status}` : ''}
                 </text>
                 <text x="10" y="32" class="node-label">
-                  {node.label.length > 26 ? `${node.label.slice(0, 25)}…` : node.label}
+                  {node.label.length > 24 ? `${node.label.slice(0, 23)}…` : node.label}
                 </text>
               </g>
             );
           })}
         </svg>
       </Scroll>
-      <table class="sr-only" data-testid="chart-data-lineage">
-        <caption>Lineage edges</caption>
-        <thead>
-          <tr>
-            <th scope="col">from</th>
-            <th scope="col">to</th>
-            <th scope="col">kind</th>
-          </tr>
-        </thead>
-        <tbody>
-          {edges.map((e) => (
-            <tr key={`${e.from}->${e.to}`}>
-              <td>{e.from}</td>
-              <td>{e.to}</td>
-              <td>{e.kind}</td>
+      <div class="sr-only">
+        <table data-testid="chart-data-lineage">
+          <caption>Lineage edges</caption>
+          <thead>
+            <tr>
+              <th scope="col">from</th>
+              <th scope="col">to</th>
+              <th scope="col">kind</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {edges.map((e) => (
+              <tr key={`${e.from}->${e.to}`}>
+                <td>{e.from}</td>
+                <td>{e.to}</td>
+                <td>{e.kind}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <h3>Feature views</h3>
       <ul class="chips">
         {nodes

@@ -126,6 +126,7 @@ export default function Training({ params }: { params: Record<string, string> })
                                   setPicked(next);
                                 }}
                               />{' '}
+                              <span class="sr-only">{fv.name}:</span>
                               {f.name}
                             </label>
                           );

@@ -665,11 +665,15 @@ function Drift({
                           <th scope="row">{c.column}</th>
                           <td>{c.kind}</td>
                           {(['psi', 'ks', 'js'] as const).map((m) => (
-                            <td key={m} class={`num${c.reasons.includes(m) ? ' bad' : ''}`} data-value={c[m] ?? ''}>
+                            <td
+                              key={m}
+                              class={`num${c.reasons.some((r) => r.startsWith(m)) ? ' bad' : ''}`}
+                              data-value={c[m] ?? ''}
+                            >
                               {fmtNumber(c[m])}
                             </td>
                           ))}
-                          <td>{c.drifted ? `yes (${c.reasons.join(', ')})` : 'no'}</td>
+                          <td>{c.drifted ? `yes: ${c.reasons.join('; ')}` : 'no'}</td>
                         </tr>
                       ))}
                     </tbody>
@@ -836,7 +840,7 @@ function Materialization({ project, view, base }: { project: string; view: strin
                 ['watermark updated', <Time v={m.watermark.updatedAt} />],
                 ['latest commit', String(m.latestCommitId ?? '–')],
                 ['commits behind', String(m.commitsBehind ?? '–')],
-                ['newest event time online', <Time v={m.newestEventTimeMaterialized} />],
+                ['newest event time online', <Time v={m.materializedEventTime} />],
                 [
                   'online freshness',
                   <span title={m.freshnessBasis}>
@@ -849,7 +853,8 @@ function Materialization({ project, view, base }: { project: string; view: strin
             <h3>Schedule</h3>
             {m.schedule ? (
               <p data-testid="schedule">
-                every <strong>{m.schedule.every}</strong> {m.schedule.paused ? '(paused)' : ''} <code>{m.schedule.id}</code>{' '}
+                every <strong>{m.schedule.every}</strong> {m.schedule.paused ? '(paused)' : ''}{' '}
+                <code>{m.schedule.scheduleId}</code>{' '}
                 {canEdit ? (
                   <ActionButton
                     label="Trigger"
