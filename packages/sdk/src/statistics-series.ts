@@ -6,33 +6,29 @@
  */
 import { invalidInput } from '@strata/core';
 import { qualified } from '@strata/offline-postgres';
+import type { ColumnDrift, ColumnProfile } from '@strata/validation';
 import type { Strata } from './client.js';
 
 /** The scalar statistics of one column of one ingestion, as the profile stored them. */
-export interface FeatureSummary {
-  count: number;
-  nullCount: number;
-  completeness: number | null;
-  distinctCount: number;
-  distinctExact: boolean;
-  min: number | string | null;
-  max: number | string | null;
-  mean: number | null;
-  stddev: number | null;
-  sum: number | null;
-  quantiles: Record<string, number> | null;
-}
+export type FeatureSummary = Pick<
+  ColumnProfile,
+  | 'count'
+  | 'nullCount'
+  | 'completeness'
+  | 'distinctCount'
+  | 'distinctExact'
+  | 'min'
+  | 'max'
+  | 'mean'
+  | 'stddev'
+  | 'sum'
+  | 'quantiles'
+>;
 
 /** One column's drift against the previous commit, with the thresholds it was judged by. */
-export interface FeatureDrift {
-  kind: 'numeric' | 'categorical' | 'skipped';
-  psi: number | null;
-  ks: number | null;
-  js: number | null;
-  drifted: boolean;
-  reasons: string[];
+export type FeatureDrift = Pick<ColumnDrift, 'kind' | 'psi' | 'ks' | 'js' | 'drifted' | 'reasons'> & {
   threshold: { psi: number; ks: number; js: number };
-}
+};
 
 export interface StatisticsPoint {
   ingestionId: string;
