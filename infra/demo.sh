@@ -16,3 +16,4 @@ ui_host="${TEMPORAL_ADDRESS%:*}"
 info "demo done in $((SECONDS - _T0))s"
 echo
 echo "Temporal UI: http://$ui_host:${STRATA_TEMPORAL_UI_PORT:-8233}/namespaces/${TEMPORAL_NAMESPACE:-default}/workflows"
+echo "Console:     http://127.0.0.1:${STRATA_SERVER_PORT:-6570}/  (start it with: pnpm strata server; it uses the same API keys)"

@@ -182,6 +182,7 @@ async function main() {
       }`,
     );
     console.log('  e.g. strata --server ' + controlPlane.address + ' --api-key <key> list; pip install ./clients/python');
+    console.log(`  web console (same server, same keys): ${controlPlane.address}/`);
 
     step(9, "Pipeline: the talk's monthly aggregates computed by SQL from raw events in Postgres, one window per month");
     const eventsSchema = `${strata.project}_events`;
@@ -210,6 +211,10 @@ async function main() {
     console.log(`  ${ui}?query=${encodeURIComponent(`StrataProject="${strata.project}"`)}`);
     for (const id of workflows) console.log(`    ${id}`);
     console.log('  (search attributes StrataProject, StrataFeatureView, StrataStage, StrataRows; memo with row counts)');
+    console.log(`\n  Temporal UI: ${ui}`);
+    console.log(
+      `  Console:     http://${config.server.host}:${config.server.port}/  (\`pnpm strata server\` serves it: views, commits, statistics, drift, lineage, explain)`,
+    );
   } finally {
     await controlPlane?.stop();
     await server?.stop();

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
@@ -50,18 +50,22 @@ function pageHeaders(reply: FastifyReply): FastifyReply {
 export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions = {}): Promise<void> {
   const dir = opts.dir ?? consoleDir();
   const built = dir !== undefined && existsSync(join(dir, 'index.html'));
+  const assets = join(dir ?? '.', 'assets');
   if (built) {
     // Hashed bundles: cached for good (a new build has new names); read from disk per request, so a rebuild is
     // served without a restart, and a missing one falls through to the API's JSON 404.
     await app.register(fastifyStatic, {
-      root: join(dir, 'assets'),
+      root: assets,
       prefix: '/assets/',
       index: false,
       decorateReply: true,
       cacheControl: false,
-      setHeaders: (reply) => {
+      // Also called for index.html and top-level files sent by the route below: those must never be cached for good.
+      setHeaders: (reply, path) => {
         reply.header('X-Content-Type-Options', 'nosniff');
-        reply.header('Cache-Control', 'public, max-age=31536000, immutable');
+        const hashed = path.startsWith(assets + sep);
+        reply.header('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        if (path.endsWith('.html')) pageHeaders(reply);
       },
     });
   }
