@@ -16,6 +16,27 @@ export const featuresYaml = join(here, 'features.yaml');
 
 export const user = entity('user', 'user_id', 'INT64', { description: 'a customer' });
 
+/** The columns of all_users_agg_m's table (the talk's monthly aggregates). */
+export const USER_FIELDS = [
+  { name: 'user_id', valueType: 'INT64' },
+  { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
+  { name: 'feature_1', valueType: 'DOUBLE' },
+  { name: 'feature_2', valueType: 'DOUBLE' },
+  { name: 'feature_3', valueType: 'INT32' },
+  { name: 'feature_n', valueType: 'DOUBLE' },
+];
+
+/** The columns of the weather dataset (daily_weather). */
+export const WEATHER_FIELDS = [
+  { name: 'location', valueType: 'STRING' },
+  { name: 'date', valueType: 'UNIX_TIMESTAMP' },
+  { name: 'precipitation', valueType: 'DOUBLE' },
+  { name: 'temp_max', valueType: 'DOUBLE' },
+  { name: 'temp_min', valueType: 'DOUBLE' },
+  { name: 'wind', valueType: 'DOUBLE' },
+  { name: 'weather', valueType: 'STRING' },
+];
+
 // The talk's tables, generated: monthly aggregates per user, and promo responses per (user, promo).
 export function usersTable() {
   const rows = [];
@@ -34,17 +55,7 @@ export function usersTable() {
       });
     }
   }
-  return tableFromRows(
-    [
-      { name: 'user_id', valueType: 'INT64' },
-      { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
-      { name: 'feature_1', valueType: 'DOUBLE' },
-      { name: 'feature_2', valueType: 'DOUBLE' },
-      { name: 'feature_3', valueType: 'INT32' },
-      { name: 'feature_n', valueType: 'DOUBLE' },
-    ],
-    rows,
-  );
+  return tableFromRows(USER_FIELDS, rows);
 }
 
 export function promoTable() {
@@ -78,37 +89,26 @@ export function promoTable() {
 
 /** Two weather rows that break daily_weather's suite (precipitation < 0, temp_max 999, weather 'hail'). */
 export function badWeatherTable() {
-  return tableFromRows(
-    [
-      { name: 'location', valueType: 'STRING' },
-      { name: 'date', valueType: 'UNIX_TIMESTAMP' },
-      { name: 'precipitation', valueType: 'DOUBLE' },
-      { name: 'temp_max', valueType: 'DOUBLE' },
-      { name: 'temp_min', valueType: 'DOUBLE' },
-      { name: 'wind', valueType: 'DOUBLE' },
-      { name: 'weather', valueType: 'STRING' },
-    ],
-    [
-      {
-        location: 'Seattle',
-        date: new Date('2016-01-01T00:00:00Z'),
-        precipitation: -3,
-        temp_max: 999,
-        temp_min: 1,
-        wind: 2,
-        weather: 'sun',
-      },
-      {
-        location: 'Seattle',
-        date: new Date('2016-01-02T00:00:00Z'),
-        precipitation: 0,
-        temp_max: 8,
-        temp_min: 1,
-        wind: 2,
-        weather: 'hail',
-      },
-    ],
-  );
+  return tableFromRows(WEATHER_FIELDS, [
+    {
+      location: 'Seattle',
+      date: new Date('2016-01-01T00:00:00Z'),
+      precipitation: -3,
+      temp_max: 999,
+      temp_min: 1,
+      wind: 2,
+      weather: 'sun',
+    },
+    {
+      location: 'Seattle',
+      date: new Date('2016-01-02T00:00:00Z'),
+      precipitation: 0,
+      temp_max: 8,
+      temp_min: 1,
+      wind: 2,
+      weather: 'hail',
+    },
+  ]);
 }
 
 /** The entity rows of the slides' wide training table: (user, promo, time, label). */

@@ -13,7 +13,7 @@ import { eventually, launchChromium, requireBuilt, requireChromium } from '@stra
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ready, seriousA11y, signedIn, visit } from './browser.js';
-import { BUILT, type ConsoleStack, type Role, SCREENSHOT_DIR, startConsoleStack } from './stack.js';
+import { BUILT, type ConsoleStack, demo, type Role, SCREENSHOT_DIR, startConsoleStack } from './stack.js';
 
 const SUITE = 'console e2e';
 const skip = requireChromium(SUITE) || requireBuilt(SUITE, ...BUILT);
@@ -63,38 +63,34 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
     await stack?.close();
   });
 
-  const PAGES = () => [
-    ['overview', `/projects/${p()}`],
-    ['view: schema', `/views/${p()}/daily_weather?tab=schema`],
-    ['view: versions', `/views/${p()}/daily_weather?tab=versions`],
-    ['view: commits', `/views/${p()}/daily_weather?tab=commits`],
-    ['view: statistics', `/views/${p()}/daily_weather?tab=statistics&feature=temp_max`],
-    ['view: drift', `/views/${p()}/daily_weather?tab=drift`],
-    ['view: validation', `/views/${p()}/daily_weather?tab=validation`],
-    ['view: materialization', `/views/${p()}/daily_weather?tab=materialization`],
-    ['lineage', `/lineage/${p()}`],
-    ['explain', `/explain/${p()}`],
-    ['pipelines', `/pipelines/${p()}`],
-    ['training sets', `/training-sets/${p()}`],
-    ['online lookup', `/online/${p()}`],
-    ['apply', `/apply/${p()}`],
-    ['admin', '/admin'],
+  /** Every page, and the screenshot it makes (README's Console section). */
+  const PAGES: [string, (project: string) => string, string?][] = [
+    ['overview', (p) => `/projects/${p}`, 'overview'],
+    ['view: schema', (p) => `/views/${p}/daily_weather?tab=schema`],
+    ['view: versions', (p) => `/views/${p}/daily_weather?tab=versions`],
+    ['view: commits', (p) => `/views/${p}/daily_weather?tab=commits`, 'view'],
+    ['view: statistics', (p) => `/views/${p}/daily_weather?tab=statistics&feature=temp_max`],
+    ['view: drift', (p) => `/views/${p}/daily_weather?tab=drift`],
+    ['view: validation', (p) => `/views/${p}/daily_weather?tab=validation`],
+    ['view: materialization', (p) => `/views/${p}/daily_weather?tab=materialization`],
+    ['lineage', (p) => `/lineage/${p}`, 'lineage'],
+    ['explain', (p) => `/explain/${p}`],
+    ['pipelines', (p) => `/pipelines/${p}`, 'pipelines'],
+    ['training sets', (p) => `/training-sets/${p}`],
+    ['online lookup', (p) => `/online/${p}`],
+    ['apply', (p) => `/apply/${p}`],
+    ['admin', () => '/admin'],
   ];
 
-  it('every page renders with no console error, failed request or HTTP error, and axe-core finds no serious or critical violation', async () => {
-    const page = await pageAs('admin');
-    const report: Record<string, { problems: string[]; a11y: unknown[] }> = {};
-    for (const [name, path] of PAGES()) {
-      const problems = await visit(page, path as string);
+  for (const [name, path, screenshot] of PAGES) {
+    it(`${name}: renders with no console error, failed request or HTTP error, and axe-core finds no serious or critical violation`, async () => {
+      const page = await pageAs('admin');
+      const problems = await visit(page, path(p()));
       const a11y = await seriousA11y(page);
-      if (problems.length || a11y.length) report[name as string] = { problems, a11y };
-      if (name === 'overview') await shot(page, 'overview');
-      if (name === 'view: commits') await shot(page, 'view');
-      if (name === 'lineage') await shot(page, 'lineage');
-      if (name === 'pipelines') await shot(page, 'pipelines');
-    }
-    expect(report).toEqual({});
-  });
+      if (screenshot) await shot(page, screenshot);
+      expect({ problems, a11y }).toEqual({ problems: [], a11y: [] });
+    });
+  }
 
   it('a quarantined batch released in the UI is committed (checked through the API)', async () => {
     const id = stack.demo.quarantined.toRelease;
@@ -203,17 +199,9 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
 
   it('explain shows the commit and ingestion that this test wrote', async () => {
     const ingestionId = 'explain-e2e-user-424242';
-    const rows = tableFromRows(
-      [
-        { name: 'user_id', valueType: 'INT64' },
-        { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
-        { name: 'feature_1', valueType: 'DOUBLE' },
-        { name: 'feature_2', valueType: 'DOUBLE' },
-        { name: 'feature_3', valueType: 'INT32' },
-        { name: 'feature_n', valueType: 'DOUBLE' },
-      ],
-      [{ user_id: 424242, dt: new Date('2021-03-07T00:00:00Z'), feature_1: 42.5, feature_2: 1, feature_3: 2, feature_n: 3 }],
-    );
+    const rows = tableFromRows(demo.USER_FIELDS, [
+      { user_id: 424242, dt: new Date('2021-03-07T00:00:00Z'), feature_1: 42.5, feature_2: 1, feature_3: 2, feature_n: 3 },
+    ]);
     const written = await (
       await stack.strata.ingest('all_users_agg_m', rows, { ingestionId, source: 'test:explain', createdBy: 'console-e2e' })
     ).result();
@@ -248,15 +236,7 @@ describe.skipIf(skip)('the web console in Chromium on the real stack with the de
       const ingestionId = `chart-e2e-${k}`;
       ids.push(ingestionId);
       const batch = tableFromRows(
-        [
-          { name: 'location', valueType: 'STRING' },
-          { name: 'date', valueType: 'UNIX_TIMESTAMP' },
-          { name: 'precipitation', valueType: 'DOUBLE' },
-          { name: 'temp_max', valueType: 'DOUBLE' },
-          { name: 'temp_min', valueType: 'DOUBLE' },
-          { name: 'wind', valueType: 'DOUBLE' },
-          { name: 'weather', valueType: 'STRING' },
-        ],
+        demo.WEATHER_FIELDS,
         [0, 2].map((d) => ({
           location: 'Chartville',
           date: new Date(Date.UTC(2016, 1, k * 3 + d)),

@@ -22,7 +22,11 @@ import {
   WORKER_MAIN,
 } from '@strata/testkit';
 // @ts-expect-error: a plain ES module of the example, without types
-import * as demo from '../../../examples/demo/data.mjs';
+import * as demoData from '../../../examples/demo/data.mjs';
+
+/** examples/demo/data.mjs: the demo's data and definitions (untyped: a plain ES module of the example). */
+// biome-ignore lint/suspicious/noExplicitAny: the example has no types
+export const demo: any = demoData;
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The console's build output, which `strata server` serves at `/`. */
