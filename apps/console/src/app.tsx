@@ -71,7 +71,10 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    start(storedKey());
+    const key = storedKey();
+    // The server says whether its API needs a key: without one stored, go to the sign-in screen at once (no 401).
+    if (!key && document.querySelector('meta[name="strata-auth"]')?.getAttribute('content') === 'required') setState('signin');
+    else start(key);
   }, [start]);
 
   const session = useMemo<Session | null>(

@@ -14,6 +14,10 @@ const loadPlot = () => {
   plotModule ??= import('@observablehq/plot');
   return plotModule;
 };
+/** Starts loading the charting chunk now (a page that will draw calls it before its data arrives). */
+export const preloadCharts = (): void => {
+  loadPlot().catch(() => {});
+};
 
 interface ChartProps<R> {
   /** The chart's test id suffix and accessible name source. */

@@ -11,6 +11,17 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+// Two parts of a page asking for the same path at the same moment share one request.
+const inflight = new Map<string, Promise<unknown>>();
+function shared<T>(path: string): Promise<T> {
+  let p = inflight.get(path) as Promise<T> | undefined;
+  if (!p) {
+    p = api<T>(path).finally(() => inflight.delete(path));
+    inflight.set(path, p);
+  }
+  return p;
+}
+
 /** GET a path under /api/v1 (null: nothing yet); reloads when the path changes; stale answers are dropped. */
 export function useApi<T>(path: string | null, o: { pollMs?: number } = {}): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean; path: string | null }>({
@@ -26,7 +37,7 @@ export function useApi<T>(path: string | null, o: { pollMs?: number } = {}): Loa
     }
     let live = true;
     setState((s) => (s.path === path ? { ...s, loading: true } : { loading: true, path }));
-    api<T>(path)
+    shared<T>(path)
       .then((data) => live && setState({ data, loading: false, path }))
       .catch((error: Error) => live && setState({ error, loading: false, path }));
     return () => {
@@ -290,5 +301,58 @@ export function ActionButton(props: {
       </button>
       {error ? <ErrorBox error={error} title={`${props.label} failed`} /> : null}
     </span>
+  );
+}
+
+/** The feature-view picker of the explain and online pages. */
+export function ViewSelect({
+  id,
+  views,
+  value,
+  onChange,
+}: {
+  id: string;
+  views: { name: string }[];
+  value: string | undefined;
+  onChange: (name: string) => void;
+}) {
+  return (
+    <div class="field">
+      <label for={id}>Feature view</label>
+      <select id={id} value={value} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value)}>
+        {views.map((v) => (
+          <option key={v.name} value={v.name}>
+            {v.name}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** One input per join key of a view, labelled "<key> (<TYPE>)" plus a hint. */
+export function KeyInputs(props: {
+  idPrefix: string;
+  joinKeys: { name: string; valueType: string }[] | undefined;
+  keys: Record<string, string>;
+  setKeys: (k: Record<string, string>) => void;
+  hint?: string;
+}) {
+  return (
+    <>
+      {props.joinKeys?.map((k) => (
+        <div class="field" key={k.name}>
+          <label for={`${props.idPrefix}-${k.name}`}>
+            {k.name} ({k.valueType}){props.hint ? `, ${props.hint}` : ''}
+          </label>
+          <input
+            id={`${props.idPrefix}-${k.name}`}
+            required
+            value={props.keys[k.name] ?? ''}
+            onInput={(e) => props.setKeys({ ...props.keys, [k.name]: (e.currentTarget as HTMLInputElement).value })}
+          />
+        </div>
+      ))}
+    </>
   );
 }

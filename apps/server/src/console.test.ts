@@ -6,13 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir, consoleRoutes } from './console.js';
 
 // The console's routes on a fastify app with the API's JSON 404, as createServer registers them.
-async function appWith(dir: string | undefined): Promise<FastifyInstance> {
+async function appWith(dir: string | undefined, authRequired?: () => Promise<boolean>): Promise<FastifyInstance> {
   const app = Fastify();
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: { code: 'UNKNOWN_OBJECT', message: `no route ${req.method} ${req.url}`, details: {} } }),
   );
   app.get('/api/v1/health', async () => ({ status: 'ok' }));
-  await app.register(consoleRoutes, dir === undefined ? { dir: join(tmpdir(), 'strata-no-console-here') } : { dir });
+  await app.register(consoleRoutes, {
+    dir: dir ?? join(tmpdir(), 'strata-no-console-here'),
+    ...(authRequired ? { authRequired } : {}),
+  });
   await app.ready();
   return app;
 }
@@ -23,7 +26,7 @@ describe('console routes', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'strata-console-'));
     mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>');
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><title>x</title></head><div id="app"></div></html>');
     writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
     writeFileSync(join(dir, 'robots.txt'), 'User-agent: *');
     app = await appWith(dir);
@@ -42,6 +45,15 @@ describe('console routes', () => {
       expect(res.headers['content-security-policy']).toContain("script-src 'self'");
       expect(res.headers['cache-control']).toBe('no-cache');
     }
+  });
+
+  it('tells the page whether the API needs a key', async () => {
+    let keys = false;
+    const withAuth = await appWith(dir, async () => keys);
+    expect((await withAuth.inject({ url: '/views/x' })).body).toContain('<meta name="strata-auth" content="open" />');
+    keys = true;
+    expect((await withAuth.inject({ url: '/' })).body).toContain('<meta name="strata-auth" content="required" />');
+    await withAuth.close();
   });
 
   it('serves hashed assets for good and a missing one as the JSON 404, never as index.html', async () => {

@@ -6,6 +6,7 @@
  * /api that no route answers still get the API's JSON 404.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -14,6 +15,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 export interface ConsoleOptions {
   /** The console's build output; default: the dist/ folder of the installed @strata/console package. */
   dir?: string;
+  /**
+   * Whether the API needs a key (the server's identity has one): the page says so in a meta tag, so the app shows
+   * its sign-in screen at once instead of probing the API and getting a 401 (nothing else is revealed: a 401 would
+   * say the same).
+   */
+  authRequired?: () => Promise<boolean>;
 }
 
 /** Where the built console is, or undefined when @strata/console is not installed. */
@@ -85,8 +92,10 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions =
     const top = path.slice(1);
     if (/^\w[\w.-]*$/.test(top) && top !== 'index.html' && existsSync(join(dir as string, top)))
       return reply.header('Cache-Control', 'no-cache').sendFile(top, dir as string);
+    const html = await readFile(join(dir as string, 'index.html'), 'utf8');
+    const auth = opts.authRequired ? ((await opts.authRequired()) ? 'required' : 'open') : 'unknown';
     return pageHeaders(reply)
       .type('text/html; charset=utf-8')
-      .sendFile('index.html', dir as string);
+      .send(html.replace('<head>', `<head>\n    <meta name="strata-auth" content="${auth}" />`));
   });
 }

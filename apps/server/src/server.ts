@@ -341,7 +341,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     });
   });
 
-  await app.register(consoleRoutes); // the web console at / (apps/console's build), outside /api
+  await app.register(consoleRoutes, { authRequired: () => identity.enabled() }); // the web console at /, outside /api
 
   const err = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') };
   const runLink = (project: string, workflowId: string) => `/api/v1/projects/${project}/runs/${encodeURIComponent(workflowId)}`;

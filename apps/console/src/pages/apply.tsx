@@ -60,7 +60,7 @@ export default function Apply({ params }: { params: Record<string, string> }) {
           />
         </div>
         <div class="field">
-          <label for="spec-text">YAML</label>
+          <label for="spec-text">YAML text</label>
           <textarea
             id="spec-text"
             rows={18}

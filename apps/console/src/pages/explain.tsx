@@ -5,7 +5,19 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiError, api, proj, q } from '../api.js';
-import { ErrorBox, KV, Loading, Section, Show, Status, TemporalLink, Time, useApi } from '../components.js';
+import {
+  ErrorBox,
+  KV,
+  Loading,
+  Section,
+  Show,
+  Status,
+  TemporalLink,
+  Time,
+  useApi,
+  KeyInputs,
+  ViewSelect,
+} from '../components.js';
 import { fmtNumber, fmtValue } from '../lib/format.js';
 import { Link, path, setQuery, useLocation } from '../router.js';
 import type { ViewSummary } from '../types.js';
@@ -121,37 +133,17 @@ export default function Explain({ params }: { params: Record<string, string> }) 
                 run(jk);
               }}
             >
-              <div class="field">
-                <label for="ex-view">Feature view</label>
-                <select
-                  id="ex-view"
-                  value={viewName}
-                  onChange={(e) => {
-                    setQuery({ view: (e.currentTarget as HTMLSelectElement).value, feature: null });
-                    setFeat('');
-                    setResult({});
-                  }}
-                >
-                  {vs.featureViews.map((v) => (
-                    <option key={v.name} value={v.name}>
-                      {v.name}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              {detail.data?.joinKeys.map((k) => (
-                <div class="field" key={k.name}>
-                  <label for={`ex-key-${k.name}`}>
-                    {k.name} ({k.valueType})
-                  </label>
-                  <input
-                    id={`ex-key-${k.name}`}
-                    required
-                    value={keys[k.name] ?? ''}
-                    onInput={(e) => setKeys({ ...keys, [k.name]: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </div>
-              ))}
+              <ViewSelect
+                id="ex-view"
+                views={vs.featureViews}
+                value={viewName}
+                onChange={(name) => {
+                  setQuery({ view: name, feature: null });
+                  setFeat('');
+                  setResult({});
+                }}
+              />
+              <KeyInputs idPrefix="ex-key" joinKeys={detail.data?.joinKeys} keys={keys} setKeys={setKeys} />
               <div class="field">
                 <label for="ex-feature">Feature</label>
                 <select id="ex-feature" value={feat} onChange={(e) => setFeat((e.currentTarget as HTMLSelectElement).value)}>

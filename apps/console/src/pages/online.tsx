@@ -1,7 +1,7 @@
 /** Online lookup: entity keys in, the online values with their statuses and event times out. */
 import { useState } from 'preact/hooks';
 import { postJson, proj } from '../api.js';
-import { ErrorBox, Loading, Section, Show, Status, useApi, Scroll } from '../components.js';
+import { ErrorBox, Loading, Section, Show, Status, useApi, Scroll, KeyInputs, ViewSelect } from '../components.js';
 import { fmtTime, fmtValue } from '../lib/format.js';
 import type { OnlineResponse, ViewSummary } from '../types.js';
 
@@ -56,36 +56,22 @@ export default function Online({ params }: { params: Record<string, string> }) {
                 }
               }}
             >
-              <div class="field">
-                <label for="ol-view">Feature view</label>
-                <select
-                  id="ol-view"
-                  value={view?.name}
-                  onChange={(e) => {
-                    setViewName((e.currentTarget as HTMLSelectElement).value);
-                    setResult({});
-                  }}
-                >
-                  {vs.featureViews.map((v) => (
-                    <option key={v.name} value={v.name}>
-                      {v.name}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              {detail.data?.joinKeys.map((k) => (
-                <div class="field" key={k.name}>
-                  <label for={`ol-key-${k.name}`}>
-                    {k.name} ({k.valueType}), comma-separated
-                  </label>
-                  <input
-                    id={`ol-key-${k.name}`}
-                    required
-                    value={keys[k.name] ?? ''}
-                    onInput={(e) => setKeys({ ...keys, [k.name]: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </div>
-              ))}
+              <ViewSelect
+                id="ol-view"
+                views={vs.featureViews}
+                value={view?.name}
+                onChange={(name) => {
+                  setViewName(name);
+                  setResult({});
+                }}
+              />
+              <KeyInputs
+                idPrefix="ol-key"
+                joinKeys={detail.data?.joinKeys}
+                keys={keys}
+                setKeys={setKeys}
+                hint="comma-separated"
+              />
               <div class="field buttons">
                 <button type="submit" class="btn primary" disabled={!detail.data}>
                   Look up

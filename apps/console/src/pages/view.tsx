@@ -6,10 +6,11 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { api, postJson, proj, q } from '../api.js';
-import { BarsChart, DriftChart, TrendChart } from '../charts.js';
+import { BarsChart, DriftChart, preloadCharts, TrendChart } from '../charts.js';
 import {
   ActionButton,
   ErrorBox,
+  type Loaded,
   KV,
   Section,
   Show,
@@ -63,7 +64,18 @@ export default function ViewPage({ params }: { params: Record<string, string> })
   const tab = (TABS.find(([t]) => t === query.get('tab'))?.[0] ?? 'schema') as Tab;
   const base = `${proj(project)}/feature-views/${encodeURIComponent(name)}`;
   const view = useApi<ViewDetail>(base);
-  const ingestions = useApi<{ ingestions: Ingestion[] }>(`${proj(project)}/ingestions${q({ view: name })}`);
+  // Each tab loads only what it shows: the ingestion list (with failed and quarantined batches) for the timeline and
+  // the validation picker; the statistics series (one feature, every commit with statistics) for statistics and drift.
+  const ingestions = useApi<{ ingestions: Ingestion[] }>(
+    tab === 'commits' || tab === 'validation' ? `${proj(project)}/ingestions${q({ view: name })}` : null,
+  );
+  const first = view.data?.spec.features[0]?.name;
+  const seriesFeature = query.get('feature') ?? first;
+  const series = useApi<StatisticsSeries>(
+    (tab === 'statistics' || tab === 'drift') && seriesFeature ? seriesUrl(base, seriesFeature) : null,
+  );
+  const seriesCommits = useMemo(() => asIngestions(series), [series]);
+  if (tab === 'statistics' || tab === 'drift') preloadCharts(); // the chart code loads while the data does
   return (
     <div data-testid="page-view">
       <p class="crumbs">
@@ -79,9 +91,9 @@ export default function ViewPage({ params }: { params: Record<string, string> })
               {tab === 'schema' ? <Schema v={v} /> : null}
               {tab === 'versions' ? <Versions base={base} current={v.version} /> : null}
               {tab === 'commits' ? <Commits project={project} ingestions={ingestions} /> : null}
-              {tab === 'statistics' ? <Statistics project={project} base={base} ingestions={ingestions} /> : null}
+              {tab === 'statistics' ? <Statistics project={project} base={base} ingestions={seriesCommits} /> : null}
               {tab === 'drift' ? (
-                <Drift project={project} base={base} ingestions={ingestions} features={v.spec.features.map((f) => f.name)} />
+                <Drift project={project} base={base} ingestions={seriesCommits} features={v.spec.features.map((f) => f.name)} />
               ) : null}
               {tab === 'validation' ? <Validation project={project} ingestions={ingestions} /> : null}
               {tab === 'materialization' ? <Materialization project={project} view={name} base={base} /> : null}
@@ -523,8 +535,38 @@ function FeatureDetail({ col }: { col: ColumnProfile }) {
   );
 }
 
+const seriesUrl = (base: string, feature: string) => `${base}/statistics${q({ features: feature, limit: 200 })}`;
+
 function useSeries(base: string, feature: string | null) {
-  return useApi<StatisticsSeries>(feature ? `${base}/statistics${q({ features: feature, limit: 200 })}` : null);
+  return useApi<StatisticsSeries>(feature ? seriesUrl(base, feature) : null);
+}
+
+/** The statistics series' commits as the commit pickers' rows (every one of them has statistics). */
+function asIngestions(series: Loaded<StatisticsSeries>): Loaded<{ ingestions: Ingestion[] }> {
+  const data = series.data && {
+    ingestions: series.data.commits.map(
+      (c): Ingestion => ({
+        id: c.ingestionId,
+        view: series.data?.view ?? '',
+        version: 0,
+        status: c.status as Ingestion['status'],
+        source: null,
+        rowCount: c.rows,
+        minEventTime: c.minEventTime,
+        maxEventTime: c.maxEventTime,
+        commitSeq: c.commitId,
+        createdBy: null,
+        createdAt: c.createdAt,
+        committedAt: c.committedAt,
+        workflowId: null,
+        error: null,
+        hasReport: false,
+        hasStatistics: true,
+        hasDrift: Object.keys(c.drift).length > 0,
+      }),
+    ),
+  };
+  return { data, error: series.error, loading: series.loading, reload: series.reload };
 }
 
 function Trend({ base, feature }: { base: string; feature: string }) {
