@@ -68,45 +68,53 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       ingestion_id text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))`);
     // Window-aggregation state of the partition as of next_offset (aggregate stream sources only).
     await c.query(`ALTER TABLE ${s}.stream_offsets ADD COLUMN IF NOT EXISTS state jsonb`);
-    // The statistics series of the console (per-commit trends): a small summary of each ingestion's profile and drift
-    // (the scalar statistics of every column, the drift metrics), kept beside the ingestion by a trigger, so a trend
-    // chart over hundreds of commits never reads the profiles' sketches and frequency tables.
-    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ingestion_summaries (
-      ingestion_id text PRIMARY KEY, project text NOT NULL, view text NOT NULL, summary jsonb NOT NULL)`);
-    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_ingestion_summary(stats jsonb, drift jsonb) RETURNS jsonb
-      LANGUAGE sql IMMUTABLE AS $fn$
-      SELECT jsonb_build_object(
-        'stats', COALESCE((SELECT jsonb_object_agg(k, jsonb_build_object(
-            'count', c->'count', 'nullCount', c->'nullCount', 'completeness', c->'completeness',
-            'distinctCount', c->'distinctCount', 'distinctExact', c->'distinctExact', 'min', c->'min', 'max', c->'max',
-            'mean', c->'mean', 'stddev', c->'stddev', 'sum', c->'sum', 'quantiles', c->'quantiles'))
-          FROM jsonb_each(CASE WHEN jsonb_typeof(stats->'columns') = 'object' THEN stats->'columns' END) AS e(k, c)), '{}'),
-        'drift', COALESCE((SELECT jsonb_object_agg(d->>'column', jsonb_build_object(
-            'kind', d->'kind', 'psi', d->'psi', 'ks', d->'ks', 'js', d->'js', 'drifted', d->'drifted',
-            'reasons', d->'reasons', 'threshold', jsonb_build_object(
-              'psi', drift->'thresholds'->'psi', 'ks', drift->'thresholds'->'ks', 'js', drift->'thresholds'->'js')))
-          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(drift->'columns') = 'array' THEN drift->'columns' END) AS d), '{}'))
+    // The statistics series of the console (per-commit trends): one small row per ingestion and column with the
+    // column's scalar statistics and its drift metrics, kept beside the ingestion's profile by a trigger, so a trend
+    // over hundreds of commits reads a few hundred bytes per feature, never the profiles' sketches and frequency tables.
+    // (An early per-ingestion summary, one jsonb of every column, was too big to read per feature: gone.)
+    await c.query(`DROP TRIGGER IF EXISTS ingestion_summary ON ${s}.ingestions`);
+    await c.query(`DROP FUNCTION IF EXISTS ${s}.strata_ingestion_summary_sync()`);
+    await c.query(`DROP FUNCTION IF EXISTS ${s}.strata_ingestion_summary(jsonb, jsonb)`);
+    await c.query(`DROP TABLE IF EXISTS ${s}.ingestion_summaries`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ingestion_feature_stats (
+      ingestion_id text NOT NULL, feature text NOT NULL, stats jsonb NOT NULL, drift jsonb,
+      PRIMARY KEY (ingestion_id, feature))`);
+    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_feature_stats(stats jsonb, drift jsonb)
+      RETURNS TABLE (feature text, stats jsonb, drift jsonb) LANGUAGE sql IMMUTABLE AS $fn$
+      WITH d AS (
+        SELECT x->>'column' AS col, jsonb_build_object(
+            'kind', x->'kind', 'psi', x->'psi', 'ks', x->'ks', 'js', x->'js', 'drifted', x->'drifted',
+            'reasons', x->'reasons', 'threshold', jsonb_build_object(
+              'psi', drift->'thresholds'->'psi', 'ks', drift->'thresholds'->'ks', 'js', drift->'thresholds'->'js')) AS v
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(drift->'columns') = 'array' THEN drift->'columns' END) AS x)
+      SELECT e.k, jsonb_build_object(
+          'count', e.c->'count', 'nullCount', e.c->'nullCount', 'completeness', e.c->'completeness',
+          'distinctCount', e.c->'distinctCount', 'distinctExact', e.c->'distinctExact', 'min', e.c->'min',
+          'max', e.c->'max', 'mean', e.c->'mean', 'stddev', e.c->'stddev', 'sum', e.c->'sum', 'quantiles', e.c->'quantiles'),
+        d.v
+      FROM jsonb_each(CASE WHEN jsonb_typeof(stats->'columns') = 'object' THEN stats->'columns' END) AS e(k, c)
+      LEFT JOIN d ON d.col = e.k
       $fn$`);
-    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_ingestion_summary_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    await c.query(`CREATE OR REPLACE FUNCTION ${s}.strata_feature_stats_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
       BEGIN
         IF TG_OP = 'DELETE' THEN
-          DELETE FROM ${s}.ingestion_summaries WHERE ingestion_id = OLD.id;
+          DELETE FROM ${s}.ingestion_feature_stats WHERE ingestion_id = OLD.id;
           RETURN OLD;
         END IF;
-        IF NEW.statistics IS NULL THEN
-          DELETE FROM ${s}.ingestion_summaries WHERE ingestion_id = NEW.id;
-          RETURN NEW;
+        IF TG_OP = 'UPDATE' THEN
+          DELETE FROM ${s}.ingestion_feature_stats WHERE ingestion_id = NEW.id;
         END IF;
-        INSERT INTO ${s}.ingestion_summaries (ingestion_id, project, view, summary)
-        VALUES (NEW.id, NEW.project, NEW.view, ${s}.strata_ingestion_summary(NEW.statistics, NEW.drift))
-        ON CONFLICT (ingestion_id) DO UPDATE SET summary = EXCLUDED.summary;
+        INSERT INTO ${s}.ingestion_feature_stats (ingestion_id, feature, stats, drift)
+        SELECT NEW.id, f.feature, f.stats, f.drift FROM ${s}.strata_feature_stats(NEW.statistics, NEW.drift) AS f;
         RETURN NEW;
       END $fn$`);
-    await c.query(`CREATE OR REPLACE TRIGGER ingestion_summary AFTER INSERT OR DELETE OR UPDATE OF statistics, drift
-      ON ${s}.ingestions FOR EACH ROW EXECUTE FUNCTION ${s}.strata_ingestion_summary_sync()`);
-    await c.query(`INSERT INTO ${s}.ingestion_summaries (ingestion_id, project, view, summary)
-      SELECT i.id, i.project, i.view, ${s}.strata_ingestion_summary(i.statistics, i.drift) FROM ${s}.ingestions i
-      WHERE i.statistics IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${s}.ingestion_summaries x WHERE x.ingestion_id = i.id)`);
+    await c.query(`CREATE OR REPLACE TRIGGER ingestion_feature_stats AFTER INSERT OR DELETE OR UPDATE OF statistics, drift
+      ON ${s}.ingestions FOR EACH ROW EXECUTE FUNCTION ${s}.strata_feature_stats_sync()`);
+    await c.query(`INSERT INTO ${s}.ingestion_feature_stats (ingestion_id, feature, stats, drift)
+      SELECT i.id, f.feature, f.stats, f.drift FROM ${s}.ingestions i
+      CROSS JOIN LATERAL ${s}.strata_feature_stats(i.statistics, i.drift) AS f
+      WHERE i.statistics IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM ${s}.ingestion_feature_stats x WHERE x.ingestion_id = i.id)`);
     await c.query(`INSERT INTO ${s}.meta (key, value) VALUES ('registry_schema_version', $1) ON CONFLICT (key) DO NOTHING`, [
       JSON.stringify(REGISTRY_SCHEMA_VERSION),
     ]);

@@ -409,10 +409,8 @@ export class Strata implements StrataClient {
       progress: null,
     };
     try {
-      info.progress = await Promise.race([
-        run.progress(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('query timed out')), 3000).unref()),
-      ]);
+      // A deadline on the call itself (not a race beside it): no query retry outlives it, or the connection.
+      info.progress = await client.withDeadline(Date.now() + 3000, () => run.progress());
     } catch {
       // No worker to answer the query (or it timed out): the run is still described by its status.
     }

@@ -64,10 +64,6 @@ export interface RunStep {
 const kindOf = (type: string): RunKind | undefined =>
   (Object.entries(RUN_KINDS) as [RunKind, string][]).find(([, t]) => t === type)?.[0];
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
-}
-
 export async function listRuns(
   strata: Strata,
   opts: { kind?: string; status?: string; view?: string; limit?: number } = {},
@@ -124,7 +120,10 @@ export async function listRuns(
       .filter((r) => r.status === 'RUNNING')
       .map(async (r) => {
         try {
-          r.progress = await withTimeout(client.workflow.getHandle(r.workflowId).query(progressQuery), 1000);
+          // A deadline on the call itself: no query retry outlives it (or the client's connection).
+          r.progress = await client.withDeadline(Date.now() + 1000, () =>
+            client.workflow.getHandle(r.workflowId).query(progressQuery),
+          );
         } catch {
           // no worker to answer: the run is described by its status and stage
         }

@@ -1,8 +1,8 @@
 /**
  * A view's statistics across its ingestions (the console's trend charts): for each ingestion with a profile, the
  * scalar statistics of the chosen features and their drift against the previous commit. Read from the registry's
- * ingestion summaries (kept by a trigger beside each ingestion's profile), picking only the features asked for in
- * SQL, so hundreds of commits of a wide view answer without reading a profile's sketches.
+ * per-feature rows (`ingestion_feature_stats`, kept by a trigger beside each ingestion's profile), only the features
+ * asked for, so hundreds of commits of a wide view answer without reading a profile's sketches.
  */
 import { invalidInput } from '@strata/core';
 import { qualified } from '@strata/offline-postgres';
@@ -71,21 +71,26 @@ export async function statisticsSeries(
   if (!Number.isInteger(limit) || limit < 1 || limit > SERIES_LIMIT_MAX)
     throw invalidInput(`limit must be an integer from 1 to ${SERIES_LIMIT_MAX}`, { details: { field: 'limit' } });
   const schema = strata.registry.schema;
+  // The newest `limit` ingestions with a profile, then each one's rows of the chosen features (primary-key lookups).
   const { rows } = await strata.pool.query(
-    `SELECT i.id, i.commit_seq, i.status, i.created_at, i.committed_at, i.row_count, i.min_event_time, i.max_event_time,
-       (SELECT COALESCE(jsonb_object_agg(f, s.summary->'stats'->f), '{}') FROM unnest($3::text[]) AS f
-         WHERE s.summary->'stats' ? f) AS stats,
-       (SELECT COALESCE(jsonb_object_agg(f, s.summary->'drift'->f), '{}') FROM unnest($3::text[]) AS f
-         WHERE s.summary->'drift' ? f) AS drift
-     FROM ${qualified(schema, 'ingestions')} i JOIN ${qualified(schema, 'ingestion_summaries')} s ON s.ingestion_id = i.id
-     WHERE i.project = $1 AND i.view = $2
-     ORDER BY COALESCE(i.committed_at, i.created_at) DESC, i.id DESC LIMIT $4`,
+    `WITH c AS (
+       SELECT i.id, i.commit_seq, i.status, i.created_at, i.committed_at, i.row_count, i.min_event_time, i.max_event_time,
+         COALESCE(i.committed_at, i.created_at) AS k
+       FROM ${qualified(schema, 'ingestions')} i
+       WHERE i.project = $1 AND i.view = $2 AND i.statistics IS NOT NULL
+       ORDER BY k DESC, i.id DESC LIMIT $4)
+     SELECT c.*,
+       (SELECT COALESCE(jsonb_object_agg(x.feature, x.stats), '{}') FROM ${qualified(schema, 'ingestion_feature_stats')} x
+         WHERE x.ingestion_id = c.id AND x.feature = ANY($3::text[])) AS stats,
+       (SELECT COALESCE(jsonb_object_agg(x.feature, x.drift), '{}') FROM ${qualified(schema, 'ingestion_feature_stats')} x
+         WHERE x.ingestion_id = c.id AND x.feature = ANY($3::text[]) AND x.drift IS NOT NULL) AS drift
+     FROM c ORDER BY c.k, c.id`,
     [strata.project, view, features, limit],
   );
   return {
     view,
     features,
-    commits: rows.reverse().map((r) => ({
+    commits: rows.map((r) => ({
       ingestionId: r.id,
       commitId: r.commit_seq === null ? null : Number(r.commit_seq),
       status: r.status,
