@@ -98,7 +98,7 @@ async function main() {
     for (const [name, fn] of Object.entries(calls)) {
       const out = await fn();
       sizes[name] = typeof out === 'string' ? out.length : 0;
-      for (let i = 0; i < 20; i++) await fn(); // warm-up
+      for (let i = 0; i < 5; i++) await fn(); // warm-up
     }
     // Rounds over all calls in turn, so a slow moment of the machine hits every call alike.
     const times = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
@@ -108,6 +108,7 @@ async function main() {
         await fn();
         times[name].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
+      if ((i + 1) % 10 === 0) log(`round ${i + 1}/${N}`);
     }
     const anchor = pct(times['whoami (anchor)'], 95);
     const sql = pct(times['SELECT 1 (anchor)'], 95);

@@ -30,8 +30,11 @@ export interface CommitInfo {
 /** Every ingestion of a view (all versions), commits in commit order, then the uncommitted ones by creation time. */
 export async function viewHistory(store: OfflineStore, project: string, view: string, limit = 1000): Promise<CommitInfo[]> {
   await store.registry.getView(project, view); // UNKNOWN_OBJECT for an unknown view
+  // Only the columns shown: the profile, report and drift of each ingestion are hundreds of kilobytes (TOAST) apiece.
   const { rows } = await store.pool.query(
-    `SELECT * FROM ${qualified(store.schema, 'ingestions')} WHERE project = $1 AND view = $2
+    `SELECT id, commit_seq, version, status, row_count, min_event_time, max_event_time, created_by, created_at,
+       committed_at, source, workflow_id
+     FROM ${qualified(store.schema, 'ingestions')} WHERE project = $1 AND view = $2
      ORDER BY commit_seq ASC NULLS LAST, created_at ASC LIMIT $3`,
     [project, view, limit],
   );
