@@ -33,6 +33,8 @@ fi
 if py_env=$(phase "python client venv" bash infra/python-client.sh); then eval "$py_env"; fi
 # helm for the chart checks (apps/cli/src/helm-chart.itest.ts lints and renders deploy/helm/strata).
 helm_env=$(phase "helm (chart checks)" bash infra/helm.sh) && eval "$helm_env"
+# Debian's Chromium for the web console's browser suites (internal-packages/console-e2e; Playwright never downloads one).
+chromium_env=$(phase "chromium (console browser tests)" bash infra/chromium.sh) && eval "$chromium_env"
 report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"
 mkdir -p "$(dirname "$report")"
 phase "tests (vitest: unit + integration)" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || tests_rc=$?

@@ -8,29 +8,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import {
-  connect,
-  createPipelineSchedule,
-  entity,
-  formatTable,
-  loadConfig,
-  runPipeline,
-  Strata,
-  StrataError,
-  tableFromRows,
-} from '@strata/sdk';
+import { connect, createPipelineSchedule, formatTable, loadConfig, runPipeline, StrataError, tableFromRows } from '@strata/sdk';
 import { startServer } from '@strata/server';
 import { serve } from '@strata/serving';
 import { createStrataWorker } from '@strata/worker';
+import {
+  BAD_WEATHER,
+  badWeatherTable,
+  DEMO_VIEWS,
+  demoIngests,
+  demoRepo,
+  trainingEntityRows,
+  user,
+  usersTable,
+} from './data.mjs';
 import { createRawEvents, monthlyPipelineView } from './pipeline.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-// The package exports only its JS entry (build/index.js); its data folder sits beside build/.
-const weatherCsv = join(dirname(require.resolve('vega-datasets')), '..', 'data', 'weather.csv');
 
 /** POSTs JSON with node:http (fetch refuses port 6566, which is on the Fetch standard's list of blocked ports). */
 function postJson(url, body) {
@@ -53,67 +45,6 @@ function postJson(url, body) {
 const step = (n, text) => console.log(`\n\x1b[1m${n}. ${text}\x1b[0m`);
 const DAY = 86_400_000;
 
-// ---------------------------------------------------------------------------------------------------------------
-// The talk's tables, generated: monthly aggregates per user, and promo responses per (user, promo).
-function usersTable() {
-  const rows = [];
-  const months = 12;
-  for (let u = 1; u <= 1000; u++) {
-    for (let m = 0; m < months; m++) {
-      const dt = new Date(Date.UTC(2020, m, 7));
-      const seed = (u * 31 + m * 17) % 97;
-      rows.push({
-        user_id: u,
-        dt,
-        feature_1: u === 777 && m === 11 ? 88.77 : Math.round((50 + seed + m) * 100) / 100,
-        feature_2: Math.round(seed * 1.5 * 100) / 100,
-        feature_3: (u + m) % 5,
-        feature_n: u === 777 && m === 11 ? 29.01 : Math.round((seed / 3) * 100) / 100,
-      });
-    }
-  }
-  return tableFromRows(
-    [
-      { name: 'user_id', valueType: 'INT64' },
-      { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
-      { name: 'feature_1', valueType: 'DOUBLE' },
-      { name: 'feature_2', valueType: 'DOUBLE' },
-      { name: 'feature_3', valueType: 'INT32' },
-      { name: 'feature_n', valueType: 'DOUBLE' },
-    ],
-    rows,
-  );
-}
-
-function promoTable() {
-  const promos = ['AFP99BC', 'SPRING21', 'XMAS20'];
-  const channels = ['shop', 'app', 'email'];
-  const rows = [];
-  for (let u = 1; u <= 1000; u++) {
-    for (const [i, promo_id] of promos.entries()) {
-      if ((u + i) % 3 === 0) continue;
-      rows.push({
-        user_id: u,
-        promo_id,
-        dt: new Date(Date.UTC(2020, 9 + i, 1 + (u % 20))),
-        feature_1: (u * (i + 1)) % 4,
-        feature_n: channels[(u + i) % 3],
-      });
-    }
-  }
-  rows.push({ user_id: 777, promo_id: 'AFP99BC', dt: new Date('2020-12-07T00:00:00Z'), feature_1: 1, feature_n: 'shop' });
-  return tableFromRows(
-    [
-      { name: 'user_id', valueType: 'INT64' },
-      { name: 'promo_id', valueType: 'STRING' },
-      { name: 'dt', valueType: 'UNIX_TIMESTAMP' },
-      { name: 'feature_1', valueType: 'INT64' },
-      { name: 'feature_n', valueType: 'STRING' },
-    ],
-    rows,
-  );
-}
-
 async function main() {
   const config = loadConfig({ overrides: { project: process.env.STRATA_PROJECT ?? 'demo' } });
   const strata = await connect({ config });
@@ -125,30 +56,18 @@ async function main() {
   try {
     step(1, `Define: infer feature view 'all_users_agg_m' from its table (like infer_fields_from_df), read the rest from YAML`);
     const users = usersTable();
-    const user = entity('user', 'user_id', 'INT64', { description: 'a customer' });
-    const allUsers = await strata.inferFeatureView(users, {
-      name: 'all_users_agg_m',
-      entities: [user],
-      timestampField: 'dt',
-      ttlSeconds: 0, // no limit: monthly aggregates stay valid until the next month replaces them
-    });
+    const { repo, allUsers } = await demoRepo(strata, users);
     console.log(`  inferred: ${allUsers.features.map((f) => `${f.name}: ${f.valueType}`).join(', ')}`);
-    const spec = Strata.readSpecFile(join(here, 'features.yaml'));
-    const repo = { ...spec, featureViews: [allUsers, ...spec.featureViews] };
 
     step(2, `Apply to the registry (project '${strata.project}')`);
     console.log((await strata.plan(repo)).map((c) => `  ${c.action.padEnd(11)} ${c.kind} ${c.name}`).join('\n'));
     await strata.apply(repo);
 
     step(3, 'Ingest: stage by COPY, then an ingest workflow validates, profiles and commits atomically');
-    const ingests = [
-      ['all_users_agg_m', users],
-      ['promo_features', promoTable()],
-      ['daily_weather', weatherCsv],
-    ];
-    for (const [view, input] of ingests) {
+    const ingests = demoIngests(users);
+    for (const [view, input, options] of ingests) {
       // Fixed ingestion ids make the demo idempotent: a second run commits nothing new.
-      const h = await strata.ingest(view, input, { ingestionId: `demo-${strata.project}-${view}-1` });
+      const h = await strata.ingest(view, input, { ...options, ingestionId: `demo-${strata.project}-${view}-1` });
       const r = await h.result();
       workflows.push(h.workflowId);
       const v = r.validation.validated
@@ -162,39 +81,9 @@ async function main() {
     }
 
     step(4, 'Validate: a bad weather batch under the STRICT policy is quarantined, nothing is committed');
-    const bad = tableFromRows(
-      [
-        { name: 'location', valueType: 'STRING' },
-        { name: 'date', valueType: 'UNIX_TIMESTAMP' },
-        { name: 'precipitation', valueType: 'DOUBLE' },
-        { name: 'temp_max', valueType: 'DOUBLE' },
-        { name: 'temp_min', valueType: 'DOUBLE' },
-        { name: 'wind', valueType: 'DOUBLE' },
-        { name: 'weather', valueType: 'STRING' },
-      ],
-      [
-        {
-          location: 'Seattle',
-          date: new Date('2016-01-01T00:00:00Z'),
-          precipitation: -3,
-          temp_max: 999,
-          temp_min: 1,
-          wind: 2,
-          weather: 'sun',
-        },
-        {
-          location: 'Seattle',
-          date: new Date('2016-01-02T00:00:00Z'),
-          precipitation: 0,
-          temp_max: 8,
-          temp_min: 1,
-          wind: 2,
-          weather: 'hail',
-        },
-      ],
-    );
+    const bad = badWeatherTable();
     const badHandle = await strata.ingest('daily_weather', bad, {
-      validationPolicy: 'STRICT',
+      ...BAD_WEATHER,
       ingestionId: `bad-weather-${randomUUID().slice(0, 8)}`,
     });
     workflows.push(badHandle.workflowId);
@@ -209,7 +98,7 @@ async function main() {
     }
 
     step(5, 'Materialize: latest value per entity from Postgres to Redis (a workflow per view)');
-    for (const view of ['all_users_agg_m', 'promo_features', 'daily_weather']) {
+    for (const view of DEMO_VIEWS) {
       const h = await strata.materialize(view);
       const r = await h.result();
       workflows.push(h.workflowId);
@@ -255,35 +144,7 @@ async function main() {
     );
 
     step(7, "Training set: the slides' wide table, point-in-time correct (features as of each row's time)");
-    const entityRows = tableFromRows(
-      [
-        { name: 'user_id', valueType: 'INT64' },
-        { name: 'promo_id', valueType: 'STRING' },
-        { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
-        { name: 'label', valueType: 'BOOL' },
-        // The request data each row was served with: the on-demand view reads it, as online.
-        { name: 'basket_value', valueType: 'DOUBLE' },
-      ],
-      [
-        {
-          user_id: 777,
-          promo_id: 'AFP99BC',
-          event_timestamp: new Date('2020-12-07T00:00:00Z'),
-          label: true,
-          basket_value: 120.5,
-        },
-        {
-          user_id: 777,
-          promo_id: 'AFP99BC',
-          event_timestamp: new Date('2020-12-06T23:59:59Z'),
-          label: false,
-          basket_value: 120.5,
-        },
-        { user_id: 1, promo_id: 'AFP99BC', event_timestamp: new Date('2020-11-15T00:00:00Z'), label: false, basket_value: 30 },
-        { user_id: 2, promo_id: 'SPRING21', event_timestamp: new Date('2020-12-20T00:00:00Z'), label: true, basket_value: 55 },
-        { user_id: 3, promo_id: 'XMAS20', event_timestamp: new Date('2019-12-20T00:00:00Z'), label: false, basket_value: 10 },
-      ],
-    );
+    const entityRows = trainingEntityRows();
     const wide = await strata.getHistoricalFeatures({
       featureService: 'promo_model_v1',
       entities: entityRows,

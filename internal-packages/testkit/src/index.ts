@@ -312,3 +312,4 @@ export {
 } from './online-conformance.js';
 export { type ClusterMaster, clusterNodeRole, killClusterMaster, restoreCluster } from './redis-cluster.js';
 export { inRecovery, pauseReplay, resumeReplay, startPgReplica } from './pg-replica.js';
+export { chromiumPath, launchChromium, requireChromium } from './browser.js';

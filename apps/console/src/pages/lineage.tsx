@@ -103,7 +103,6 @@ function Graph({ project, nodes, edges }: { project: string; nodes: LineageNode[
                 class={`node node-${node.kind}${dim ? ' dim' : ''}${focus === node.id ? ' focus' : ''}`}
                 tabIndex={0}
                 role="button"
-                aria-label={`${KIND_LABEL[node.kind] ?? node.kind} ${node.label}${node.status ? `, ${node.status}` : ''}${link ? ', press Enter to open' : ''}`}
                 data-node={node.id}
                 onFocus={() => setFocus(node.id)}
                 onMouseEnter={() => setFocus(node.id)}
@@ -112,6 +111,9 @@ function Graph({ project, nodes, edges }: { project: string; nodes: LineageNode[
                   if (e.key === 'Enter' && link) navigate(link);
                 }}
               >
+                {/* The name (and a tooltip) with the whole label: a <title>, not aria-label, since the visible label may be
+                    cut short and an aria-label must contain the visible text (axe: label-content-name-mismatch). */}
+                <title>{`${KIND_LABEL[node.kind] ?? node.kind} ${node.label}${node.status ? `, ${node.status}` : ''}${link ? ', press Enter to open' : ''}`}</title>
                 <rect width={NODE_W} height={NODE_H} rx="6" />
                 <text x="10" y="16" class="node-kind">
                   {KIND_LABEL[node.kind] ?? node.kind}
