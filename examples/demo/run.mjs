@@ -174,7 +174,7 @@ async function main() {
     console.log(formatTable(weatherSet).replace(/^/gm, '  '));
 
     step(8, 'The control plane: the same project through the REST API (what the remote CLI and Python client use)');
-    controlPlane = await startServer(config, { port: Number(process.env.STRATA_DEMO_SERVER_PORT ?? 6570) });
+    controlPlane = await startServer(config, { port: Number(process.env.STRATA_DEMO_SERVER_PORT ?? config.server.port) });
     const viewsUrl = `${controlPlane.address}/api/v1/projects/${strata.project}/feature-views`;
     const viewsRes = await fetch(viewsUrl);
     const viewsBody = await viewsRes.json();
