@@ -43,6 +43,15 @@ describe('scalers', () => {
     }
   });
 
+  it('a range below 10 machine epsilons counts as zero (subnormal values never scale to Infinity)', () => {
+    for (const kind of ['min_max_scaler', 'standard_scaler', 'robust_scaler'] as const) {
+      const { stats } = fitTransform(kind, [8.4e-323, -2e-323, 5e-324, 0]);
+      const out = applyTransform(stats, 3.25) as number;
+      expect(Number.isFinite(out)).toBe(true);
+      expect(out).toBeCloseTo(3.25, 12);
+    }
+  });
+
   it('a column with no values cannot be fitted', () => {
     expect(() => fitTransform('standard_scaler', [null, null])).toThrow(StrataError);
   });

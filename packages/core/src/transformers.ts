@@ -5,8 +5,8 @@
  *
  * The statistics follow scikit-learn's defaults: MinMaxScaler (feature_range 0..1), StandardScaler (population
  * standard deviation, ddof 0), RobustScaler (median and the 25th..75th percentile range, linear interpolation as
- * numpy.percentile), LabelEncoder and OneHotEncoder (sorted categories). A zero range / deviation / IQR scales by 1,
- * as scikit-learn does. Nulls are left out of the fit and stay null (one-hot: all zeros).
+ * numpy.percentile), LabelEncoder and OneHotEncoder (sorted categories). A zero range / deviation / IQR (below 10
+ * machine epsilons) scales by 1, as scikit-learn does. Nulls are left out of the fit and stay null (one-hot: all zeros).
  */
 import { invalidSpec } from './errors.js';
 import type { ValueTypeName } from './types.js';
@@ -133,7 +133,12 @@ export function fitTransform(kind: TransformKind, values: Iterable<unknown>): { 
   };
 }
 
-const scale = (d: number) => (d === 0 || !Number.isFinite(d) ? 1 : d);
+/**
+ * scikit-learn's _handle_zeros_in_scale: a range, deviation or IQR below 10 machine epsilons counts as zero and scales
+ * by 1 (else a column of near-equal values, such as subnormals, would scale to Infinity).
+ */
+const ZERO_SCALE = 10 * Number.EPSILON;
+const scale = (d: number) => (!Number.isFinite(d) || Math.abs(d) < ZERO_SCALE ? 1 : d);
 
 /**
  * Applies a fitted transformation to one value. Scalers and the label encoder give one number (an unknown category:
