@@ -27,7 +27,8 @@ const KEEP = process.argv.includes('--keep');
 const stamp = Date.now().toString(36);
 const schema = arg('schema', `strata_bench_console_${stamp}`);
 const reuse = process.argv.includes('--schema');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// the same variable the tests read (infra/chromium.sh prints it)
+const CHROMIUM = process.env.STRATA_CHROMIUM ?? '/usr/bin/chromium';
 const log = (m) => process.stderr.write(`[c2] ${m}\n`);
 const ADMIN = `bench-console-admin-${stamp}-0123456789`;
 
