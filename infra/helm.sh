@@ -40,18 +40,11 @@ find_helm() {
 
 find_kube_validate() {
   if [[ -n "${STRATA_KUBE_VALIDATE_BIN:-}" && -x "$STRATA_KUBE_VALIDATE_BIN" ]]; then echo "$STRATA_KUBE_VALIDATE_BIN"; return 0; fi
-  local dir="$CACHE_DIR/venvs/kube-validate" want="kubernetes-validate==$KUBE_VALIDATE_VERSION"
-  if [[ -x "$dir/bin/kubernetes-validate" && "$(cat "$dir/.strata-packages" 2>/dev/null)" == "$want" ]]; then
-    echo "$dir/bin/kubernetes-validate"; return 0
-  fi
-  rm -rf "$dir"
-  info "kubernetes-validate: installing $want into $dir"
-  if python3 -m venv "$dir" >&2 && "$dir/bin/pip" install --quiet --disable-pip-version-check "$want" >&2; then
-    echo "$want" >"$dir/.strata-packages"
-    echo "$dir/bin/kubernetes-validate"
+  local py
+  if py=$(cached_venv "$CACHE_DIR/venvs/kube-validate" "kubernetes-validate==$KUBE_VALIDATE_VERSION"); then
+    echo "$(dirname "$py")/kubernetes-validate"
   else
-    info "kubernetes-validate: could not install $want; the manifest schema checks cannot run"
-    rm -rf "$dir"
+    info "kubernetes-validate: the manifest schema checks cannot run"
     return 1
   fi
 }
