@@ -12,23 +12,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 VENVS="${STRATA_CACHE:-${HOME:-/tmp}/.cache/strata}/venvs"
 mkdir -p "$VENVS"
 
-# venv NAME PACKAGES...: (re)creates $VENVS/NAME when its package list changed; prints its python on success.
+# venv NAME PACKAGES...: $VENVS/NAME with exactly PACKAGES (cached_venv); prints its python on success.
 venv() {
   local name="$1"; shift
-  local dir="$VENVS/$name" want="$*"
-  if [[ -x "$dir/bin/python" && -f "$dir/.strata-packages" && "$(cat "$dir/.strata-packages")" == "$want" ]]; then
-    echo "$dir/bin/python"; return 0
-  fi
-  rm -rf "$dir"
-  info "compat: installing $want into $dir"
-  if python3 -m venv "$dir" >&2 && "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" >&2; then
-    echo "$want" > "$dir/.strata-packages"
-    echo "$dir/bin/python"
-  else
-    info "compat: could not install $want; its compatibility suite cannot run"
-    rm -rf "$dir"
-    return 1
-  fi
+  cached_venv "$VENVS/$name" "$@" || { info "compat: its compatibility suite cannot run"; return 1; }
 }
 
 missing=()

@@ -31,8 +31,9 @@ fi
 # The Python client's venv (strata-client from clients/python, pytest, nbclient, scikit-learn; outside the repo) for
 # apps/server/src/python-client.itest.ts, which fails under CI=true when it is missing.
 if py_env=$(phase "python client venv" bash infra/python-client.sh); then eval "$py_env"; fi
-# helm for the chart checks (apps/cli/src/helm-chart.itest.ts lints and renders deploy/helm/strata).
-helm_env=$(phase "helm (chart checks)" bash infra/helm.sh) && eval "$helm_env"
+# helm and kubernetes-validate for the chart checks (apps/cli/src/helm-chart.itest.ts lints, renders and validates
+# deploy/helm/strata against the Kubernetes JSON schemas); whichever of the two it has is used, the test fails without.
+helm_env=$(phase "helm + kubernetes-validate (chart checks)" bash infra/helm.sh); eval "$helm_env"
 # Debian's Chromium for the web console's browser suites (internal-packages/console-e2e; Playwright never downloads one).
 chromium_env=$(phase "chromium (console browser tests)" bash infra/chromium.sh) && eval "$chromium_env"
 report="${STRATA_STATE_DIR:-$REPO_DIR/.strata}/vitest-report.json"

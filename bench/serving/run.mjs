@@ -3,6 +3,10 @@
 // features. Load comes from autocannon in a separate process; loopback only; every run is bounded (-d seconds).
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`):
 //   FEAST_PYTHON=<venv>/bin/python node bench/serving/run.mjs [--duration 10] [--connections 16] [--port-base 16566]
+//     [--rounds 1] [--base-serving <other tree>/apps/serving/dist/main.js]
+// --rounds N measures every target N times per batch size, alternating the order each round (the ratios are of the
+// means, so load drift from other processes hits every target alike). --base-serving adds a second Strata serving
+// build (e.g. an older commit's, built in a scratch copy) on the same data: strata/base is an A/B of two builds.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +32,9 @@ const feastPython = process.env.FEAST_PYTHON;
 const redisUrl = process.env.STRATA_REDIS_URL ?? 'redis://127.0.0.1:6380';
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
 const PORT_BASE = Number(arg('port-base', '16566'));
-const ports = { strata: PORT_BASE, limit: PORT_BASE + 1, feast: PORT_BASE + 2 };
+const ROUNDS = Math.max(1, Number(arg('rounds', '1')));
+const BASE_SERVING = arg('base-serving', '');
+const ports = { strata: PORT_BASE, limit: PORT_BASE + 1, feast: PORT_BASE + 2, base: PORT_BASE + 3 };
 const procs = [];
 
 function log(msg) {
@@ -153,6 +159,14 @@ async function main() {
     },
     { name: 'limit', url: `http://127.0.0.1:${ports.limit}/`, health: null },
   ];
+  if (BASE_SERVING) {
+    start('base', process.execPath, [BASE_SERVING], { ...env, STRATA_SERVING_PORT: String(ports.base) });
+    targets.push({
+      name: 'base',
+      url: `http://127.0.0.1:${ports.base}/get-online-features`,
+      health: `http://127.0.0.1:${ports.base}/health`,
+    });
+  }
   if (feastPython) {
     const dir = mkdtempSync(join(tmpdir(), 'strata-bench-feast-'));
     log('setting up the Feast repo');
@@ -177,9 +191,8 @@ async function main() {
     });
   } else log('FEAST_PYTHON is not set: skipping feast serve');
 
-  await waitHttp(targets[0].health);
+  for (const t of targets) if (t.health) await waitHttp(t.health);
   await new Promise((r) => setTimeout(r, 500));
-  for (const t of targets.slice(2)) await waitHttp(t.health);
 
   // Same answers first: every target returns 50 present features for a known entity.
   for (const t of targets) {
@@ -194,11 +207,28 @@ async function main() {
 
   const results = [];
   for (const batch of [1, 100]) {
+    for (const t of targets) await autocannon(t.url, body(batch), 3).catch(() => {}); // warm-up (bounded)
+    const rounds = new Map(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of round % 2 ? [...targets].reverse() : targets) {
+        const r = await autocannon(t.url, body(batch));
+        rounds.get(t.name).push(r);
+        log(`batch ${batch} round ${round + 1} ${t.name}: ${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms non2xx ${r.non2xx}`);
+      }
+    }
     for (const t of targets) {
-      await autocannon(t.url, body(batch), 3).catch(() => {}); // warm-up (bounded)
-      const r = await autocannon(t.url, body(batch));
-      results.push({ batch, target: t.name, ...r });
-      log(`batch ${batch} ${t.name}: ${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms non2xx ${r.non2xx}`);
+      const rs = rounds.get(t.name);
+      const mean = (k) => Math.round(rs.reduce((a, r) => a + r[k], 0) / rs.length);
+      results.push({
+        batch,
+        target: t.name,
+        rps: mean('rps'),
+        p50: mean('p50'),
+        p99: mean('p99'),
+        non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+        roundsRps: rs.map((r) => r.rps),
+      });
     }
   }
   const get = (batch, name) => results.find((r) => r.batch === batch && r.target === name);
@@ -213,13 +243,15 @@ async function main() {
     const s = get(batch, 'strata');
     const l = get(batch, 'limit');
     const f = get(batch, 'feast');
+    const b = get(batch, 'base');
     lines.push(
       `batch ${batch}: strata/limit = ${(s.rps / l.rps).toFixed(2)} (goal >= 0.60)` +
-        (f ? `; strata/feast = ${(s.rps / f.rps).toFixed(1)}x (goal >= 5x), p99 ${s.p99} vs ${f.p99} ms` : ''),
+        (f ? `; strata/feast = ${(s.rps / f.rps).toFixed(1)}x (goal >= 5x), p99 ${s.p99} vs ${f.p99} ms` : '') +
+        (b ? `; strata/base = ${(s.rps / b.rps).toFixed(2)} (base/limit ${(b.rps / l.rps).toFixed(2)})` : ''),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, results })}\n`);
+  process.stdout.write(`${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, results })}\n`);
 }
 
 main()

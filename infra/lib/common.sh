@@ -28,6 +28,26 @@ phase() {
   return $rc
 }
 
+# cached_venv DIR PACKAGES...: a Python venv at DIR with exactly PACKAGES (pip specs, pinned) from PyPI, made again
+# only when the list changed; prints its python on success, returns 1 (and removes DIR) when pip fails.
+cached_venv() {
+  local dir="$1"; shift
+  local want="$*"
+  if [[ -x "$dir/bin/python" && -f "$dir/.strata-packages" && "$(cat "$dir/.strata-packages")" == "$want" ]]; then
+    echo "$dir/bin/python"; return 0
+  fi
+  rm -rf "$dir"
+  info "venv: installing $want into $dir"
+  if python3 -m venv "$dir" >&2 && "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" >&2; then
+    echo "$want" > "$dir/.strata-packages"
+    echo "$dir/bin/python"
+  else
+    info "venv: could not install $want"
+    rm -rf "$dir"
+    return 1
+  fi
+}
+
 # Bring the stack up and load its environment into this shell.
 stack_up_and_env() {
   bash "$REPO_DIR/infra/stack.sh" up || return 1

@@ -62,6 +62,7 @@ export {
   DEFAULT_SEGMENT_ROWS,
   segmentPath,
   type TrainingChunkCursor,
+  type TrainingChunkResult,
   partsDir,
   requestOf,
   setTrainingSetWorkflow,

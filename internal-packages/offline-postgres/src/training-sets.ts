@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type FittedTransform, invalidInput, StrataError, unknownObject, type ValueTypeName } from '@strata/core';
+import { type FittedTransform, invalidInput, type JoinKey, StrataError, unknownObject, type ValueTypeName } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import {
   buildQuery,
@@ -19,13 +19,17 @@ import {
   type EntityTableRef,
   type HistoricalRequest,
   historicalColumns,
+  INLINE_CHUNK_ROWS,
+  inlineEntities,
   labelColumns,
   loadEntities,
   planHistorical,
 } from './historical.js';
 import type { OfflineStore } from './offline.js';
 import { checkWritable, outputFormat, writeBatches } from './output.js';
-import { qualified } from './sql.js';
+import type { Pool, PoolClient } from './pool.js';
+import { type ReadRoute, routeRead } from './replica.js';
+import { ident, qualified } from './sql.js';
 import { cursorBatches } from './stream.js';
 import { applyFittedBatch, type DerivedFeatures, fitTransformations, onDemandBatch } from './training-on-demand.js';
 
@@ -271,11 +275,79 @@ async function startCursor(
 }
 
 /**
+ * The entity rows [from, to) of a training set's table on the primary, each column as an array of Postgres input
+ * text in inlineEntities' order (`__row`, join keys, `__ts`, labels): the parameters of the same join on a replica,
+ * which cannot read the primary's unlogged table. Text round-trips every type exactly (timestamps carry their
+ * offset, doubles print shortest-exact, a list prints as the array literal inlineEntities casts back).
+ */
+async function entityArrays(
+  primary: Pool,
+  table: string,
+  keys: JoinKey[],
+  labelCount: number,
+  range: { from: number; to: number },
+): Promise<(string | null)[][]> {
+  const cols = ['__row', ...keys.map((k) => k.name), '__ts', ...Array.from({ length: labelCount }, (_v, i) => `__l${i}`)];
+  const { rows } = await primary.query<(string | null)[]>({
+    text: `SELECT ${cols.map((c) => `${ident(c)}::text`).join(', ')} FROM ${table} WHERE "__row" >= $1 AND "__row" < $2 ORDER BY "__row"`,
+    values: [range.from, range.to],
+    rowMode: 'array',
+  });
+  if (rows.length !== range.to - range.from) {
+    throw new StrataError('INTERNAL', `entity table ${table} holds ${rows.length} rows in [${range.from}, ${range.to})`, {
+      hint: 'the training set was changed while it was built; start it again',
+    });
+  }
+  return cols.map((_c, j) => rows.map((r) => r[j] as string | null));
+}
+
+/**
+ * The join of entity rows [from, to) on a read replica, `segmentRows` rows per batch: the entity rows are read from
+ * the primary's table a run of whole segments at a time (about INLINE_CHUNK_ROWS) and passed as array parameters,
+ * so every batch but the last is exactly one segment, as on the primary. `client` is in the chunk's transaction.
+ */
+async function* replicaBatches(
+  store: OfflineStore,
+  client: PoolClient,
+  id: string,
+  req: HistoricalRequest,
+  keys: JoinKey[],
+  range: { from: number; to: number },
+  segmentRows: number,
+  inlineRows: number,
+): AsyncGenerator<arrow.RecordBatch> {
+  const labels = labelColumns(req, keys);
+  const sql = await buildQuery(client, store.schema, inlineEntities(keys, labels), req, keys, labels.length);
+  const step = segmentRows * Math.max(1, Math.floor(inlineRows / segmentRows));
+  const table = qualified(store.schema, entityTableName(id));
+  let from = range.from;
+  do {
+    const to = Math.min(range.to, from + step);
+    const params = await entityArrays(store.pool, table, keys, labels.length, { from, to });
+    yield* cursorBatches(client, sql, params, historicalColumns(req, keys), segmentRows);
+    from = to;
+  } while (from < range.to);
+}
+
+/** The result of building a chunk: its rows, its final cursor, and where its join ran when a replica is configured. */
+export interface TrainingChunkResult {
+  rows: number;
+  cursor: TrainingChunkCursor;
+  /** Set when the store has a read replica (offline.readUrl): the replica, or the primary and why. */
+  route?: ReadRoute;
+}
+
+/**
  * Builds entity rows [from, to) into the segment files of chunk `chunk` (Arrow IPC, `segmentRows` entity rows each,
  * each written whole or not at all), reporting the cursor after each segment (`onSegment`, which heartbeats it).
  * Given the last reported cursor, it continues there: one query over the rows not yet written, segment numbers
  * going on from the cursor's, so every entity row lands in exactly one segment. Segments a killed attempt wrote after
  * its last reported cursor are removed first (they are built again, cut the same way).
+ *
+ * With a read replica (offline.readUrl, ADR 0015), the join runs there once it has replayed every commit the pin
+ * needs (routeRead: waits up to readMaxWaitMs, else the primary, with the reason): the entity rows stay in the
+ * primary's unlogged table and travel to the replica as array parameters, a run of segments per query, all in one
+ * read-only repeatable-read transaction on the replica, so the chunk reads one snapshot either way.
  */
 export async function buildTrainingChunk(
   store: OfflineStore,
@@ -285,9 +357,13 @@ export async function buildTrainingChunk(
   opts: {
     resume?: TrainingChunkCursor;
     segmentRows?: number;
-    onSegment?: (cursor: TrainingChunkCursor) => void;
+    /** Awaited before the cursor moves on (the join's transaction is still open). */
+    onSegment?: (cursor: TrainingChunkCursor) => void | Promise<void>;
+    onRoute?: (route: ReadRoute) => void;
+    /** On a replica: entity rows per query, rounded down to whole segments (default INLINE_CHUNK_ROWS). */
+    inlineRows?: number;
   } = {},
-): Promise<{ rows: number; cursor: TrainingChunkCursor }> {
+): Promise<TrainingChunkResult> {
   const ts = await getTrainingSet(store, id);
   if (ts.status === 'done' || ts.status === 'failed') throw invalidInput(`training set '${id}' is ${ts.status}`);
   const segmentRows = Math.max(1, Math.floor(opts.segmentRows ?? DEFAULT_SEGMENT_ROWS));
@@ -298,15 +374,39 @@ export async function buildTrainingChunk(
   for (const s of await chunkSegments(ts, chunk)) {
     if (s >= cursor.segments) await rm(segmentPath(ts, chunk, s), { force: true });
   }
-  const client = await store.pool.connect();
+  const todo = cursor.next < range.to || cursor.segments === 0;
+  const replica = store.options.replica;
+  let route: ReadRoute | undefined;
+  if (replica && todo) {
+    route = await routeRead(
+      store.pool,
+      replica,
+      store.schema,
+      req.selections.map((s) => s.view),
+      {
+        ...(req.asOfCommitSeq !== undefined ? { asOfCommitSeq: req.asOfCommitSeq } : {}),
+        ...(req.asOfTime ? { asOfTime: req.asOfTime } : {}),
+      },
+    );
+    opts.onRoute?.(route);
+  }
+  const onReplica = route?.server === 'replica';
+  const client = await (onReplica ? (replica as NonNullable<typeof replica>).pool : store.pool).connect();
   try {
-    if (cursor.next < range.to || cursor.segments === 0) {
-      const ref: EntityTableRef = { sql: qualified(store.schema, entityTableName(id)), kind: 'unlogged' };
+    if (todo) {
       const rest = { from: cursor.next, to: range.to };
-      const sql = await buildQuery(client, store.schema, ref, req, keys, labelColumns(req, keys).length, rest);
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let batches: AsyncGenerator<arrow.RecordBatch>;
+      if (onReplica) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        batches = replicaBatches(store, client, id, req, keys, rest, cursor.segmentRows, opts.inlineRows ?? INLINE_CHUNK_ROWS);
+      } else {
+        const ref: EntityTableRef = { sql: qualified(store.schema, entityTableName(id)), kind: 'unlogged' };
+        const sql = await buildQuery(client, store.schema, ref, req, keys, labelColumns(req, keys).length, rest);
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        batches = cursorBatches(client, sql, [], historicalColumns(req, keys), cursor.segmentRows);
+      }
       // One cursor read is one segment: its file is written (temp name, rename) before the cursor moves past it.
-      for await (const batch of cursorBatches(client, sql, [], historicalColumns(req, keys), cursor.segmentRows)) {
+      for await (const batch of batches) {
         if (batch.numRows === 0 && cursor.segments > 0) continue;
         await writeBatches(
           (async function* () {
@@ -317,7 +417,7 @@ export async function buildTrainingChunk(
         );
         cursor.segments += 1;
         cursor.next += batch.numRows;
-        opts.onSegment?.({ ...cursor });
+        await opts.onSegment?.({ ...cursor });
       }
       await client.query('COMMIT');
     }
@@ -331,7 +431,7 @@ export async function buildTrainingChunk(
       `UPDATE ${qualified(store.schema, 'training_sets')} SET status = 'building', rows_done = GREATEST(rows_done, $2) WHERE id = $1`,
       [id, range.to],
     );
-    return { rows: range.to - range.from, cursor };
+    return { rows: range.to - range.from, cursor, ...(route ? { route } : {}) };
   } finally {
     await client.query('ROLLBACK').catch(() => {});
     client.release();

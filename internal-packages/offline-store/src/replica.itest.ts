@@ -3,10 +3,25 @@
  * Postgres made by `infra/stack.sh replica-up` (pg_basebackup -R). Training sets run there (seen in the replica's
  * own pg_stat_activity while the cursor is open) and equal the primary's; a write through the read URL is refused;
  * a replica that has not replayed the commits a request needs (replay paused for real) is waited for or skipped for
- * the primary, never read stale.
+ * the primary, never read stale. Training sets built by the workflow (createTrainingSet, then its chunk activities
+ * buildTrainingChunk and finishTrainingSet) join there too, their entity rows read from the primary's table.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tableFromRows } from '@strata/core';
-import { createPool, openReadReplica, PgRegistry, type Pool, type ReadRoute, type ViewVersion } from '@strata/offline-postgres';
+import {
+  buildTrainingChunk,
+  createPool,
+  createTrainingSet,
+  finishTrainingSet,
+  openReadReplica,
+  PgRegistry,
+  type Pool,
+  type ReadRoute,
+  type TrainingChunkCursor,
+  type ViewVersion,
+} from '@strata/offline-postgres';
 import {
   type FreshSchema,
   freshSchema,
@@ -106,8 +121,43 @@ describe.skipIf(skip)('read replica of training sets (offline.readUrl, a real ho
     return { t, ...(route ? { route } : {}) };
   }
 
+  let outDir: string;
+  let setCount = 0;
+
+  /**
+   * A training set built the way the workflow builds it: createTrainingSet (entity rows into the primary's unlogged
+   * table), one buildTrainingChunk per range (segments of 30 rows, 90 entity rows per replica query), then
+   * finishTrainingSet into an Arrow file. `probe` runs after each segment while the chunk's join is still open.
+   */
+  async function workflowBuilt(
+    store: PostgresOfflineStore,
+    req: TrainingRequest,
+    ranges: { from: number; to: number }[],
+    probe?: (cursor: TrainingChunkCursor) => Promise<void>,
+  ): Promise<{ t: arrow.Table; routes: (ReadRoute | undefined)[]; segments: number[] }> {
+    const id = `wf-${++setCount}`;
+    const uri = join(outDir, `${id}.arrow`);
+    const ts = await createTrainingSet(store.postgres, 'p', id, req, { uri });
+    expect(ranges.at(-1)?.to).toBe(ts.entityRows);
+    const routes: (ReadRoute | undefined)[] = [];
+    const segments: number[] = [];
+    for (const [c, range] of ranges.entries()) {
+      const built = await buildTrainingChunk(store.postgres, id, c, range, {
+        segmentRows: 30,
+        inlineRows: 90,
+        ...(probe ? { onSegment: probe } : {}),
+      });
+      routes.push(built.route);
+      segments.push(built.cursor.segments);
+    }
+    const out = await finishTrainingSet(store.postgres, id, ranges.length);
+    expect(out.rows).toBe(ts.entityRows);
+    return { t: arrow.tableFromIPC(await readFile(out.uri)), routes, segments };
+  }
+
   beforeAll(async () => {
     expect(await inRecovery(replicaUrl)).toBe(true);
+    outDir = await mkdtemp(join(tmpdir(), 'strata-replica-'));
     fresh = await freshSchema('strata_replica');
     pool = createPool(fresh.url);
     registry = new PgRegistry(pool, fresh.schema);
@@ -170,6 +220,7 @@ describe.skipIf(skip)('read replica of training sets (offline.readUrl, a real ho
     await primary?.close();
     await pool?.end();
     await fresh?.drop();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
   });
 
   it('runs the join on the replica (its own pg_stat_activity, not the primary) and gives the primary its rows', async () => {
@@ -266,6 +317,82 @@ describe.skipIf(skip)('read replica of training sets (offline.readUrl, a real ho
         await resume;
         expect(got.route).toEqual({ server: 'replica' });
         expect(plain(got.t).map((r) => r.va__s)).toEqual(Array(7).fill('late'));
+      } finally {
+        await patient.close();
+      }
+    } finally {
+      await resumeReplay(replicaUrl);
+    }
+  });
+
+  it('a workflow-built training set joins on the replica, entity rows from the primary table as arrays, and equals the primary', async () => {
+    const want = await training(primary, request());
+    // On the primary (no read URL) the chunks report no route; on the replica every chunk reports it.
+    const onPrimary = await workflowBuilt(primary, request(), [
+      { from: 0, to: 120 },
+      { from: 120, to: 200 },
+    ]);
+    expect(onPrimary.routes).toEqual([undefined, undefined]);
+    expect(plain(onPrimary.t)).toEqual(plain(want.t));
+
+    const seen: { replica: string[]; primary: number }[] = [];
+    const got = await workflowBuilt(
+      viaReplica,
+      request(),
+      [
+        { from: 0, to: 120 },
+        { from: 120, to: 200 },
+      ],
+      async () => {
+        seen.push({
+          replica: (await joinsOn(replicaUrl, fresh.schema)).map((b) => b.application_name),
+          primary: (await joinsOn(fresh.url, fresh.schema)).length,
+        });
+      },
+    );
+    expect(got.routes).toEqual([{ server: 'replica' }, { server: 'replica' }]);
+    // 120 rows: queries of 90 and 30 entity rows, segments of 30 each; 80 rows: 30, 30, 20.
+    expect(got.segments).toEqual([4, 3]);
+    // After every segment, the join (unnest over the entity arrays) was open on the replica and not on the primary.
+    expect(seen).toHaveLength(7);
+    expect(seen.every((s) => s.replica.length === 1 && s.replica[0] === 'strata-read' && s.primary === 0)).toBe(true);
+    expect(got.t.numRows).toBe(200);
+    expect(plain(got.t)).toEqual(plain(want.t));
+    expect(plain(got.t).filter((r) => r.va__f !== null && r.vb__n !== null).length).toBeGreaterThan(50);
+    expect(plain(got.t)[1]?.tags).toEqual(['t1', 'x,"y"']);
+  });
+
+  it('a workflow-built training set with replay paused: its chunk reads the primary with the reason, or waits for the replica', async () => {
+    await pauseReplay(replicaUrl);
+    try {
+      const seq = await commit(
+        va,
+        Array.from({ length: 7 }, (_, u) => ({ user_id: u, ts: new Date(T0 + 30 * H), f: 2000 + u, s: 'later' })),
+      );
+      const entities = tableFromRows(
+        [
+          { name: 'user_id', valueType: 'INT64' },
+          { name: 'event_timestamp', valueType: 'UNIX_TIMESTAMP' },
+        ],
+        Array.from({ length: 7 }, (_, u) => ({ user_id: u, event_timestamp: new Date(T0 + 31 * H) })),
+      );
+      const req = request({ entityTable: entities });
+      const want = await training(primary, req);
+      expect(plain(want.t).map((r) => r.va__s)).toEqual(Array(7).fill('later'));
+      // The set is pinned to the latest commit when it is created, the paused replica lacks it: the primary, and why.
+      const fell = await workflowBuilt(viaReplica, req, [{ from: 0, to: 7 }]);
+      expect(fell.routes[0]?.server).toBe('primary');
+      expect(fell.routes[0]?.reason).toMatch(new RegExp(`commit ${seq} of view 'va' is not on the replica yet after 300 ms`));
+      expect(plain(fell.t)).toEqual(plain(want.t));
+
+      // Allowed to wait: replay resumes while the chunk waits, and the chunk then joins on the replica.
+      const patient = openOfflineStore(pool, registry, { readUrl: replicaUrl, readMaxWaitMs: 20_000 });
+      try {
+        const resume = new Promise((r) => setTimeout(r, 500)).then(() => resumeReplay(replicaUrl));
+        const waited = await workflowBuilt(patient, req, [{ from: 0, to: 7 }]);
+        await resume;
+        expect(waited.routes).toEqual([{ server: 'replica' }]);
+        expect(plain(waited.t)).toEqual(plain(want.t));
       } finally {
         await patient.close();
       }

@@ -53,7 +53,8 @@ export function createTrainingActivities(deps: { offline: OfflineStore; columnar
     /**
      * Builds entity rows [from, to) as chunk `chunk`, segment by segment, heartbeating its cursor (TrainingChunkProgress)
      * after each segment and every second while a segment is being read. A retry (another worker after a crash, or
-     * this one after a fault) continues from the cursor of the last heartbeat the server kept.
+     * this one after a fault) continues from the cursor of the last heartbeat the server kept. With offline.readUrl
+     * the join runs on the replica when it has caught up; the result says where (`route`).
      */
     buildTrainingChunk: wrap(
       async (id: string, chunk: number, from: number, to: number, segmentRows?: number): Promise<TrainingChunkProgress> => {
@@ -87,7 +88,9 @@ export function createTrainingActivities(deps: { offline: OfflineStore; columnar
               },
             },
           );
-          return { cursor: built.cursor, rows: built.rows, starts };
+          if (built.route?.server === 'primary')
+            ctx?.log.warn('buildTrainingChunk read the primary, not the replica', { chunk, reason: built.route.reason });
+          return { cursor: built.cursor, rows: built.rows, starts, ...(built.route ? { route: built.route } : {}) };
         } finally {
           clearInterval(beat);
         }

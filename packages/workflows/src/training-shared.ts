@@ -32,6 +32,8 @@ export interface TrainingChunkProgress {
   cursor: { chunk: number; from: number; next: number; segments: number; segmentRows: number };
   rows: number;
   starts: { attempt: number; next: number; segments: number }[];
+  /** With a read replica (offline.readUrl): where the chunk's join ran, and why not the replica when it did not. */
+  route?: { server: 'replica' | 'primary'; reason?: string };
 }
 
 export interface TrainingSetResult {
@@ -41,6 +43,8 @@ export interface TrainingSetResult {
   chunks: number;
   /** Columnar engine: per partition, its rows and the worker that built it. */
   partitions?: { index: number; rows: number; worker: string }[];
+  /** Postgres engine with a read replica (offline.readUrl): per chunk, in chunk order, where its join ran. */
+  routes?: { chunk: number; server: 'replica' | 'primary'; reason?: string }[];
 }
 
 export function trainingSetWorkflowId(project: string, id: string): string {

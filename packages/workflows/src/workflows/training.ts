@@ -35,6 +35,7 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
   const parallel = Math.max(1, input.parallel ?? 2);
   if (input.engine === 'columnar') return partitioned(input, progress, Math.max(1, input.partitions ?? chunks), parallel);
   const build = builders(input);
+  const routes: NonNullable<TrainingSetResult['routes']> = [];
   try {
     let next = 0;
     const worker = async () => {
@@ -48,13 +49,15 @@ export async function trainingSetWorkflow(input: TrainingSetInput): Promise<Trai
           : await build.buildTrainingChunk(input.id, c, from, to);
         // Runs started before chunks resumed from a cursor got a bare row count back.
         progress.rowsDone += typeof built === 'number' ? built : built.rows;
+        if (typeof built !== 'number' && built.route) routes.push({ chunk: c, ...built.route });
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, chunks) }, worker));
     progress.stage = 'writing';
     const out = await acts.finishTrainingSet(input.id, chunks);
     progress.stage = 'done';
-    return { id: input.id, uri: out.uri, rows: out.rows, chunks };
+    routes.sort((a, b) => a.chunk - b.chunk);
+    return { id: input.id, uri: out.uri, rows: out.rows, chunks, ...(routes.length ? { routes } : {}) };
   } catch (err) {
     progress.stage = 'failed';
     const e = err as { message?: string; cause?: { type?: string; message?: string } };
