@@ -155,7 +155,12 @@ async function main() {
     const strataRate = ROWS / ing.secs;
     const report = {
       rows: ROWS,
-      layout: VIEW_PARTITIONS === 0 ? 'partitioned by commit (big commit attached)' : VIEW_PARTITIONS === 1 ? 'plain table (commit inserts)' : `${VIEW_PARTITIONS} hash partitions (commit inserts)`,
+      layout:
+        VIEW_PARTITIONS === 0
+          ? 'partitioned by commit (big commit attached)'
+          : VIEW_PARTITIONS === 1
+            ? 'plain table (commit inserts)'
+            : `${VIEW_PARTITIONS} hash partitions (commit inserts)`,
       loadAverage: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
       fileMB: Math.round(mb),
       rawCopy: { seconds: +raw.secs.toFixed(2), rowsPerSec: Math.round(rawRate) },
