@@ -20,8 +20,8 @@ export const ConfigSchema = z
           .default('strata'),
         poolSize: z.number().int().positive().default(10),
         /**
-         * Hash partitions per new view version table (by entity key); 0 keeps plain tables. See
-         * docs/adr/0007-partitioned-view-tables.md.
+         * Layout of new view version tables: 0 partitioned by commit number (big commits attached, ADR 0013), 1 a
+         * plain table, > 1 that many hash partitions by entity key (docs/adr/0007-partitioned-view-tables.md).
          */
         viewPartitions: z.number().int().min(0).max(1024).default(0),
       })
