@@ -228,6 +228,15 @@ describe('commit-partitioned view tables: big commits attached, rows written onc
       if (pid === undefined) await new Promise((res) => setTimeout(res, 25));
     }
     expect(pid).toBeDefined();
+    // While it waits (in short tries), a new reader of the view is not queued behind it: it reads at once.
+    const other = await part.pool.connect();
+    try {
+      await other.query(`SET statement_timeout = '3s'`);
+      const seen = await other.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${part.fresh.schema}"."${vp.tableName}"`);
+      expect(seen.rows[0]?.n).toBe(660);
+    } finally {
+      other.release();
+    }
     // The commit had already added its columns, checked its range and built its index on the staging table.
     await part.pool.query('SELECT pg_terminate_backend($1)', [pid]);
     expect(await commit).toBeInstanceOf(Error);
