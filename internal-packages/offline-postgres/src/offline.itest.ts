@@ -1,7 +1,7 @@
 import { tableFromRows } from '@strata/core';
 import type { FreshSchema } from '@strata/testkit';
 import type * as arrow from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { getHistoricalFeatures } from './historical.js';
 import { arrowColumnBatch, type OfflineStore } from './offline.js';
 import type { Pool } from './pool.js';
@@ -141,7 +141,11 @@ describe('OfflineStore on real Postgres', () => {
     expect([...(out.getChild('feature_1') ?? [])]).toEqual([null, 88.77, 90, 90, null, null]);
   });
 
-  it('loads a big first commit without indexes and rebuilds the same indexes, in the same transaction', async () => {
+  it('loads a big first commit into a plain table without indexes and rebuilds the same indexes, in the same transaction', async () => {
+    // A plain table (viewPartitions 1): a commit-partitioned one attaches a big commit instead (attach.itest.ts).
+    const plainTest = await openTestStore({ viewPartitions: 1 });
+    onTestFinished(() => plainTest.close());
+    const { fresh, pool, registry: reg, store } = plainTest;
     await reg.apply('p', {
       entities: [{ name: 'user', joinKeys: [{ name: 'user_id', valueType: 'INT64' }] }],
       featureViews: [

@@ -49,10 +49,27 @@ export interface ApplyResult {
 
 type Queryable = Pool | PoolClient;
 
+/** The shared partition of a commit-partitioned view table: where small commits are inserted. */
+export function sharedPartitionName(tableName: string): string {
+  return `${tableName.slice(0, 55)}_shared`;
+}
+
+/** The point-in-time index's columns: join keys, event time, created time, commit number, newest first. */
+export function pitIndexColumns(spec: FeatureViewSpec, joinKeys: JoinKey[]): string[] {
+  return [
+    ...joinKeys.map((k) => ident(k.name)),
+    `${ident(spec.timestampField)} DESC`,
+    ...(spec.createdTimestampField ? [`${ident(spec.createdTimestampField)} DESC NULLS LAST`] : []),
+    '"__commit_seq" DESC',
+  ];
+}
+
 export class PgRegistry {
   /**
-   * viewPartitions > 1: new view version tables are hash-partitioned by their join keys into that many partitions
-   * (docs/adr/0007-partitioned-view-tables.md); tables made before keep their layout.
+   * The layout of new view version tables; tables made before keep theirs. 0 (default): range-partitioned by commit
+   * number, small commits in one shared partition, each big commit its own attached partition (ADR 0013). 1: a plain
+   * table (what versions before ADR 0013 made). > 1: hash-partitioned by the join keys into that many partitions
+   * (ADR 0007). Only the first layout takes big commits without writing their rows a second time.
    */
   readonly viewPartitions: number;
 
@@ -65,7 +82,7 @@ export class PgRegistry {
     const n = opts.viewPartitions ?? 0;
     if (!Number.isInteger(n) || n < 0 || n > 1024) {
       throw invalidSpec(`viewPartitions must be a whole number from 0 to 1024, not ${String(n)}`, {
-        hint: 'postgres.viewPartitions: 0 or 1 keeps plain tables; 8-64 suits tables of hundreds of millions of rows',
+        hint: 'postgres.viewPartitions: 0 partitions by commit (default), 1 keeps plain tables; 8-64 hash partitions suit tables of hundreds of millions of rows',
       });
     }
     this.viewPartitions = n;
@@ -321,17 +338,28 @@ export class PgRegistry {
           `CREATE TABLE ${this.t(`${tableName.slice(0, 52)}_p${i}`)} PARTITION OF ${t} FOR VALUES WITH (MODULUS ${parts}, REMAINDER ${i})`,
         );
       }
-    } else {
+    } else if (parts === 1) {
       await c.query(`CREATE TABLE ${t} (${cols.join(', ')})`);
+    } else {
+      // By commit number (ADR 0013): small commits are inserted into the shared (default) partition; a big commit's
+      // staging table becomes a partition of its own at commit, so its rows are written once.
+      await c.query(`CREATE TABLE ${t} (${cols.join(', ')}) PARTITION BY RANGE ("__commit_seq")`);
+      await c.query(`CREATE TABLE ${this.t(sharedPartitionName(tableName))} PARTITION OF ${t} DEFAULT`);
     }
-    const order = [
-      ...joinKeys.map((k) => ident(k.name)),
-      `${ident(spec.timestampField)} DESC`,
-      ...(spec.createdTimestampField ? [`${ident(spec.createdTimestampField)} DESC NULLS LAST`] : []),
-      '"__commit_seq" DESC',
-    ];
-    await c.query(`CREATE INDEX ${ident(`${tableName.slice(0, 55)}_pit`)} ON ${t} (${order.join(', ')})`);
-    await c.query(`CREATE INDEX ${ident(`${tableName.slice(0, 55)}_seq`)} ON ${t} ("__commit_seq")`);
+    const pit = pitIndexColumns(spec, joinKeys);
+    if (parts === 0) {
+      // Unique: a commit holds no exact duplicates (last one wins), and the index build of an attached commit is what
+      // finds them. The commit-number index only serves the shared partition: an attached one holds one number.
+      await c.query(
+        `CREATE UNIQUE INDEX ${ident(`${tableName.slice(0, 55)}_pit`)} ON ${t} (${pit.join(', ')}) NULLS NOT DISTINCT`,
+      );
+      await c.query(
+        `CREATE INDEX ${ident(`${tableName.slice(0, 55)}_seq`)} ON ${this.t(sharedPartitionName(tableName))} ("__commit_seq")`,
+      );
+    } else {
+      await c.query(`CREATE INDEX ${ident(`${tableName.slice(0, 55)}_pit`)} ON ${t} (${pit.join(', ')})`);
+      await c.query(`CREATE INDEX ${ident(`${tableName.slice(0, 55)}_seq`)} ON ${t} ("__commit_seq")`);
+    }
   }
 
   async getViewVersion(db: Queryable, project: string, name: string, version?: number): Promise<ViewVersion> {

@@ -137,8 +137,7 @@ export async function stageCsvFile(
   let released = false;
   try {
     await client.query(`SET TIME ZONE 'UTC'`);
-    await client.query(`CREATE UNLOGGED TABLE ${t(staging)} (LIKE ${t(vv.tableName)} INCLUDING DEFAULTS)`);
-    await client.query(`ALTER TABLE ${t(staging)} DROP COLUMN "__ingestion_id", DROP COLUMN "__commit_seq"`);
+    await store.createStagingTable(client, vv, staging);
     const counter = new LineCounter(opts.onProgress);
     await pipeline(
       createReadStream(path, { highWaterMark: 1 << 20 }),

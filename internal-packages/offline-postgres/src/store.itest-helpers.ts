@@ -12,7 +12,7 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** Both view table layouts the suites run on: plain tables, and tables hash-partitioned by entity key. */
+/** View table layouts the suites run on: partitioned by commit (the default; small test commits insert into its shared partition), and hash-partitioned by entity key. attach.itest.ts compares the attach path with plain tables. */
 export const VIEW_LAYOUTS = [0, 4] as const;
 
 export async function openTestStore(opts: { viewPartitions?: number; prefix?: string } = {}): Promise<TestStore> {

@@ -148,6 +148,8 @@ export interface OfflineConfig {
   /** A read-only replica for training-set reads (postgres engine): its URL, and how long to wait for it to catch up. */
   readUrl?: string;
   readMaxWaitMs?: number;
+  /** Rows from which a commit into a commit-partitioned view table attaches its staging table (ADR 0013). */
+  attachMinRows?: number;
 }
 
 /**
@@ -159,7 +161,10 @@ export function openOfflineStore(pool: Pool, registry: PgRegistry, config: Offli
   const replica = config.readUrl
     ? openReadReplica(config.readUrl, config.readMaxWaitMs !== undefined ? { maxWaitMs: config.readMaxWaitMs } : {})
     : undefined;
-  const options = replica ? { replica } : {};
+  const options = {
+    ...(replica ? { replica } : {}),
+    ...(config.attachMinRows !== undefined ? { attachMinRows: config.attachMinRows } : {}),
+  };
   if (!config.columnarRoot) {
     if (engine === 'columnar') {
       throw new StrataError('CONFIG', 'the columnar offline engine needs a folder for the Parquet copies of commits', {

@@ -104,6 +104,13 @@ describe('commits, their Parquet files and the manifest', () => {
       { user_id: 2, ts: new Date(t0 + H), created: null, x: null, s: '', l: null, b: false },
     ]);
     const c = await conf.pg.commit(id);
+    // The conformance layout attaches every commit (attachMinRows 1): this one is a partition of its own.
+    const part = await conf.pool.query(
+      `SELECT pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = $1::regclass AND c.relname = $2`,
+      [`"${conf.fresh.schema}"."${vv.tableName}"`, `${vv.tableName.slice(0, 36)}_c${c.commitSeq}`],
+    );
+    expect(part.rows).toEqual([{ bound: `FOR VALUES FROM ('${c.commitSeq}') TO ('${c.commitSeq + 1}')` }]);
     const manifest = await commitFiles(conf.pool, conf.fresh.schema, vv);
     expect(manifest.map((f) => [f.commitSeq, f.path, f.rows])).toEqual([
       [c.commitSeq, `project=p/view=v/version=1/commit=${c.commitSeq}/part-0.parquet`, 2],

@@ -57,7 +57,12 @@ export function rowsBatch(rows: Record<string, unknown>[]): ColumnBatch {
   };
 }
 
-/** Both view table layouts the suites run on: plain tables, and tables hash-partitioned by entity key. */
+/**
+ * The view table layouts the suites run on: partitioned by commit with every commit attached as its own partition
+ * (0: attachMinRows 1, so the attach path of ADR 0013 takes each commit, duplicates included), and hash-partitioned
+ * by entity key (4: the INSERT path). The INSERT path into a commit-partitioned table's shared partition and plain
+ * tables run in offline-postgres' suites.
+ */
 export const VIEW_LAYOUTS = [0, 4] as const;
 
 export async function openConformance(opts: { viewPartitions?: number } = {}): Promise<Conformance> {
@@ -66,7 +71,11 @@ export async function openConformance(opts: { viewPartitions?: number } = {}): P
   const registry = new PgRegistry(pool, fresh.schema, opts.viewPartitions ? { viewPartitions: opts.viewPartitions } : {});
   await registry.init();
   const root = await mkdtemp(join(tmpdir(), 'strata-columnar-'));
-  const columnar = openOfflineStore(pool, registry, { engine: 'columnar', columnarRoot: root }) as ColumnarOfflineStore;
+  const columnar = openOfflineStore(pool, registry, {
+    engine: 'columnar',
+    columnarRoot: root,
+    ...(opts.viewPartitions ? {} : { attachMinRows: 1 }),
+  }) as ColumnarOfflineStore;
   const postgres = new PostgresOfflineStore(columnar.postgres);
   const bindings: Binding[] = [
     { name: 'postgres-lateral', store: postgres, strategy: 'lateral' },

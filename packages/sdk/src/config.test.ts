@@ -63,6 +63,15 @@ describe('loadConfig: scale settings', () => {
       expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('offline.readMaxWaitMs') }),
     );
   });
+
+  it('reads the attach threshold of big commits (offline.attachMinRows, default 100,000) and gives it to the offline store', () => {
+    expect(offlineOptions(loadConfig({ env: { STRATA_CONFIG: '' }, ...noFile })).attachMinRows).toBe(100_000);
+    const c = loadConfig({ env: { STRATA_CONFIG: '', STRATA_OFFLINE_ATTACH_MIN_ROWS: '5000' }, ...noFile });
+    expect(offlineOptions(c).attachMinRows).toBe(5000);
+    expect(() => loadConfig({ env: { STRATA_CONFIG: '', STRATA_OFFLINE_ATTACH_MIN_ROWS: '0' }, ...noFile })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('offline.attachMinRows') }),
+    );
+  });
 });
 
 describe('loadConfig: temporal.heartbeatTimeoutSeconds', () => {

@@ -20,8 +20,8 @@ export const ConfigSchema = z
           .default('strata'),
         poolSize: z.number().int().positive().default(10),
         /**
-         * Hash partitions per new view version table (by entity key); 0 keeps plain tables. See
-         * docs/adr/0007-partitioned-view-tables.md.
+         * Layout of new view version tables: 0 partitioned by commit number (big commits attached, ADR 0013), 1 a
+         * plain table, > 1 that many hash partitions by entity key (docs/adr/0007-partitioned-view-tables.md).
          */
         viewPartitions: z.number().int().min(0).max(1024).default(0),
       })
@@ -43,6 +43,11 @@ export const ConfigSchema = z
         readUrl: z.string().min(1).optional(),
         /** How long a training set waits for the replica to replay the commits it needs before reading the primary. */
         readMaxWaitMs: z.number().int().nonnegative().default(2000),
+        /**
+         * Staged rows from which a commit into a commit-partitioned view table becomes a partition of its own instead
+         * of being inserted (its rows written once). See docs/adr/0013-attach-big-commits.md.
+         */
+        attachMinRows: z.number().int().positive().default(100_000),
       })
       .strict()
       .default({}),
@@ -215,6 +220,7 @@ const ENV_MAP: [string, string[]][] = [
   ['STRATA_DUCKDB_MEMORY_LIMIT', ['offline', 'duckdbMemoryLimit']],
   ['STRATA_OFFLINE_READ_URL', ['offline', 'readUrl']],
   ['STRATA_OFFLINE_READ_MAX_WAIT_MS', ['offline', 'readMaxWaitMs']],
+  ['STRATA_OFFLINE_ATTACH_MIN_ROWS', ['offline', 'attachMinRows']],
   ['STRATA_POSTGRES_VIEW_PARTITIONS', ['postgres', 'viewPartitions']],
   ['STRATA_REDIS_URL', ['redis', 'url']],
   ['STRATA_REDIS_TYPE', ['redis', 'type']],
@@ -245,6 +251,7 @@ const NUMERIC = new Set([
   'port',
   'duckdbThreads',
   'readMaxWaitMs',
+  'attachMinRows',
   'viewPartitions',
   'maxConcurrentActivities',
   'maxConcurrentWorkflowTasks',
@@ -363,10 +370,12 @@ export function offlineOptions(config: StrataConfig): {
   duckdb: { threads?: number; memoryLimit?: string };
   readUrl?: string;
   readMaxWaitMs?: number;
+  attachMinRows: number;
 } {
   const o = config.offline;
   return {
     engine: o.engine,
+    attachMinRows: o.attachMinRows,
     ...(o.columnarRoot ? { columnarRoot: o.columnarRoot } : {}),
     ...(o.readUrl ? { readUrl: o.readUrl, readMaxWaitMs: o.readMaxWaitMs } : {}),
     duckdb: {

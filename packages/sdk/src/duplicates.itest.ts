@@ -37,7 +37,11 @@ const CSV = [
 ].join('\n');
 const WINNERS = { 1: 3, 2: 20, 3: 100 };
 
-describe('duplicates', () => {
+// Both commit paths (ADR 0013): inserted into the view table, and the staging table attached as the commit's partition.
+describe.each([
+  ['insert', {}],
+  ['attach', { STRATA_OFFLINE_ATTACH_MIN_ROWS: '1' }],
+])('duplicates (%s path)', (_path, attachEnv: Record<string, string>) => {
   let fresh: FreshSchema;
   let strata: Strata;
   let n = 0;
@@ -51,6 +55,7 @@ describe('duplicates', () => {
         STRATA_POSTGRES_URL: urls.postgres,
         STRATA_POSTGRES_SCHEMA: fresh.schema,
         TEMPORAL_ADDRESS: urls.temporal,
+        ...attachEnv,
       },
       configPath: undefined as unknown as string,
     });
