@@ -75,8 +75,18 @@ def main() -> None:
         t1 = time.perf_counter()
         res = batch.validate(suite, result_format="SUMMARY")
         t_validate = time.perf_counter() - t1
+        # per-expectation verdicts, in the suite's order, for the bench's same-verdicts check
+        verdicts = []
+        left = list(res.results)
+        for c in configs:
+            key = lambda kw: (kw.get("column"), kw.get("column_A"), kw.get("column_B"))  # noqa: E731
+            r = next(x for x in left if x.expectation_config.type == c.type and key(x.expectation_config.kwargs) == key(c.kwargs))
+            left.remove(r)
+            rr = r.result or {}
+            verdicts.append(clean({"type": c.type, "success": bool(r.success), "unexpected_count": rr.get("unexpected_count"),
+                                   "observed_value": rr.get("observed_value")}))
         print(json.dumps({"rows": len(df), "load_seconds": t_load, "validate_seconds": t_validate, "success": bool(res.success),
-                          "great_expectations": gx.__version__, "pandas": pd.__version__}))
+                          "great_expectations": gx.__version__, "pandas": pd.__version__, "results": verdicts}))
         return
 
     out = []

@@ -15,6 +15,7 @@ import {
 import { arrowColumnBatch, type ColumnBatch } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import { parse as parseCsv } from 'csv-parse';
+import { inferCsvTypes, readCsvArrow } from './csv-arrow.js';
 
 export type FileFormat = 'csv' | 'parquet' | 'arrow' | 'jsonl';
 
@@ -340,6 +341,17 @@ export async function readTable(
     for await (const b of readArrowBatches(path, format)) batches.push(b);
     return new arrow.Table(batches);
   }
+  if (format === 'csv') {
+    // typed columns straight from the bytes (see csv-arrow.ts); untyped columns are inferred from the whole file
+    checkFile(path);
+    const batches: arrow.RecordBatch[] = [];
+    for await (const b of readCsvArrow(path, opts.types ? { types: opts.types } : {})) batches.push(b);
+    if (batches.length === 0) {
+      const header = await csvHeaderTypes(path, opts.types);
+      return tableFromColumns(header.map(([name, valueType]) => ({ name, valueType, values: [] })));
+    }
+    return new arrow.Table(batches);
+  }
   const columns = new Map<string, unknown[]>();
   let total = 0;
   for await (const batch of readBatches(path, { format })) {
@@ -367,6 +379,15 @@ export async function readTable(
       };
     }),
   );
+}
+
+/** The columns of a CSV file with no data rows, typed by `types` or STRING. */
+async function csvHeaderTypes(
+  path: string,
+  types: Record<string, ValueTypeName> | undefined,
+): Promise<[string, ValueTypeName][]> {
+  const inferred = await inferCsvTypes(path);
+  return Object.keys(inferred).map((name) => [name, types?.[name] ?? inferred[name]!]);
 }
 
 /** The value types of a view's columns by name (for typing text input). */

@@ -93,6 +93,29 @@ describe('sketches', () => {
     for (const q of [0.01, 0.25, 0.5, 0.75, 0.99]) expect(Math.abs(a.quantile(q) - q)).toBeLessThan(0.02);
     expect(JSON.stringify(a.toJSON()).length).toBeLessThan(20_000);
   });
+  it('KLL fed sorted runs (whole batches) keeps every weight and stays within 2% rank error, merged or not', () => {
+    const r = rng(3);
+    const a = new KllSketch();
+    const b = new KllSketch();
+    for (let batch = 0; batch < 20; batch++) {
+      const run = Float64Array.from({ length: 10_000 + batch * 777 }, () => r() ** 2).sort();
+      (batch % 2 ? b : a).addSorted(run);
+    }
+    const total = Array.from({ length: 20 }, (_, i) => 10_000 + i * 777).reduce((x, y) => x + y, 0);
+    a.merge(b);
+    expect(a.n).toBe(total);
+    // the weights held add up to n: nothing lost or counted twice by the halvings
+    expect(a.levels.reduce((sum, l, h) => sum + l.length * 2 ** h, 0)).toBe(total);
+    // x = u^2, so P(x <= q^2) = q
+    for (const q of [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) expect(Math.abs(a.cdf(q * q) - q)).toBeLessThan(0.02);
+    // a run of at most k values goes in value by value: the same sketch as add()
+    const one = new KllSketch();
+    const byOne = new KllSketch();
+    const small = Float64Array.from({ length: 150 }, () => r()).sort();
+    one.addSorted(small);
+    for (const x of small) byOne.add(x);
+    expect(one.toJSON()).toEqual(byOne.toJSON());
+  });
   it('HyperLogLog within 3% on 100k distinct values', () => {
     const h = new HyperLogLog();
     for (let i = 0; i < 100_000; i++) h.add(`user-${i}`);
@@ -149,6 +172,37 @@ describe('Profiler', () => {
     expect(m.columns.v!.count).toBe(10_000);
     expect(Math.abs(m.columns.v!.mean!)).toBeLessThan(0.1);
     expect(Math.abs(m.columns.v!.quantiles!.p50!)).toBeLessThan(0.1);
+  });
+  it('gives the same exact statistics whether numbers come in one big batch (sorted run) or many small ones', () => {
+    const r = rng(11);
+    const n = 30_000;
+    const xs = Array.from({ length: n }, (_, i) => (i % 13 === 0 ? null : i % 5 === 0 ? 7 : Math.floor(r() * 500)));
+    const big = new Profiler();
+    big.update(table({ x: f64(xs) }));
+    const small = new Profiler();
+    for (let i = 0; i < n; i += 500) small.update(table({ x: f64(xs.slice(i, i + 500)) }));
+    const a = big.finish().columns.x!;
+    const b = small.finish().columns.x!;
+    for (const k of ['count', 'nullCount', 'distinctCount', 'distinctExact', 'uniqueness', 'min', 'max'] as const)
+      expect(a[k]).toEqual(b[k]);
+    expect(a.entropy).toBeCloseTo(b.entropy!, 12);
+    expect(a.mean).toBeCloseTo(b.mean!, 9);
+    expect(a.histogram).toEqual(b.histogram);
+    expect(a.topValues).toEqual(b.topValues);
+    expect(a.topValues![0]).toEqual({ value: 7, count: xs.filter((x) => x === 7).length });
+    // approximate parts stay close: medians within 2% of the range
+    expect(Math.abs(a.quantiles!.p50! - b.quantiles!.p50!)).toBeLessThan(10);
+  });
+  it('still finds the heavy hitter of a high-cardinality column fed in big batches (weighted Misra-Gries)', () => {
+    const n = 50_000;
+    const xs = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? -1 : i));
+    const p = new Profiler({ exactDistinctLimit: 1000 });
+    p.update(table({ x: f64(xs) }));
+    const c = p.finish().columns.x!;
+    expect(c.distinctExact).toBe(false);
+    expect(c.topValues![0]!.value).toBe(-1);
+    expect(c.topValues![0]!.count).toBeGreaterThan(n / 4 - n / 200);
+    expect(c.topValues![0]!.count).toBeLessThanOrEqual(n / 4);
   });
   it('exports Hopsworks FeatureDescriptiveStatistics', () => {
     const p = new Profiler({ correlations: true });
