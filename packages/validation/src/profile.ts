@@ -7,7 +7,7 @@ import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
-import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON } from './sketch.js';
+import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON, sortFloat64 } from './sketch.js';
 
 export interface ProfilerOptions {
   /** Distinct values counted exactly (with frequencies) per column before a HyperLogLog takes over. Default 10000. */
@@ -78,6 +78,9 @@ export interface Profile {
   correlationState?: Record<string, { n: number; sx: number; sy: number; sxx: number; syy: number; sxy: number }>;
   options: Required<ProfilerOptions>;
 }
+
+/** Present values of the batch being profiled (reused from batch to batch; the sketch copies what it keeps). */
+let scratch = new Float64Array(0);
 
 /** Below this many present values per batch, numbers go one by one (the result is then the same for any batching). */
 const SORTED_RUN_MIN = 1024;
@@ -172,7 +175,8 @@ class ColumnStats {
    */
   private updateNumbers(col: Col, nums: Float64Array, valid: Uint8Array): void {
     const n = col.length;
-    const present = new Float64Array(n);
+    if (scratch.length < n) scratch = new Float64Array(n);
+    const present = scratch;
     let m = 0;
     const mo = this.moments!;
     for (let i = 0; i < n; i++) {
@@ -192,7 +196,7 @@ class ColumnStats {
       }
       return;
     }
-    const sorted = present.subarray(0, m).sort();
+    const sorted = sortFloat64(present.subarray(0, m));
     this.kll?.addSorted(sorted);
     let start = 0;
     for (let i = 1; i <= m; i++) {

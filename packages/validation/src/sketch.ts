@@ -222,6 +222,92 @@ export class DistinctCounter {
   }
 }
 
+// ---------- sorting ----------
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+const PASSES = 6; // 6 x 11 bits cover the 64 bits of a double
+
+/**
+ * Sorts doubles (no NaN) ascending in place and returns the array: an LSD radix sort on the IEEE-754 bits turned
+ * into unsigned order (negative: all bits flipped; positive: the sign bit flipped), 11 bits per pass, passes where
+ * every value has the same digit skipped. O(n), several times faster than Float64Array.prototype.sort on big
+ * arrays, and the same order (-0 before +0); small arrays use the built-in sort.
+ */
+export function sortFloat64(a: Float64Array): Float64Array {
+  const n = a.length;
+  if (n < 4096) return a.sort();
+  const src32 = new Uint32Array(a.buffer, a.byteOffset, n * 2);
+  const tmp = new Float64Array(n);
+  const tmp32 = new Uint32Array(tmp.buffer);
+  const counts = new Uint32Array(RADIX * PASSES);
+  for (let i = 0; i < n; i++) {
+    const hi = src32[2 * i + 1]!;
+    const flip = hi >>> 31 ? 0xffffffff : 0;
+    const lo = (src32[2 * i]! ^ flip) >>> 0;
+    const h = (hi ^ (flip | 0x80000000)) >>> 0;
+    counts[lo & 0x7ff]!++;
+    counts[RADIX + ((lo >>> 11) & 0x7ff)]!++;
+    counts[2 * RADIX + (((lo >>> 22) | (h << 10)) & 0x7ff)]!++;
+    counts[3 * RADIX + ((h >>> 1) & 0x7ff)]!++;
+    counts[4 * RADIX + ((h >>> 12) & 0x7ff)]!++;
+    counts[5 * RADIX + (h >>> 23)]!++;
+  }
+  let from: Uint32Array = src32;
+  let to: Uint32Array = tmp32;
+  for (let p = 0; p < PASSES; p++) {
+    const base = p * RADIX;
+    // skip a pass whose digit is the same for every value
+    let trivial = false;
+    for (let d = 0; d < RADIX; d++) {
+      const c = counts[base + d]!;
+      if (c === n) trivial = true;
+      if (c !== 0) break;
+    }
+    if (trivial) continue;
+    let sum = 0;
+    for (let d = 0; d < RADIX; d++) {
+      const c = counts[base + d]!;
+      counts[base + d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const loRaw = from[2 * i]!;
+      const hiRaw = from[2 * i + 1]!;
+      const flip = hiRaw >>> 31 ? 0xffffffff : 0;
+      const lo = (loRaw ^ flip) >>> 0;
+      const h = (hiRaw ^ (flip | 0x80000000)) >>> 0;
+      let d: number;
+      switch (p) {
+        case 0:
+          d = lo & 0x7ff;
+          break;
+        case 1:
+          d = (lo >>> 11) & 0x7ff;
+          break;
+        case 2:
+          d = ((lo >>> 22) | (h << 10)) & 0x7ff;
+          break;
+        case 3:
+          d = (h >>> 1) & 0x7ff;
+          break;
+        case 4:
+          d = (h >>> 12) & 0x7ff;
+          break;
+        default:
+          d = h >>> 23;
+      }
+      const at = counts[base + d]!++;
+      to[2 * at] = loRaw;
+      to[2 * at + 1] = hiRaw;
+    }
+    const t = from;
+    from = to;
+    to = t;
+  }
+  if (from !== src32) src32.set(from);
+  return a;
+}
+
 // ---------- quantiles ----------
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -462,7 +548,7 @@ export class ValueBuffer {
   }
   sorted(): Float64Array | null {
     if (!this.buf) return null;
-    if (!this.sortedCache) this.sortedCache = Float64Array.from(this.buf.subarray(0, this.len)).sort();
+    if (!this.sortedCache) this.sortedCache = sortFloat64(Float64Array.from(this.buf.subarray(0, this.len)));
     return this.sortedCache;
   }
   quantiles(qs: number[], interpolation: Interpolation = 'linear'): number[] {
