@@ -153,7 +153,7 @@ const fmt = (ms) => `${(ms / 1000).toFixed(3)} s`;
 console.log(
   `P5 validation: ${ROWS} rows x ${suiteJson.expectations.length} expectations, batches of ${BATCH}, node ${process.version}`,
 );
-console.log(`  CSV -> Arrow (readCsvArrow, typed)  ${fmt(load.ms)}`);
+console.log(`  CSV -> Arrow (readCsvArrow, typed)  ${fmt(load.ms)}  (best of 3)`);
 console.log(`  Strata validate                     ${fmt(validate.ms)}  (success=${validate.out.success}, best of 3)`);
 console.log(`  Strata profile (all columns)        ${fmt(profileOnly.ms)}`);
 console.log(`  Strata validate + profile, 1 pass   ${fmt(both.ms)}  (profile on this thread)`);
@@ -190,8 +190,10 @@ if (py) {
   const ge = JSON.parse(out.trim().split('\n').pop());
   const geMs = ge.validate_seconds * 1000;
   const pdMs = ge.load_seconds * 1000;
-  console.log(`  GE ${ge.great_expectations} (pandas ${ge.pandas}) validate     ${fmt(geMs)}  (success=${ge.success})`);
-  console.log(`  pandas read_csv (typed)             ${fmt(pdMs)}`);
+  console.log(
+    `  GE ${ge.great_expectations} (pandas ${ge.pandas}) validate     ${fmt(geMs)}  (success=${ge.success}, best of 2)`,
+  );
+  console.log(`  pandas read_csv (typed)             ${fmt(pdMs)}  (best of 3)`);
   console.log(`  ratio GE validate / Strata validate:            ${(geMs / validate.ms).toFixed(1)}x`);
   console.log(`  ratio GE validate / Strata validate+profile:    ${(geMs / both.ms).toFixed(1)}x (goal >= 10x)`);
   console.log(`  ratio GE validate / Strata validate+profile, profile on a worker: ${(geMs / bothWorker.ms).toFixed(1)}x`);

@@ -379,6 +379,11 @@ class ColumnBuilder {
             if (b[p] === QUOTE) p++;
           }
           this.nbytes = o;
+        } else if (e - s <= 64) {
+          // short values: a byte loop (a subarray per value would be an object per value)
+          let o = this.nbytes;
+          for (let p = s; p < e; p++) bytes[o++] = b[p]!;
+          this.nbytes = need;
         } else {
           bytes.set(b.subarray(s, e), this.nbytes);
           this.nbytes = need;
