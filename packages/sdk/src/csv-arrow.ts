@@ -449,7 +449,8 @@ function headerOf(f: Fields): string[] {
   return Array.from({ length: f.count }, (_, i) => fieldText(f, i).trim());
 }
 
-function checkUnique(names: string[], where: string): void {
+/** Refuses a header (or set of columns) that names a column twice: which one would win is a guess. */
+export function checkUniqueColumns(names: string[], where: string): void {
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
     const first = seen.get(name);
@@ -496,7 +497,7 @@ export async function inferCsvTypes(
     (f, line) => {
       if (!header) {
         header = headerOf(f);
-        checkUnique(header, `${path}, line ${line} (the header)`);
+        checkUniqueColumns(header, `${path}, line ${line} (the header)`);
         const n = header.length;
         int = new Array(n).fill(true);
         flt = new Array(n).fill(true);
@@ -566,7 +567,7 @@ async function csvHeader(path: string, delim: number, chunk?: number): Promise<s
       delim,
       (f, line) => {
         header = headerOf(f);
-        checkUnique(header, `${path}, line ${line} (the header)`);
+        checkUniqueColumns(header, `${path}, line ${line} (the header)`);
         return false;
       },
       chunk,

@@ -15,7 +15,9 @@ import {
 import { arrowColumnBatch, type ColumnBatch } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import { parse as parseCsv } from 'csv-parse';
-import { inferCsvTypes, readCsvArrow } from './csv-arrow.js';
+import { checkUniqueColumns, inferCsvTypes, readCsvArrow } from './csv-arrow.js';
+
+export { checkUniqueColumns };
 
 export type FileFormat = 'csv' | 'parquet' | 'arrow' | 'jsonl';
 
@@ -142,22 +144,6 @@ async function* parquetRecordBatches(path: string): AsyncGenerator<arrow.RecordB
   } finally {
     file.free();
   }
-}
-
-/** Refuses a header (or set of columns) that names a column twice: which one would win is a guess. */
-export function checkUniqueColumns(names: string[], where: string): void {
-  const seen = new Map<string, number>();
-  names.forEach((name, i) => {
-    const first = seen.get(name);
-    if (first !== undefined) {
-      throw invalidInput(`column '${name}' appears twice (columns ${first + 1} and ${i + 1})`, {
-        where,
-        hint: 'give every column a distinct name; remove or rename the duplicate',
-        details: { column: name, positions: [first + 1, i + 1] },
-      });
-    }
-    seen.set(name, i);
-  });
 }
 
 function rowsBatch(header: string[], rows: unknown[][], endLines: number[]): ColumnBatch {
