@@ -169,6 +169,12 @@ async function* scanCsv(
           let q = p;
           while (q < len) {
             const c = buf[q]!;
+            // most bytes are above '"' (LF, CR, '"' and tab are below): one comparison, then the delimiter
+            if (c > QUOTE) {
+              if (c === delimiter) break;
+              q++;
+              continue;
+            }
             if (c === delimiter || c === LF || c === CR) break;
             if (c === QUOTE) {
               throw invalidInput('malformed CSV: a " inside an unquoted field', {
