@@ -59,9 +59,11 @@ def main() -> None:
     args = ap.parse_args()
 
     suite_json = json.loads(Path(args.suite).read_text())
-    t0 = time.perf_counter()
-    df = load(Path(args.data), Path(args.schema))
-    t_load = time.perf_counter() - t0
+    t_load = math.inf
+    for _ in range(3 if args.bench else 1):  # the bench compares best of 3 with best of 3
+        t0 = time.perf_counter()
+        df = load(Path(args.data), Path(args.schema))
+        t_load = min(t_load, time.perf_counter() - t0)
     batch = batch_for(df)
     configs = [
         ExpectationConfiguration(type=e.get("type") or e["expectation_type"], kwargs=e["kwargs"], meta=e.get("meta") or {})
@@ -72,11 +74,23 @@ def main() -> None:
         suite = gx.ExpectationSuite(name=suite_json.get("name") or "bench")
         for c in configs:
             suite.add_expectation_configuration(c)
-        t1 = time.perf_counter()
-        res = batch.validate(suite, result_format="SUMMARY")
-        t_validate = time.perf_counter() - t1
+        t_validate = math.inf
+        for _ in range(2):  # best of 2 (Strata's side is best of 3)
+            t1 = time.perf_counter()
+            res = batch.validate(suite, result_format="SUMMARY")
+            t_validate = min(t_validate, time.perf_counter() - t1)
+        # per-expectation verdicts, in the suite's order, for the bench's same-verdicts check
+        verdicts = []
+        left = list(res.results)
+        for c in configs:
+            key = lambda kw: (kw.get("column"), kw.get("column_A"), kw.get("column_B"))  # noqa: E731
+            r = next(x for x in left if x.expectation_config.type == c.type and key(x.expectation_config.kwargs) == key(c.kwargs))
+            left.remove(r)
+            rr = r.result or {}
+            verdicts.append(clean({"type": c.type, "success": bool(r.success), "unexpected_count": rr.get("unexpected_count"),
+                                   "observed_value": rr.get("observed_value")}))
         print(json.dumps({"rows": len(df), "load_seconds": t_load, "validate_seconds": t_validate, "success": bool(res.success),
-                          "great_expectations": gx.__version__, "pandas": pd.__version__}))
+                          "great_expectations": gx.__version__, "pandas": pd.__version__, "results": verdicts}))
         return
 
     out = []

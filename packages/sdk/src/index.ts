@@ -38,6 +38,7 @@ export {
   readTable,
   viewColumnTypes,
 } from './readers.js';
+export { type CsvArrowOptions, inferCsvTypes, readCsvArrow } from './csv-arrow.js';
 export * from '@strata/core';
 export type { IngestResult, MaterializeResult, Progress, TrainingSetResult } from '@strata/workflows';
 

@@ -15,6 +15,9 @@ import {
 import { arrowColumnBatch, type ColumnBatch } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import { parse as parseCsv } from 'csv-parse';
+import { checkUniqueColumns, inferCsvTypes, readCsvArrow } from './csv-arrow.js';
+
+export { checkUniqueColumns };
 
 export type FileFormat = 'csv' | 'parquet' | 'arrow' | 'jsonl';
 
@@ -141,22 +144,6 @@ async function* parquetRecordBatches(path: string): AsyncGenerator<arrow.RecordB
   } finally {
     file.free();
   }
-}
-
-/** Refuses a header (or set of columns) that names a column twice: which one would win is a guess. */
-export function checkUniqueColumns(names: string[], where: string): void {
-  const seen = new Map<string, number>();
-  names.forEach((name, i) => {
-    const first = seen.get(name);
-    if (first !== undefined) {
-      throw invalidInput(`column '${name}' appears twice (columns ${first + 1} and ${i + 1})`, {
-        where,
-        hint: 'give every column a distinct name; remove or rename the duplicate',
-        details: { column: name, positions: [first + 1, i + 1] },
-      });
-    }
-    seen.set(name, i);
-  });
 }
 
 function rowsBatch(header: string[], rows: unknown[][], endLines: number[]): ColumnBatch {
@@ -340,6 +327,17 @@ export async function readTable(
     for await (const b of readArrowBatches(path, format)) batches.push(b);
     return new arrow.Table(batches);
   }
+  if (format === 'csv') {
+    // typed columns straight from the bytes (see csv-arrow.ts); untyped columns are inferred from the whole file
+    checkFile(path);
+    const batches: arrow.RecordBatch[] = [];
+    for await (const b of readCsvArrow(path, opts.types ? { types: opts.types } : {})) batches.push(b);
+    if (batches.length === 0) {
+      const header = await csvHeaderTypes(path, opts.types);
+      return tableFromColumns(header.map(([name, valueType]) => ({ name, valueType, values: [] })));
+    }
+    return new arrow.Table(batches);
+  }
   const columns = new Map<string, unknown[]>();
   let total = 0;
   for await (const batch of readBatches(path, { format })) {
@@ -367,6 +365,15 @@ export async function readTable(
       };
     }),
   );
+}
+
+/** The columns of a CSV file with no data rows, typed by `types` or STRING. */
+async function csvHeaderTypes(
+  path: string,
+  types: Record<string, ValueTypeName> | undefined,
+): Promise<[string, ValueTypeName][]> {
+  const inferred = await inferCsvTypes(path);
+  return Object.keys(inferred).map((name) => [name, types?.[name] ?? inferred[name]!]);
 }
 
 /** The value types of a view's columns by name (for typing text input). */

@@ -4,7 +4,7 @@
  */
 import { invalidSpec } from '@strata/core';
 import { type BatchView, type Col, keyAt, toEpochMs, valueAt } from './columns.js';
-import { DistinctCounter, hash2, type Interpolation, Moments, ValueBuffer } from './sketch.js';
+import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
 import { pyRegex } from './regex.js';
 
@@ -1228,7 +1228,7 @@ class NumericDup {
     const acc = new MapAcc(this.o);
     acc.element = element;
     const vals = this.vals.subarray(0, this.len);
-    const sorted = Float64Array.from(vals).sort();
+    const sorted = sortFloat64(Float64Array.from(vals));
     const dup = new Set<number>();
     for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) dup.add(sorted[i]!);
     if (dup.size === 0) return acc;

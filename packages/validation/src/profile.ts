@@ -7,7 +7,7 @@ import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
-import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON } from './sketch.js';
+import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON, sortFloat64 } from './sketch.js';
 
 export interface ProfilerOptions {
   /** Distinct values counted exactly (with frequencies) per column before a HyperLogLog takes over. Default 10000. */
@@ -79,6 +79,12 @@ export interface Profile {
   options: Required<ProfilerOptions>;
 }
 
+/** Present values of the batch being profiled (reused from batch to batch; the sketch copies what it keeps). */
+let scratch = new Float64Array(0);
+
+/** Below this many present values per batch, numbers go one by one (the result is then the same for any batching). */
+const SORTED_RUN_MIN = 1024;
+
 class ColumnStats {
   count = 0;
   nulls = 0;
@@ -104,23 +110,35 @@ class ColumnStats {
     if (kind === 'string') this.len = new Moments();
   }
   addKey(k: unknown): void {
+    this.addKeyCount(k, 1);
+  }
+  /** Counts `c` occurrences of k: exactly while the table is small, else HLL + weighted Misra-Gries heavy hitters. */
+  addKeyCount(k: unknown, c: number): void {
     if (this.freq) {
-      this.freq.set(k, (this.freq.get(k) ?? 0) + 1);
+      this.freq.set(k, (this.freq.get(k) ?? 0) + c);
       if (this.freq.size > this.o.exactDistinctLimit) this.spill();
-    } else {
-      this.hll!.add(k);
-      const h = this.heavy!;
-      const c = h.get(k);
-      if (c !== undefined) h.set(k, c + 1);
-      else if (h.size < this.o.topK * 10) h.set(k, 1);
-      else {
-        // Misra-Gries: decrement every counter, drop the zeros (amortised O(1) per value)
-        for (const [kk, cc] of h) {
-          if (cc <= 1) h.delete(kk);
-          else h.set(kk, cc - 1);
-        }
-      }
+      return;
     }
+    this.hll!.add(k);
+    const h = this.heavy!;
+    const have = h.get(k);
+    if (have !== undefined) {
+      h.set(k, have + c);
+      return;
+    }
+    if (h.size < this.o.topK * 10) {
+      h.set(k, c);
+      return;
+    }
+    // Misra-Gries: take the smaller of c and the least counter off every counter and off c, drop the zeros, keep
+    // what is left of c (amortised O(1) per value; with c = 1 this is the classic decrement-all)
+    let least = c;
+    for (const v of h.values()) if (v < least) least = v;
+    for (const [kk, cc] of h) {
+      if (cc <= least) h.delete(kk);
+      else h.set(kk, cc - least);
+    }
+    if (c > least) h.set(k, c - least);
   }
   spill(): void {
     this.hll = new HyperLogLog();
@@ -132,25 +150,60 @@ class ColumnStats {
   update(col: Col): void {
     this.count += col.length;
     const { valid, nums, vals } = col;
+    if (nums) {
+      this.updateNumbers(col, nums, valid);
+      return;
+    }
     for (let i = 0; i < col.length; i++) {
       if (!valid[i]) {
         this.nulls++;
         continue;
       }
-      if (nums) {
-        const x = nums[i]!;
-        this.moments!.add(x);
+      const k = col.kind === 'string' ? vals![i] : keyAt(col, i);
+      if (col.kind === 'string') {
+        const s = k as string;
+        this.len!.add(s.length);
+        if (this.minS === null || s < this.minS) this.minS = s;
+        if (this.maxS === null || s > this.maxS) this.maxS = s;
+      }
+      this.addKey(k);
+    }
+  }
+  /**
+   * Numbers, booleans and dates: moments in row order, then the batch's present values sorted once (a typed-array
+   * sort) feed the quantile sketch as one run and the frequency table one distinct value at a time.
+   */
+  private updateNumbers(col: Col, nums: Float64Array, valid: Uint8Array): void {
+    const n = col.length;
+    if (scratch.length < n) scratch = new Float64Array(n);
+    const present = scratch;
+    let m = 0;
+    const mo = this.moments!;
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) continue;
+      const x = nums[i]!;
+      mo.add(x);
+      present[m++] = x;
+    }
+    this.nulls += n - m;
+    if (m === 0) return;
+    const bool = col.kind === 'boolean';
+    if (m <= SORTED_RUN_MIN) {
+      for (let i = 0; i < m; i++) {
+        const x = present[i]!;
         this.kll?.add(x);
-        this.addKey(col.kind === 'boolean' ? x === 1 : x);
-      } else {
-        const k = col.kind === 'string' ? vals![i] : keyAt(col, i);
-        if (col.kind === 'string') {
-          const s = k as string;
-          this.len!.add(s.length);
-          if (this.minS === null || s < this.minS) this.minS = s;
-          if (this.maxS === null || s > this.maxS) this.maxS = s;
-        }
-        this.addKey(k);
+        this.addKey(bool ? x === 1 : x);
+      }
+      return;
+    }
+    const sorted = sortFloat64(present.subarray(0, m));
+    this.kll?.addSorted(sorted);
+    let start = 0;
+    for (let i = 1; i <= m; i++) {
+      if (i === m || sorted[i] !== sorted[start]) {
+        const x = sorted[start]!;
+        this.addKeyCount(bool ? x === 1 : x, i - start);
+        start = i;
       }
     }
   }

@@ -1,11 +1,16 @@
 import { StrataError } from '@strata/core';
+import { requireBuilt } from '@strata/testkit';
 import * as arrow from 'apache-arrow';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderDataDocs } from './docs.js';
 import { drift } from './drift.js';
 import { mergeProfiles, Profiler, toHopsworksStatistics } from './profile.js';
 import { validateAndProfile } from './run.js';
-import { HyperLogLog, KllSketch, quantileSorted } from './sketch.js';
+import { HyperLogLog, KllSketch, quantileSorted, sortFloat64 } from './sketch.js';
 import { suggestSuite } from './suggest.js';
 import { parseSuite, resolveParameters, suiteToGx1, suiteToHopsworks } from './suite.js';
 import { f64, str, table } from './testing/data.js';
@@ -82,6 +87,38 @@ describe('sketches', () => {
     expect(quantileSorted(v, 0.5, 'higher')).toBe(3);
     expect(quantileSorted(v, 0.5, 'midpoint')).toBe(2.5);
   });
+  it('sortFloat64 (radix on the IEEE bits) orders exactly as Float64Array.prototype.sort', () => {
+    const r = rng(5);
+    const special = [
+      0,
+      -0,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.MIN_VALUE,
+      -Number.MIN_VALUE,
+      1e308,
+      -1e308,
+    ];
+    for (const n of [0, 1, 100, 4095, 4096, 5000, 70_000]) {
+      const a = Float64Array.from({ length: n }, (_, i) =>
+        i % 17 === 0
+          ? special[i % special.length]!
+          : i % 3 === 0
+            ? Math.floor(r() * 50) - 25
+            : (r() - 0.5) * 10 ** (r() * 40 - 20),
+      );
+      const want = Float64Array.from(a).sort();
+      const got = sortFloat64(Float64Array.from(a));
+      expect(Array.from(got).every((x, i) => Object.is(x, want[i]))).toBe(true);
+    }
+    // a subarray is sorted in place without touching its neighbours
+    const whole = Float64Array.from({ length: 10_000 }, () => r());
+    const copy = Float64Array.from(whole);
+    sortFloat64(whole.subarray(1000, 9000));
+    expect(whole[999]).toBe(copy[999]);
+    expect(whole[9000]).toBe(copy[9000]);
+    expect(Array.from(whole.subarray(1000, 9000))).toEqual(Array.from(copy.subarray(1000, 9000).sort()));
+  });
   it('KLL stays within 2% rank error on 200k values and merges', () => {
     const r = rng(1);
     const a = new KllSketch();
@@ -92,6 +129,29 @@ describe('sketches', () => {
     expect(a.n).toBe(200_000);
     for (const q of [0.01, 0.25, 0.5, 0.75, 0.99]) expect(Math.abs(a.quantile(q) - q)).toBeLessThan(0.02);
     expect(JSON.stringify(a.toJSON()).length).toBeLessThan(20_000);
+  });
+  it('KLL fed sorted runs (whole batches) keeps every weight and stays within 2% rank error, merged or not', () => {
+    const r = rng(3);
+    const a = new KllSketch();
+    const b = new KllSketch();
+    for (let batch = 0; batch < 20; batch++) {
+      const run = Float64Array.from({ length: 10_000 + batch * 777 }, () => r() ** 2).sort();
+      (batch % 2 ? b : a).addSorted(run);
+    }
+    const total = Array.from({ length: 20 }, (_, i) => 10_000 + i * 777).reduce((x, y) => x + y, 0);
+    a.merge(b);
+    expect(a.n).toBe(total);
+    // the weights held add up to n: nothing lost or counted twice by the halvings
+    expect(a.levels.reduce((sum, l, h) => sum + l.length * 2 ** h, 0)).toBe(total);
+    // x = u^2, so P(x <= q^2) = q
+    for (const q of [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) expect(Math.abs(a.cdf(q * q) - q)).toBeLessThan(0.02);
+    // a run of at most k values goes in value by value: the same sketch as add()
+    const one = new KllSketch();
+    const byOne = new KllSketch();
+    const small = Float64Array.from({ length: 150 }, () => r()).sort();
+    one.addSorted(small);
+    for (const x of small) byOne.add(x);
+    expect(one.toJSON()).toEqual(byOne.toJSON());
   });
   it('HyperLogLog within 3% on 100k distinct values', () => {
     const h = new HyperLogLog();
@@ -149,6 +209,37 @@ describe('Profiler', () => {
     expect(m.columns.v!.count).toBe(10_000);
     expect(Math.abs(m.columns.v!.mean!)).toBeLessThan(0.1);
     expect(Math.abs(m.columns.v!.quantiles!.p50!)).toBeLessThan(0.1);
+  });
+  it('gives the same exact statistics whether numbers come in one big batch (sorted run) or many small ones', () => {
+    const r = rng(11);
+    const n = 30_000;
+    const xs = Array.from({ length: n }, (_, i) => (i % 13 === 0 ? null : i % 5 === 0 ? 7 : Math.floor(r() * 500)));
+    const big = new Profiler();
+    big.update(table({ x: f64(xs) }));
+    const small = new Profiler();
+    for (let i = 0; i < n; i += 500) small.update(table({ x: f64(xs.slice(i, i + 500)) }));
+    const a = big.finish().columns.x!;
+    const b = small.finish().columns.x!;
+    for (const k of ['count', 'nullCount', 'distinctCount', 'distinctExact', 'uniqueness', 'min', 'max'] as const)
+      expect(a[k]).toEqual(b[k]);
+    expect(a.entropy).toBeCloseTo(b.entropy!, 12);
+    expect(a.mean).toBeCloseTo(b.mean!, 9);
+    expect(a.histogram).toEqual(b.histogram);
+    expect(a.topValues).toEqual(b.topValues);
+    expect(a.topValues![0]).toEqual({ value: 7, count: xs.filter((x) => x === 7).length });
+    // approximate parts stay close: medians within 2% of the range
+    expect(Math.abs(a.quantiles!.p50! - b.quantiles!.p50!)).toBeLessThan(10);
+  });
+  it('still finds the heavy hitter of a high-cardinality column fed in big batches (weighted Misra-Gries)', () => {
+    const n = 50_000;
+    const xs = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? -1 : i));
+    const p = new Profiler({ exactDistinctLimit: 1000 });
+    p.update(table({ x: f64(xs) }));
+    const c = p.finish().columns.x!;
+    expect(c.distinctExact).toBe(false);
+    expect(c.topValues![0]!.value).toBe(-1);
+    expect(c.topValues![0]!.count).toBeGreaterThan(n / 4 - n / 200);
+    expect(c.topValues![0]!.count).toBeLessThanOrEqual(n / 4);
   });
   it('exports Hopsworks FeatureDescriptiveStatistics', () => {
     const p = new Profiler({ correlations: true });
@@ -216,6 +307,46 @@ describe('drift', () => {
     expect(drift(ref, shifted, { psi: 100, ks: 1, js: 1 }).drifted).toBe(false);
   });
 });
+
+const builtWorker = new URL('../dist/profile-worker.js', import.meta.url);
+describe.skipIf(requireBuilt('validateAndProfile on a worker thread', fileURLToPath(builtWorker)))(
+  'validateAndProfile with the profiler on a worker thread',
+  () => {
+    it('gives the same profile and verdicts as profiling on this thread, batch for batch', async () => {
+      const r = rng(21);
+      const batches = Array.from({ length: 4 }, (_, k) =>
+        table({
+          x: f64(Array.from({ length: 3000 }, (_, i) => (i % 11 === 0 ? null : Math.floor(normal(r) * 1000) / 10))),
+          s: str(Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? null : `v${(i * (k + 1)) % 1500}`))),
+        }),
+      );
+      const suite = parseSuite({
+        name: 't',
+        expectations: [
+          { type: 'expect_column_values_to_be_between', kwargs: { column: 'x', min_value: -200, max_value: 200 } },
+          { type: 'expect_column_values_to_be_unique', kwargs: { column: 's' } },
+        ],
+      });
+      const here = await validateAndProfile(batches, suite, { profileWorker: false, profile: { correlations: true } });
+      const there = await validateAndProfile(batches, suite, { profileWorker: builtWorker, profile: { correlations: true } });
+      expect(there.profile).toEqual(here.profile);
+      const strip = (v: typeof here.result) => ({ ...v!, meta: { ...v!.meta, validation_time: null } });
+      expect(strip(there.result)).toEqual(strip(here.result));
+    });
+    it("rejects with the worker's error when the profiling worker fails, instead of hanging", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'strata-profile-worker-'));
+      const script = join(dir, 'broken-worker.mjs');
+      writeFileSync(script, 'throw new Error("worker broke on purpose");\n');
+      const batches = [table({ x: f64([1, 2, 3]) }), table({ x: f64([4]) })];
+      await expect(validateAndProfile(batches, undefined, { profileWorker: pathToFileURL(script) })).rejects.toThrow(
+        /worker broke on purpose/,
+      );
+      // a non-file URL is never loaded as a worker script: the profile is made on this thread
+      const { profile } = await validateAndProfile(batches, undefined, { profileWorker: new URL('data:text/javascript,1') });
+      expect(profile.columns.x!.count).toBe(4);
+    });
+  },
+);
 
 describe('suggestSuite, validateAndProfile and data docs', () => {
   it('suggests a suite the same data passes', async () => {

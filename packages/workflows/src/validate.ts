@@ -4,7 +4,7 @@
  */
 import { tableFromRows } from '@strata/core';
 import { type OfflineStore, type ViewVersion, viewColumns } from '@strata/offline-postgres';
-import { drift as computeDrift, type DriftReport, type Profile, parseSuite, Profiler, SuiteValidator } from '@strata/validation';
+import { drift as computeDrift, type DriftReport, type Profile, parseSuite, validateAndProfile } from '@strata/validation';
 import type { ValidationSummary } from './shared.js';
 
 /** Rows profiled when a commit is not validated in full (no suite, or policy NONE). */
@@ -32,24 +32,24 @@ export async function validateStaged(
   const spec = view.spec;
   const policy = policyOverride ?? spec.validationPolicy ?? (spec.expectationSuite ? 'ALWAYS' : 'NONE');
   const columns = viewColumns(spec, view.joinKeys);
-  const validator =
+  const suite =
     spec.expectationSuite && policy !== 'NONE'
-      ? new SuiteValidator(parseSuite(spec.expectationSuite, { source: `feature view '${spec.name}'` }), {
-          resultFormat: 'SUMMARY',
-          columnsAvailable: columns.map((c) => c.name),
-        })
+      ? parseSuite(spec.expectationSuite, { source: `feature view '${spec.name}'` })
       : undefined;
-  const profiler = new Profiler();
   // With a suite to run, every row is read (verdicts must be exact). Without one, the statistics come from a uniform
   // sample of about PROFILE_SAMPLE_ROWS rows, so a big commit is not read a second time in full just to profile it.
-  const sampleRows = validator ? undefined : PROFILE_SAMPLE_ROWS;
-  for await (const rows of offline.readStaged(ingestionId, 20_000, sampleRows ? { sampleRows } : {})) {
-    const table = tableFromRows(columns, rows);
-    profiler.update(table);
-    validator?.update(table);
-    heartbeat();
+  const sampleRows = suite ? undefined : PROFILE_SAMPLE_ROWS;
+  async function* tables(): AsyncGenerator<ReturnType<typeof tableFromRows>> {
+    for await (const rows of offline.readStaged(ingestionId, 20_000, sampleRows ? { sampleRows } : {})) {
+      yield tableFromRows(columns, rows);
+    }
   }
-  const profile = profiler.finish();
+  // one pass: each batch's columns are read once for the suite and the profile
+  const { result, profile } = await validateAndProfile(tables(), suite, {
+    resultFormat: 'SUMMARY',
+    columnsAvailable: columns.map((c) => c.name),
+    onProgress: heartbeat,
+  });
   const rowCount = (await offline.getIngestion(ingestionId))?.rowCount ?? profile.rowCount;
   const statistics: Profile & { sample?: { rows: number; of: number } } =
     profile.rowCount < rowCount ? { ...profile, sample: { rows: profile.rowCount, of: rowCount } } : profile;
@@ -71,10 +71,10 @@ export async function validateStaged(
         }
       : undefined;
   const extra = { ...(drift ? { drift } : {}), ...(driftReport ? { driftReport } : {}) };
-  if (!validator) {
+  if (!result) {
     return { validated: false, success: true, policy, evaluated: 0, failed: [], report: null, statistics, ...extra };
   }
-  const report = validator.finish() as unknown as {
+  const report = result as unknown as {
     success: boolean;
     results: GxResult[];
     statistics: { evaluated_expectations: number };

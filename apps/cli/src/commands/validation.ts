@@ -5,14 +5,13 @@ import { readTable } from '@strata/sdk';
 import {
   type DriftReport,
   type Profile,
-  Profiler,
   parseSuite,
   renderDataDocs,
-  SuiteValidator,
   suggestSuite,
   suiteToGx1,
   toHopsworksStatistics,
   type ValidationResult,
+  validateAndProfile,
 } from '@strata/validation';
 import type { Command } from 'commander';
 import { info, output, withClient, withStrata } from '../context.js';
@@ -94,22 +93,21 @@ export function register(program: Command): void {
           runParameters[k as string] = v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
         }
         const table = await readTable(file);
-        const validator = new SuiteValidator(suite, {
+        // one pass over the batches: each column is read once for the suite and the profile
+        const run = await validateAndProfile(table.batches, suite, {
           resultFormat: opts.resultFormat.toUpperCase() as 'SUMMARY',
           runParameters,
           columnsAvailable: table.schema.fields.map((f) => f.name),
+          profile: opts.docs ? {} : false,
         });
-        const profiler = new Profiler();
-        validator.update(table);
-        profiler.update(table);
-        const result = validator.finish();
+        const result = run.result!;
         if (opts.docs) {
           const files = await writeFolder(opts.docs, {
             'index.html': renderDataDocs({
               title: `Validation of ${file}`,
               suites: [suite],
               results: [{ label: file, result }],
-              profiles: [{ label: file, profile: profiler.finish() }],
+              profiles: [{ label: file, profile: run.profile }],
             }),
             'validation_result.json': JSON.stringify(result, null, 2),
           });
