@@ -41,15 +41,3 @@ describe('API keys', () => {
     expect(isLoopback('0.0.0.0')).toBe(false);
   });
 });
-
-describe('serve()', () => {
-  it('refuses to listen beyond loopback without API keys', async () => {
-    const { serve } = await import('./index.js');
-    const { loadConfig } = await import('@strata/sdk');
-    const config = loadConfig({ env: {}, configPath: undefined as unknown as string });
-    await expect(serve(config, { host: '0.0.0.0', port: 0 })).rejects.toMatchObject({
-      code: 'CONFIG',
-      message: expect.stringMatching(/without API keys/),
-    });
-  });
-});
