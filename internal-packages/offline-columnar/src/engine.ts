@@ -65,6 +65,12 @@ interface TypedCol {
 }
 
 let tmpCounter = 0;
+/**
+ * Training-set outputs, parts and entity files: Snappy, the Parquet writers' usual default (pyarrow, pandas, DuckDB),
+ * cheaper to write than zstd for files written once and mostly read once. The commits' own files (sink.ts), kept
+ * and read by every join, stay zstd.
+ */
+const OUTPUT_PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 const MAX_BIGINT = '9223372036854775807';
 
 export class ColumnarEngine {
@@ -451,7 +457,7 @@ export class ColumnarEngine {
         try {
           const n = await this.loadEntities(c, req, keys, labels);
           await mkdir(dirnameOf(path), { recursive: true });
-          await c.run(`COPY e TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          await c.run(`COPY e TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
           return n;
         } finally {
           await c.run('DROP TABLE IF EXISTS e').catch(() => {});
@@ -492,7 +498,7 @@ export class ColumnarEngine {
               part,
             )}`,
           );
-          const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
           return r.rowsChanged;
         } finally {
           await c.run('DROP TABLE IF EXISTS e').catch(() => {});
@@ -524,7 +530,7 @@ export class ColumnarEngine {
     const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
       const rows = await this.duck.with(
-        async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`)).rowsChanged,
+        async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} ${OUTPUT_PARQUET}`)).rowsChanged,
       );
       await publish(tmp, path);
       return { path, rows };
@@ -598,7 +604,7 @@ export class ColumnarEngine {
     const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
       const rows = await this.withTrainingSet(req, async (c, sql) => {
-        const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+        const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
         return r.rowsChanged;
       });
       await publish(tmp, path);
