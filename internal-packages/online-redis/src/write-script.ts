@@ -53,15 +53,44 @@ local function timestamp(s)
 end
 `;
 
-/** The write of a row with a created time. */
-export const WRITE_SCRIPT = `${TIMESTAMP_DECODER}
+/**
+ * A write script: read both stored times, `check` (returns 0 when the stored row wins), then write the event time,
+ * `extra` (the created time, or removing a stale one) and the features from ARGV[first], and lengthen the expiry.
+ */
+function writeScript(check: string, extra: string, ttlArg: number, first: number): string {
+  return `${TIMESTAMP_DECODER}
 local key = KEYS[1]
 local sec, nanos = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- One read for both stored times (event, created): the created time is needed for a tie, and to know whether a
 -- stale one must be removed.
 local stored = redis.call('HMGET', key, ARGV[1], ARGV[5])
 local prev, pc = stored[1], stored[2]
-if prev then
+${check}
+local ttl = tonumber(ARGV[${ttlArg}])
+local pttl = -2
+if ttl > 0 then pttl = redis.call('PTTL', key) end
+
+local args = {ARGV[1], ARGV[4]}
+${extra}
+for i = ${first}, #ARGV, 2 do
+  args[#args + 1] = ARGV[i]
+  args[#args + 1] = ARGV[i + 1]
+  if #args >= 1000 then
+    redis.call('HSET', key, unpack(args))
+    args = {}
+  end
+end
+if #args > 0 then redis.call('HSET', key, unpack(args)) end
+
+-- Expiry only ever lengthens a key's life: a new key gets it, a key without expiry keeps none, a shorter one grows.
+if ttl > 0 and (pttl == -2 or (pttl >= 0 and pttl < ttl)) then redis.call('PEXPIRE', key, ttl) end
+return 1
+`;
+}
+
+/** The write of a row with a created time: at an equal event time, a strictly later created time wins. */
+export const WRITE_SCRIPT = writeScript(
+  `if prev then
   local ps, pn = timestamp(prev)
   if sec < ps or (sec == ps and nanos < pn) then return 0 end
   if sec == ps and nanos == pn then
@@ -70,63 +99,23 @@ if prev then
     local ns, nn = tonumber(ARGV[6]), tonumber(ARGV[7])
     if ns < cs or (ns == cs and nn <= cn) then return 0 end
   end
-end
+end`,
+  `args[#args + 1] = ARGV[5]
+args[#args + 1] = ARGV[8]`,
+  9,
+  10,
+);
 
-local ttl = tonumber(ARGV[9])
-local pttl = -2
-if ttl > 0 then pttl = redis.call('PTTL', key) end
-
-local args = {ARGV[1], ARGV[4]}
-args[#args + 1] = ARGV[5]
-args[#args + 1] = ARGV[8]
-for i = 10, #ARGV, 2 do
-  args[#args + 1] = ARGV[i]
-  args[#args + 1] = ARGV[i + 1]
-  if #args >= 1000 then
-    redis.call('HSET', key, unpack(args))
-    args = {}
-  end
-end
-if #args > 0 then redis.call('HSET', key, unpack(args)) end
-
--- Expiry only ever lengthens a key's life: a new key gets it, a key without expiry keeps none, a shorter one grows.
-if ttl > 0 and (pttl == -2 or (pttl >= 0 and pttl < ttl)) then redis.call('PEXPIRE', key, ttl) end
-return 1
-`;
-
-/** The write of a row without a created time. */
-export const WRITE_SCRIPT_NO_CREATED = `${TIMESTAMP_DECODER}
-local key = KEYS[1]
-local sec, nanos = tonumber(ARGV[2]), tonumber(ARGV[3])
--- One read for both stored times (event, created): the created time is needed for a tie, and to know whether a
--- stale one must be removed.
-local stored = redis.call('HMGET', key, ARGV[1], ARGV[5])
-local prev, pc = stored[1], stored[2]
-if prev then
+/** The write of a row without a created time: only a later event time wins. */
+export const WRITE_SCRIPT_NO_CREATED = writeScript(
+  `if prev then
   local ps, pn = timestamp(prev)
   if sec < ps or (sec == ps and nanos <= pn) then return 0 end
-end
-
-local ttl = tonumber(ARGV[6])
-local pttl = -2
-if ttl > 0 then pttl = redis.call('PTTL', key) end
-
-local args = {ARGV[1], ARGV[4]}
-if pc then redis.call('HDEL', key, ARGV[5]) end
-for i = 7, #ARGV, 2 do
-  args[#args + 1] = ARGV[i]
-  args[#args + 1] = ARGV[i + 1]
-  if #args >= 1000 then
-    redis.call('HSET', key, unpack(args))
-    args = {}
-  end
-end
-if #args > 0 then redis.call('HSET', key, unpack(args)) end
-
--- Expiry only ever lengthens a key's life: a new key gets it, a key without expiry keeps none, a shorter one grows.
-if ttl > 0 and (pttl == -2 or (pttl >= 0 and pttl < ttl)) then redis.call('PEXPIRE', key, ttl) end
-return 1
-`;
+end`,
+  `if pc then redis.call('HDEL', key, ARGV[5]) end`,
+  6,
+  7,
+);
 
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
 
