@@ -328,6 +328,11 @@ async function main() {
         duckdb: duck,
         feast: feast ?? 'skipped (set FEAST_PYTHON)',
         columnarOverDuckdb: ratio(strata.columnar, duck),
+        // With --repeat: the ratio of each alternating pair (columnar run i / DuckDB run i), and their median.
+        columnarOverDuckdbPairs: strata.columnar?.runs?.map((c, i) => +(c / duck.runs[i]).toFixed(2)),
+        columnarOverDuckdbPairMedian: strata.columnar?.runs
+          ? +median(strata.columnar.runs.map((c, i) => c / duck.runs[i])).toFixed(2)
+          : null,
         postgresOverDuckdb: ratio(strata.postgres, duck),
         postgresOverColumnar: ratio(strata.postgres, strata.columnar),
         inlineOverCopy: ratio(strata.postgres_inline, strata.postgres),
