@@ -529,9 +529,7 @@ export class ColumnarEngine {
     }
     const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
-      const rows = await this.duck.with(
-        async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} ${OUTPUT_PARQUET}`)).rowsChanged,
-      );
+      const rows = await this.duck.with(async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} ${OUTPUT_PARQUET}`)).rowsChanged);
       await publish(tmp, path);
       return { path, rows };
     } catch (err) {
