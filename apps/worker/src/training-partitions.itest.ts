@@ -2,7 +2,8 @@
  * Training sets on the columnar engine fan out over worker processes: the request is split into entity-key hash
  * partitions, each an activity writing a Parquet part; a worker killed (SIGKILL) in the middle of a partition loses
  * it to another worker, which builds it again; the output holds every entity row exactly once, in entity-row order,
- * the same rows as the one-process columnar join (which the conformance suite holds to the Postgres join).
+ * the same rows as the one-process columnar join (which the conformance suite holds to the Postgres join). As a folder
+ * dataset (format parquet-dataset) the parts are the output: DuckDB, pyarrow and pandas read the folder as one dataset.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
