@@ -5,7 +5,8 @@
 // store), on the same data, in one run. Loading data is not timed (the commits' Parquet copies are reported).
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`; Feast's venv outside the repo, see bench/README.md):
 //   [FEAST_PYTHON=<venv>/bin/python] node bench/training/run.mjs [--entities 1000000] [--feature-rows 10000000]
-//     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0]
+//     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0] [--repeat N]
+// --repeat N: the columnar engine and the DuckDB anchor N times each, alternating, on the data loaded once (medians).
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,9 @@ const DIR = join(ROOT, `p4_${N}_${M}`);
 const SKIP_PG = process.argv.includes('--skip-postgres');
 // A hot standby of the stack's Postgres (`infra/stack.sh replica-up`): also times the join on it (offline.readUrl).
 const REPLICA_URL = process.env.STRATA_PG_REPLICA_URL;
-const WORKERS = Number(arg('workers', '2')); // 0: no workflow runs; else 1 worker, then `WORKERS` workers
+const WORKERS = Number(arg('workers', '2'));
+const REPEAT = Math.max(1, Number(arg('repeat', '1')));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]; // 0: no workflow runs; else 1 worker, then `WORKERS` workers
 const feastPython = process.env.FEAST_PYTHON;
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
 const stamp = Date.now().toString(36);
@@ -98,10 +101,10 @@ async function generate() {
 }
 
 /** The anchor: DuckDB's ASOF JOIN over the same Parquet data, tables loaded first (not timed), output to Parquet. */
-async function duckRun() {
+async function duckAnchor() {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  let t = process.hrtime.bigint();
+  const t = process.hrtime.bigint();
   await c.run(`CREATE TABLE e AS SELECT * FROM read_parquet('${join(DIR, 'entities.parquet')}')`);
   for (const v of VIEWS) await c.run(`CREATE TABLE ${v} AS SELECT * FROM read_parquet('${join(DIR, `${v}.parquet`)}')`);
   const load = Number(process.hrtime.bigint() - t) / 1e9;
@@ -109,27 +112,37 @@ async function duckRun() {
     (v) => `ASOF LEFT JOIN ${v} ON e.user_id = ${v}.user_id AND e.event_timestamp >= ${v}.event_timestamp`,
   ).join(' ');
   const cols = VIEWS.map((v) => `${v}.f1 AS ${v}__f1, ${v}.f2 AS ${v}__f2`).join(', ');
-  const out = join(DIR, `duck_${stamp}.parquet`);
-  t = process.hrtime.bigint();
-  await c.run(
-    `COPY (SELECT e.user_id, e.event_timestamp, e.label, ${cols} FROM e ${joins} ORDER BY e.row_id) TO '${out}' (FORMAT parquet)`,
-  );
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  const r = (await c.runAndReadAll(`SELECT count(*), count(va__f1) FROM read_parquet('${out}')`)).getRowsJS()[0];
-  c.closeSync();
-  db.closeSync();
   const { rm } = await import('node:fs/promises');
-  await rm(out, { force: true });
+  const runs = [];
+  let check;
   return {
-    peer: 'duckdb (@duckdb/node-api 1.5.6)',
-    seconds,
-    loadSeconds: +load.toFixed(2),
-    rows: Number(r[0]),
-    vaMatched: Number(r[1]),
+    async once() {
+      const out = join(DIR, `duck_${stamp}.parquet`);
+      const t0 = process.hrtime.bigint();
+      await c.run(
+        `COPY (SELECT e.user_id, e.event_timestamp, e.label, ${cols} FROM e ${joins} ORDER BY e.row_id) TO '${out}' (FORMAT parquet)`,
+      );
+      runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      log(`duckdb: ${runs[runs.length - 1].toFixed(2)} s`);
+      check = (await c.runAndReadAll(`SELECT count(*), count(va__f1) FROM read_parquet('${out}')`)).getRowsJS()[0];
+      await rm(out, { force: true });
+    },
+    result() {
+      c.closeSync();
+      db.closeSync();
+      return {
+        peer: 'duckdb (@duckdb/node-api 1.5.6)',
+        seconds: median(runs),
+        runs,
+        loadSeconds: +load.toFixed(2),
+        rows: Number(check?.[0]),
+        vaMatched: Number(check?.[1]),
+      };
+    },
   };
 }
 
-async function strataRun() {
+async function strataRun(anchor) {
   const schema = `strata_bench_p4_${stamp}`;
   const root = join(DIR, `columnar_${stamp}`);
   const offline = { engine: 'postgres', columnarRoot: root };
@@ -223,7 +236,14 @@ async function strataRun() {
     }
     const columnar = await connect({ config: cfg('columnar') });
     try {
-      await timed('columnar', (out) => columnar.writeHistoricalFeatures({ ...request, out }));
+      // Alternating with the anchor: columnar, DuckDB, columnar, DuckDB, ... (medians reported).
+      const runs = [];
+      for (let r = 0; r < REPEAT; r++) {
+        await timed('columnar', (out) => columnar.writeHistoricalFeatures({ ...request, out }));
+        runs.push(results.columnar.seconds);
+        await anchor.once();
+      }
+      results.columnar = { ...results.columnar, seconds: median(runs), runs };
       for (const n of WORKERS ? [1, WORKERS] : []) {
         // Worker processes (the built apps/worker), one DuckDB thread each so the count of processes is what varies.
         const taskQueue = `p4_${stamp}_${n}`;
@@ -289,9 +309,9 @@ async function peer(python, mode, extra = []) {
 
 async function main() {
   await generate();
-  const strata = await strataRun();
-  const duck = await duckRun();
-  log(`duckdb: ${duck.seconds.toFixed(2)} s`);
+  const anchor = await duckAnchor();
+  const strata = await strataRun(anchor);
+  const duck = anchor.result();
   let feast;
   if (feastPython) {
     feast = await peer(feastPython, 'feast', FEAST_N < N ? [String(FEAST_N)] : []);
@@ -308,6 +328,11 @@ async function main() {
         duckdb: duck,
         feast: feast ?? 'skipped (set FEAST_PYTHON)',
         columnarOverDuckdb: ratio(strata.columnar, duck),
+        // With --repeat: the ratio of each alternating pair (columnar run i / DuckDB run i), and their median.
+        columnarOverDuckdbPairs: strata.columnar?.runs?.map((c, i) => +(c / duck.runs[i]).toFixed(2)),
+        columnarOverDuckdbPairMedian: strata.columnar?.runs
+          ? +median(strata.columnar.runs.map((c, i) => c / duck.runs[i])).toFixed(2)
+          : null,
         postgresOverDuckdb: ratio(strata.postgres, duck),
         postgresOverColumnar: ratio(strata.postgres, strata.columnar),
         inlineOverCopy: ratio(strata.postgres_inline, strata.postgres),

@@ -2,16 +2,30 @@
  * Training sets on the columnar engine fan out over worker processes: the request is split into entity-key hash
  * partitions, each an activity writing a Parquet part; a worker killed (SIGKILL) in the middle of a partition loses
  * it to another worker, which builds it again; the output holds every entity row exactly once, in entity-row order,
- * the same rows as the one-process columnar join (which the conformance suite holds to the Postgres join).
+ * the same rows as the one-process columnar join (which the conformance suite holds to the Postgres join). As a folder
+ * dataset (format parquet-dataset) the parts are the output: DuckDB, pyarrow and pandas read the folder as one dataset.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect, csvFastPathHeader, loadConfig, type Strata, stageCsvFile, tableFromRows } from '@strata/sdk';
-import { eventually, freshSchema, type FreshSchema, spawnWorker, strataEnv, testScope, WORKER_MAIN } from '@strata/testkit';
+import {
+  eventually,
+  freshSchema,
+  type FreshSchema,
+  requireOrSkip,
+  spawnWorker,
+  strataEnv,
+  testScope,
+  WORKER_MAIN,
+} from '@strata/testkit';
+
+const exec = promisify(execFile);
 import type * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -103,13 +117,14 @@ describe.skipIf(!existsSync(WORKER_MAIN))('columnar training sets over worker pr
     return c;
   }
 
-  it('a partition whose worker is killed is built again by another; every row is in the output once', async () => {
+  /** Starts a 4-partition training set, kills the worker inside a partition, lets a second finish it. */
+  async function buildWithKill(out: string, format?: string) {
     const first = worker();
-    const out = join(dir, 'train.parquet');
     const run = await strata.startTrainingSet({
       features: ['v:a', 'v:b'],
       entities,
       out,
+      ...(format ? { format } : {}),
       partitions: 4,
       parallel: 1,
       heartbeatTimeout: '3 seconds',
@@ -131,7 +146,25 @@ describe.skipIf(!existsSync(WORKER_MAIN))('columnar training sets over worker pr
     const second = worker();
     const result = await run.result();
     second.kill('SIGTERM');
+    // The killed worker's partition was retried and finished on the other worker.
+    const history = await h.fetchHistory();
+    const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+    const scheduled = new Map(
+      (history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes)
+        .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityId]),
+    );
+    const retried = started.find(
+      (e) => scheduled.get(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) === victim.id,
+    )?.activityTaskStartedEventAttributes;
+    expect(retried?.attempt).toBeGreaterThan(1);
+    expect(retried?.identity).not.toBe(victim.identity);
+    return result;
+  }
 
+  it('a partition whose worker is killed is built again by another; every row is in the output once', async () => {
+    const out = join(dir, 'train.parquet');
+    const result = await buildWithKill(out);
     // Every entity row once, in entity-row order, with the join's values.
     expect(result.rows).toBe(ENTITY_ROWS);
     expect(result.partitions?.reduce((s, p) => s + p.rows, 0)).toBe(ENTITY_ROWS);
@@ -156,20 +189,70 @@ describe.skipIf(!existsSync(WORKER_MAIN))('columnar training sets over worker pr
     );
     expect(Number(same?.[0]?.[0])).toBe(0);
 
-    // The killed worker's partition was retried and finished on the other worker.
-    const history = await h.fetchHistory();
-    const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
-    const scheduled = new Map(
-      (history.events ?? [])
-        .filter((e) => e.activityTaskScheduledEventAttributes)
-        .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityId]),
-    );
-    const retried = started.find(
-      (e) => scheduled.get(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) === victim.id,
-    )?.activityTaskStartedEventAttributes;
-    expect(retried?.attempt).toBeGreaterThan(1);
-    expect(retried?.identity).not.toBe(victim.identity);
     // Nothing is left beside the output: no parts, no entity file, no temporary file.
     expect((await readdir(dir)).sort()).toEqual(['direct.parquet', 'train.parquet', 'v.csv']);
+  });
+
+  it('as a folder dataset: the parts in one folder with a _SUCCESS manifest, no merge, every row once (worker killed)', async () => {
+    const out = join(dir, 'train-dataset');
+    const result = await buildWithKill(out, 'parquet-dataset');
+    expect(result.rows).toBe(ENTITY_ROWS);
+    const names = (await readdir(out)).sort();
+    expect(names).toEqual(['_SUCCESS', 'part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet', 'part-00003.parquet']);
+    const manifest = JSON.parse(await readFile(join(out, '_SUCCESS'), 'utf8'));
+    expect(manifest.rows).toBe(ENTITY_ROWS);
+    expect(manifest.files.reduce((a: number, f: { rows: number }) => a + f.rows, 0)).toBe(ENTITY_ROWS);
+    // DuckDB reads the folder as one dataset: every entity row once, the output's columns (no __row), the same rows
+    // as the one-process join; within each part the rows are in entity-row order.
+    const direct = join(dir, 'direct-for-dataset.parquet');
+    await strata.writeHistoricalFeatures({ features: ['v:a', 'v:b'], entities, out: direct });
+    const glob = `${out}/*.parquet`;
+    const checks = await strata.store.columnar?.duck.with(async (c) => {
+      const q1 = async (sql: string) =>
+        (await c.runAndReadAll(sql)).getRowsJS()[0]?.map((v) => (typeof v === 'bigint' ? Number(v) : v));
+      return {
+        counts: await q1(`SELECT count(*), count(DISTINCT label) FROM read_parquet('${glob}')`),
+        columns: (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob}')`)).getRowsJS().map((r) => r[0]),
+        directColumns: (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${direct}')`)).getRowsJS().map((r) => r[0]),
+        onlyDataset: await q1(
+          `SELECT count(*) FROM (SELECT * FROM read_parquet('${glob}') EXCEPT ALL SELECT * FROM read_parquet('${direct}'))`,
+        ),
+        onlyDirect: await q1(
+          `SELECT count(*) FROM (SELECT * FROM read_parquet('${direct}') EXCEPT ALL SELECT * FROM read_parquet('${glob}'))`,
+        ),
+        unordered: await q1(
+          `SELECT count(*) FROM (SELECT label < lag(label) OVER (PARTITION BY filename ORDER BY file_row_number) AS back
+           FROM read_parquet('${glob}', filename = true, file_row_number = true)) WHERE back`,
+        ),
+      };
+    });
+    expect(checks?.counts).toEqual([ENTITY_ROWS, ENTITY_ROWS]);
+    expect(checks?.columns).toEqual(checks?.directColumns);
+    expect(checks?.onlyDataset).toEqual([0]);
+    expect(checks?.onlyDirect).toEqual([0]);
+    expect(checks?.unordered).toEqual([0]);
+    // pyarrow.dataset and pandas read the folder as one dataset (they skip the _SUCCESS marker).
+    const py = process.env.STRATA_CLIENT_PYTHON;
+    if (
+      !requireOrSkip(
+        'folder dataset read by pyarrow',
+        py ? undefined : 'STRATA_CLIENT_PYTHON is not set (bash infra/python-client.sh)',
+      )
+    ) {
+      const { stdout } = await exec(py as string, [
+        '-c',
+        'import sys, json, pyarrow.dataset as ds, pandas as pd; d = ds.dataset(sys.argv[1], format="parquet"); t = d.to_table(); ' +
+          'print(json.dumps({"rows": t.num_rows, "labels": len(set(t.column("label").to_pylist())), "pandas": len(pd.read_parquet(sys.argv[1])), "columns": t.column_names}))',
+        out,
+      ]);
+      const got = JSON.parse(stdout.trim());
+      expect(got).toEqual({ rows: ENTITY_ROWS, labels: ENTITY_ROWS, pandas: ENTITY_ROWS, columns: checks?.directColumns });
+    }
+    // Nothing else beside it: no parts folder, no hidden temporary folder.
+    expect((await readdir(dir)).filter((n) => n.startsWith('.'))).toEqual([]);
+    // The path now exists: another set cannot be written over it.
+    await expect(strata.startTrainingSet({ features: ['v:a'], entities, out, format: 'parquet-dataset' })).rejects.toThrow(
+      /the path exists/,
+    );
   });
 });

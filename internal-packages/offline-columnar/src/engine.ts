@@ -9,7 +9,7 @@
  * ranked per entity row instead.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -35,6 +35,7 @@ import {
   viewColumns,
   writeBatches,
   checkWritable,
+  DATASET_MARKER,
   outputFormat,
 } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
@@ -64,6 +65,12 @@ interface TypedCol {
 }
 
 let tmpCounter = 0;
+/**
+ * Training-set outputs, parts and entity files: Snappy, the Parquet writers' usual default (pyarrow, pandas, DuckDB),
+ * cheaper to write than zstd for files written once and mostly read once. The commits' own files (sink.ts), kept
+ * and read by every join, stay zstd.
+ */
+const OUTPUT_PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 const MAX_BIGINT = '9223372036854775807';
 
 export class ColumnarEngine {
@@ -250,13 +257,23 @@ export class ColumnarEngine {
         // One ASOF JOIN on the whole order (event time, created time with null oldest, commit, input position): the
         // entity side is (its time, +inf, +inf, +inf), so the greatest feature tuple <= it is the latest event time
         // <= the entity time and, among rows of that time, the winner of the tie rules.
+        // (commit, input position) as one BIGINT when both fit (checked on the files' statistics): a three-field
+        // key sorts and compares faster than four; else the four fields.
         const created0 = created ? `coalesce(v.${created}, '-infinity'::TIMESTAMPTZ)` : `'-infinity'::TIMESTAMPTZ`;
+        const bits = await this.packBits(visible);
+        const order =
+          bits === undefined
+            ? {
+                feature: `'s': v."__commit_seq", 'o': v."__ord"`,
+                entity: `'s': ${MAX_BIGINT}::BIGINT, 'o': ${MAX_BIGINT}::BIGINT`,
+              }
+            : { feature: `'g': (v."__commit_seq" << ${bits}) + v."__ord"`, entity: `'g': ${MAX_BIGINT}::BIGINT` };
         ctes.push(
           `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')},
-             {'t': v.${ts}, 'c': ${created0}, 's': v."__commit_seq", 'o': v."__ord"} AS "__z" FROM ${src} v)`,
+             {'t': v.${ts}, 'c': ${created0}, ${order.feature}} AS "__z" FROM ${src} v)`,
         );
         joins.push(
-          `ASOF LEFT JOIN ${alias} ON ${keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND {'t': e."__ts", 'c': 'infinity'::TIMESTAMPTZ, 's': ${MAX_BIGINT}::BIGINT, 'o': ${MAX_BIGINT}::BIGINT} >= ${alias}."__z"`,
+          `ASOF LEFT JOIN ${alias} ON ${keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND {'t': e."__ts", 'c': 'infinity'::TIMESTAMPTZ, ${order.entity}} >= ${alias}."__z"`,
         );
         const inTtl = ttl ? `${alias}."__t" >= e."__ts" - to_seconds(${ttl})` : undefined;
         s.features.forEach((f, j) => {
@@ -289,6 +306,29 @@ export class ColumnarEngine {
       }
     }
     return `WITH ${ctes.join(', ')} SELECT ${selects.join(', ')} FROM e ${joins.join(' ')} ORDER BY e."__row"`;
+  }
+
+  /**
+   * The bits of the input position when `(commit << bits) + position` orders the rows of these files as (commit,
+   * position) and stays below 2^62: from the Parquet statistics of `__ord` (footers only). Undefined when a file
+   * has no statistics or the numbers do not fit.
+   */
+  private async packBits(files: CommitFile[]): Promise<number | undefined> {
+    if (!files.length) return undefined;
+    const list = files.map((f) => lit(join(this.root, f.path as string))).join(', ');
+    const [row] = await this.duck.with(async (c) =>
+      (
+        await c.runAndReadAll(
+          `SELECT max(TRY_CAST(stats_max AS BIGINT)), count(*) - count(TRY_CAST(stats_max AS BIGINT)),
+             min(TRY_CAST(stats_min AS BIGINT)) FROM parquet_metadata([${list}]) WHERE path_in_schema = '__ord'`,
+        )
+      ).getRowsJS(),
+    );
+    const [maxOrd, missing, minOrd] = (row ?? []).map((v) => (v === null || v === undefined ? undefined : Number(v)));
+    if (maxOrd === undefined || minOrd === undefined || missing !== 0 || minOrd < 0) return undefined;
+    const bits = Math.max(1, Math.ceil(Math.log2(maxOrd + 1)));
+    const maxSeq = Math.max(...files.map((f) => f.commitSeq));
+    return bits < 62 && maxOrd < 2 ** bits && maxSeq < 2 ** (62 - bits) ? bits : undefined;
   }
 
   /** Checks, loads the entity rows and builds the join; runs fn with the SQL on the same connection. */
@@ -417,7 +457,7 @@ export class ColumnarEngine {
         try {
           const n = await this.loadEntities(c, req, keys, labels);
           await mkdir(dirnameOf(path), { recursive: true });
-          await c.run(`COPY e TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          await c.run(`COPY e TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
           return n;
         } finally {
           await c.run('DROP TABLE IF EXISTS e').catch(() => {});
@@ -436,10 +476,17 @@ export class ColumnarEngine {
    * `__row`). The part appears whole under its name or not at all, so a retried partition (another worker, after
    * this one died) simply writes it again; each entity row is in exactly one partition.
    */
-  async buildPartition(req: HistoricalRequest, prepared: string, part: Partition, out: string): Promise<number> {
+  async buildPartition(
+    req: HistoricalRequest,
+    prepared: string,
+    part: Partition,
+    out: string,
+    opts: { withRow?: boolean } = {},
+  ): Promise<number> {
     const keys = planHistorical(req);
     const labels = labelColumns(req, keys);
-    const sql = await this.joinSql(req, keys, labels, part, true);
+    // `__row` lets the merge restore entity-row order; a part of a folder dataset is final and has the output's columns.
+    const sql = await this.joinSql(req, keys, labels, part, opts.withRow ?? true);
     const tmp = `${out}.${process.pid}.${++tmpCounter}.tmp`;
     try {
       const rows = await this.duck.with(async (c) => {
@@ -451,7 +498,7 @@ export class ColumnarEngine {
               part,
             )}`,
           );
-          const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+          const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
           return r.rowsChanged;
         } finally {
           await c.run('DROP TABLE IF EXISTS e').catch(() => {});
@@ -482,13 +529,57 @@ export class ColumnarEngine {
     }
     const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
-      const rows = await this.duck.with(
-        async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`)).rowsChanged,
-      );
+      const rows = await this.duck.with(async (c) => (await c.run(`COPY ${src} TO ${lit(tmp)} ${OUTPUT_PARQUET}`)).rowsChanged);
       await publish(tmp, path);
       return { path, rows };
     } catch (err) {
       await removeQuietly(tmp);
+      throw err;
+    }
+  }
+
+  /**
+   * Presents the parts as one folder dataset at `path` (no merge pass): the parts are hard-linked into a hidden
+   * folder beside it with a `_SUCCESS` manifest (files and row counts), which is then renamed to `path`, so the
+   * folder appears whole or not at all. Rows are in partition order, entity-row order within a part. A retry (the
+   * finish step after a crash) starts the hidden folder again; the parts stay in place until the set is cleaned up.
+   */
+  async publishDataset(parts: string[], path: string): Promise<{ path: string; rows: number }> {
+    const done = await readManifest(path);
+    if (done) return { path, rows: done.rows };
+    await checkWritable(path, 'parquet-dataset');
+    const tmp = join(dirnameOf(path), `.${basenameOf(path)}.dataset.tmp`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp);
+    try {
+      const files: { name: string; rows: number }[] = [];
+      for (const [i, part] of parts.entries()) {
+        const name = `part-${String(i).padStart(5, '0')}.parquet`;
+        await link(part, join(tmp, name));
+        files.push({ name, rows: 0 });
+      }
+      // Row counts from the Parquet footers (no data read).
+      const counts = parts.length
+        ? await this.duck.with(async (c) =>
+            (
+              await c.runAndReadAll(
+                `SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata([${parts
+                  .map((_p, i) => lit(join(tmp, files[i]?.name as string)))
+                  .join(', ')}])) GROUP BY file_name`,
+              )
+            ).getRowsJS(),
+          )
+        : [];
+      const byName = new Map(counts.map((r) => [basenameOf(String(r[0])), Number(r[1])]));
+      for (const f of files) f.rows = byName.get(f.name) ?? 0;
+      const rows = files.reduce((a, f) => a + f.rows, 0);
+      const marker = join(tmp, DATASET_MARKER);
+      await writeFile(marker, `${JSON.stringify({ format: 'parquet-dataset', rows, files }, null, 2)}\n`);
+      await fsyncPath(marker);
+      await publish(tmp, path);
+      return { path, rows };
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true }).catch(() => {});
       throw err;
     }
   }
@@ -511,7 +602,7 @@ export class ColumnarEngine {
     const tmp = join(dirnameOf(path), `.${basenameOf(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
       const rows = await this.withTrainingSet(req, async (c, sql) => {
-        const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+        const r = await c.run(`COPY (${sql}) TO ${lit(tmp)} ${OUTPUT_PARQUET}`);
         return r.rowsChanged;
       });
       await publish(tmp, path);
@@ -580,6 +671,23 @@ class Cancelled extends Error {}
 function dirnameOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '.' : i === 0 ? '/' : p.slice(0, i);
+}
+
+/** The manifest of a finished folder dataset at `path`, if there is one. */
+async function readManifest(path: string): Promise<{ rows: number } | undefined> {
+  const text = await readFile(join(path, DATASET_MARKER), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const m = JSON.parse(text) as { rows?: unknown };
+  return typeof m.rows === 'number' ? { rows: m.rows } : undefined;
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  const h = await open(p, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }
 
 function basenameOf(p: string): string {

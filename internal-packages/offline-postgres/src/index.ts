@@ -50,7 +50,7 @@ export {
   resolveAsOf,
   viewHistory,
 } from './timetravel.js';
-export { checkWritable, emptyBatch, type OutputFormat, outputFormat, writeBatches } from './output.js';
+export { checkWritable, DATASET_MARKER, emptyBatch, type OutputFormat, outputFormat, writeBatches } from './output.js';
 export {
   buildTrainingChunk,
   createTrainingSet,

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromRows } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import * as arrow from 'apache-arrow';
-import { emptyBatch, writeBatches } from './output.js';
+import { checkWritable, emptyBatch, outputFormat, writeBatches } from './output.js';
 
 const cols = [
   { name: 'user_id', valueType: 'INT64' as const },
@@ -92,5 +92,24 @@ describe('writeBatches', () => {
     const dir = mkdtempSync(join(tmpdir(), 'strata-w-'));
     await writeBatches([emptyBatch(part(0, 0).schema)], join(dir, 'e.csv'));
     expect(readFileSync(join(dir, 'e.csv'), 'utf8')).toBe('user_id,ts,x,s\n');
+  });
+});
+
+describe('the parquet-dataset format (a folder of parts)', () => {
+  it('is named explicitly only, needs a path that does not exist, and is never written as one file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-dataset-'));
+    expect(outputFormat(join(dir, 'set'), 'parquet-dataset')).toBe('parquet-dataset');
+    expect(() => outputFormat(join(dir, 'set.parquet-dataset'))).toThrow(/cannot tell the output format/);
+    await expect(checkWritable(join(dir, 'set'), 'parquet-dataset')).resolves.toBeUndefined();
+    mkdirSync(join(dir, 'taken'));
+    await expect(checkWritable(join(dir, 'taken'), 'parquet-dataset')).rejects.toThrow(/the path exists/);
+    await expect(checkWritable(join(dir, 'missing', 'set'), 'parquet-dataset')).rejects.toThrow(
+      /does not exist or is not writable/,
+    );
+    const batch = emptyBatch(new arrow.Schema([new arrow.Field('a', new arrow.Int32())]));
+    await expect(writeBatches([batch], join(dir, 'set'), { format: 'parquet-dataset' })).rejects.toThrow(
+      /columnar engine's training-set workflow only/,
+    );
+    expect(readdirSync(dir)).toEqual(['taken']);
   });
 });

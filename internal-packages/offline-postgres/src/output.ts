@@ -12,18 +12,27 @@ import { ReadableStream } from 'node:stream/web';
 import { invalidInput } from '@strata/core';
 import * as arrow from 'apache-arrow';
 
-export type OutputFormat = 'csv' | 'jsonl' | 'arrow' | 'parquet';
+/**
+ * `parquet-dataset`: a folder of Parquet parts read as one dataset (pyarrow.dataset, pandas, DuckDB
+ * `read_parquet('<dir>/*.parquet')`), written by the columnar engine's training-set workflow without a merge pass;
+ * named explicitly only (a folder has no extension).
+ */
+export type OutputFormat = 'csv' | 'jsonl' | 'arrow' | 'parquet' | 'parquet-dataset';
+
+/** The marker file of a finished folder dataset (a JSON manifest of its parts; readers skip `_` names). */
+export const DATASET_MARKER = '_SUCCESS';
 
 /** The output format from an explicit name or the file extension. */
 export function outputFormat(path: string, format?: string): OutputFormat {
   const f = (format ?? path.split('.').pop() ?? '').toLowerCase();
+  if (format !== undefined && f === 'parquet-dataset') return 'parquet-dataset';
   if (f === 'csv' || f === 'tsv') return 'csv';
   if (f === 'jsonl' || f === 'ndjson' || f === 'json') return 'jsonl';
   if (f === 'arrow' || f === 'ipc' || f === 'feather' || f === 'arrows') return 'arrow';
   if (f === 'parquet' || f === 'pq') return 'parquet';
   throw invalidInput(`cannot tell the output format of ${path}`, {
     where: path,
-    hint: 'name it .csv, .parquet, .arrow or .jsonl, or pass the format explicitly',
+    hint: "name it .csv, .parquet, .arrow or .jsonl, or pass the format explicitly (also 'parquet-dataset': a folder of parts)",
   });
 }
 
@@ -150,6 +159,15 @@ export async function checkWritable(path: string, format?: string): Promise<void
     });
   }
   const st = await stat(path).catch(() => undefined);
+  if (outputFormat(path, format) === 'parquet-dataset') {
+    if (st) {
+      throw invalidInput(`cannot write the folder dataset ${path}: the path exists`, {
+        where: path,
+        hint: 'a folder dataset is created whole under a new name; remove it or choose another path',
+      });
+    }
+    return;
+  }
   if (st?.isDirectory()) throw invalidInput(`cannot write ${path}: it is a folder`, { where: path });
 }
 
@@ -164,6 +182,12 @@ export async function writeBatches(
   opts: { format?: string; onRows?: (rows: number) => void } = {},
 ): Promise<{ path: string; rows: number }> {
   const format = outputFormat(path, opts.format);
+  if (format === 'parquet-dataset') {
+    throw invalidInput("a folder dataset (parquet-dataset) is written by the columnar engine's training-set workflow only", {
+      where: path,
+      hint: 'start the training set with startTrainingSet on offline.engine: columnar, or write one .parquet file',
+    });
+  }
   await checkWritable(path, format);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   let rows = 0;

@@ -126,6 +126,12 @@ export async function createTrainingSet(
     });
   }
   const format = outputFormat(out.uri, out.format);
+  if (format === 'parquet-dataset' && !columnar) {
+    throw invalidInput('a folder dataset (parquet-dataset) is built by the columnar engine only', {
+      where: out.uri,
+      hint: 'start this training set with offline.engine: columnar, or write one .parquet file',
+    });
+  }
   await checkWritable(out.uri, format);
   const existing = await store.pool.query(`SELECT 1 FROM ${qualified(store.schema, 'training_sets')} WHERE id = $1`, [id]);
   if (existing.rowCount) throw new StrataError('CONFLICT', `training set '${id}' already exists`, { hint: 'use a new id' });

@@ -7,8 +7,8 @@
 import { invalidSpec } from '@strata/core';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, type ClusterOptions, type Redis } from 'ioredis';
-import { FeastRedisStore, type PipelineResult, type RedisConnectOptions, WRITE_SCRIPT_SHA } from './store.js';
-import { WRITE_SCRIPT } from './write-script.js';
+import { FeastRedisStore, type PipelineResult, type RedisConnectOptions } from './store.js';
+import { WRITE_SCRIPTS } from './write-script.js';
 
 /** Replies that mean the slot map changed or the cluster is not serving the slot right now. */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -237,8 +237,10 @@ export class RedisClusterOnlineStore extends FeastRedisStore {
     if (masters.length === 0) throw new Error('the cluster has no reachable master');
     await Promise.all(
       masters.map(async (m) => {
-        const sha = await m.script('LOAD', WRITE_SCRIPT);
-        if (sha !== WRITE_SCRIPT_SHA) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${WRITE_SCRIPT_SHA}`);
+        for (const s of WRITE_SCRIPTS) {
+          const sha = await m.script('LOAD', s.source);
+          if (sha !== s.sha) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${s.sha}`);
+        }
       }),
     );
   }

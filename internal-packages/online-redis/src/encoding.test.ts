@@ -7,7 +7,15 @@ import { StrataError, type JoinKey, type ValueTypeName } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { featureFieldHash, globEscape, projectKeyPattern, redisKey, serializeEntityKeyV3, splitRedisKey } from './keys.js';
 import { murmur3x86_32 } from './murmur.js';
-import { decodeTimestamp, decodeTypedValue, decodeValue, encodeTimestamp, encodeValue } from './proto.js';
+import {
+  decodeTimestamp,
+  decodeTypedValue,
+  decodeValue,
+  encodeCoerced,
+  encodeTimestamp,
+  encodeValue,
+  VALUE_FIELDS,
+} from './proto.js';
 
 interface Vectors {
   murmur3: { text: string; seed?: number; hash: number; fieldHex?: string }[];
@@ -175,6 +183,26 @@ describe('google.protobuf.Timestamp (vs Timestamp.FromDatetime)', () => {
       const d = new Date(v.iso);
       expect(hex(encodeTimestamp(d))).toBe(v.hex);
       expect(decodeTimestamp(fromHex(v.hex))).toEqual(d);
+    });
+  }
+});
+
+describe('the fixed-width fast paths write what protobuf writes', () => {
+  const cases: [ValueTypeName, unknown[]][] = [
+    ['DOUBLE', [0, -0, 1.5, -2.25e300, Number.MIN_VALUE, Number.MAX_VALUE, Number.NaN, Number.POSITIVE_INFINITY, -1]],
+    ['FLOAT', [0, -0, 1.5, 3.4e38, 1e-45, Number.NaN, Number.NEGATIVE_INFINITY, 0.1]],
+    ['BOOL', [true, false]],
+  ];
+  for (const [t, values] of cases) {
+    it(`${t}: byte for byte the generic encoder's output, and decodes back`, () => {
+      for (const v of values) {
+        const fast = Buffer.from(encodeValue(t, v));
+        expect(fast.toString('hex'), `${t} ${String(v)}`).toBe(Buffer.from(encodeCoerced(t, VALUE_FIELDS[t], v)).toString('hex'));
+        const back = decodeValue(fast);
+        if (typeof v === 'number' && Number.isNaN(v)) expect(Number.isNaN(back)).toBe(true);
+        else if (t === 'FLOAT') expect(back).toBe(Math.fround(v as number));
+        else expect(Object.is(back, v)).toBe(true);
+      }
     });
   }
 });

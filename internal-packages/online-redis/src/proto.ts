@@ -127,6 +127,22 @@ export function encodeValue(valueType: ValueTypeName, v: unknown): Uint8Array {
     if (err instanceof CoerceError) throw invalidInput(`cannot encode ${valueType} value: ${err.message}`, { cause: err });
     throw err;
   }
+  // The fixed-width scalars (most features) are written directly: the tag, then the little-endian bytes, which is
+  // what protobuf writes for a set oneof member (encoding.test.ts checks it byte for byte against the generic path).
+  if (valueType === 'DOUBLE' || valueType === 'FLOAT') {
+    const double = valueType === 'DOUBLE';
+    const b = Buffer.allocUnsafe(double ? 9 : 5);
+    b[0] = (f.id << 3) | (double ? 1 : 5);
+    if (double) b.writeDoubleLE(canonical as number, 1);
+    else b.writeFloatLE(canonical as number, 1);
+    return b;
+  }
+  if (valueType === 'BOOL') return Buffer.from([f.id << 3, canonical ? 1 : 0]);
+  return encodeCoerced(valueType, f, canonical);
+}
+
+/** The generic encoder (protobufjs) of a coerced value; exported for the byte-for-byte test of the fast paths. */
+export function encodeCoerced(valueType: ValueTypeName, f: (typeof VALUE_FIELDS)[ValueTypeName], canonical: unknown): Uint8Array {
   let payload: unknown;
   if (isListType(valueType)) {
     const et = elementType(valueType);

@@ -4,7 +4,6 @@
  * same entity alone. One implementation, two transports: a standalone Redis (RedisOnlineStore) and a Redis Cluster
  * (RedisClusterOnlineStore, in cluster.ts), which differ only in how a batch of commands reaches the servers.
  */
-import { createHash } from 'node:crypto';
 import {
   type FeatureViewSpec,
   invalidInput,
@@ -38,7 +37,7 @@ import {
   timestampField,
 } from './keys.js';
 import { decodeTimestamp, decodeValue, encodeTimestamp, encodeValue, timestampParts } from './proto.js';
-import { WRITE_SCRIPT } from './write-script.js';
+import { WRITE_SCRIPT_NO_CREATED_SHA, WRITE_SCRIPT_SHA, WRITE_SCRIPTS } from './write-script.js';
 
 export interface RedisConnectOptions {
   /** Time to establish a connection, per attempt (default 3000 ms). */
@@ -62,14 +61,19 @@ export interface RedisConnectOptions {
 export const WRITE_BATCH = 500;
 export const READ_BATCH = 1000;
 const SCAN_COUNT = 1000;
-export const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
+export { WRITE_SCRIPT_SHA };
 
 export type PipelineResult = [Error | null, unknown][];
 
 interface PreparedRow {
   key: Buffer;
+  /** The write script to run (with or without the created-time arguments). */
+  sha: string;
   args: (Buffer | string)[];
 }
+
+/** A Buffer over the same bytes (no copy; the encoders return fresh arrays). */
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 interface ReadPlan {
   sel: OnlineSelection;
@@ -268,26 +272,26 @@ export abstract class FeastRedisStore implements OnlineStore {
           tsField,
           String(ev.seconds),
           String(ev.nanos),
-          Buffer.from(encodeTimestamp(event)),
+          asBuffer(encodeTimestamp(event)),
           ctField,
         ];
+        let sha = WRITE_SCRIPT_NO_CREATED_SHA;
         if (row.createdTime !== undefined && row.createdTime !== null) {
           const created = checkDate(row.createdTime, 'createdTime');
           const ct = timestampParts(created);
-          args.push(String(ct.seconds), String(ct.nanos), Buffer.from(encodeTimestamp(created)));
-        } else {
-          args.push('0', '0', '');
+          args.push(String(ct.seconds), String(ct.nanos), asBuffer(encodeTimestamp(created)));
+          sha = WRITE_SCRIPT_SHA;
         }
         args.push(ttlMs);
         const values = row.values ?? {};
         for (const f of features) {
           try {
-            args.push(f.field, Buffer.from(encodeValue(f.valueType, values[f.name])));
+            args.push(f.field, asBuffer(encodeValue(f.valueType, values[f.name])));
           } catch (err) {
             throw withRow(err, `feature '${f.name}'`);
           }
         }
-        return { key: redisKey(project, sortedKeys, row.entityKey ?? {}), args };
+        return { key: redisKey(project, sortedKeys, row.entityKey ?? {}), sha, args };
       } catch (err) {
         throw withRow(err, `row ${i} of view '${view.name}'`);
       }
@@ -312,7 +316,7 @@ export abstract class FeastRedisStore implements OnlineStore {
         batch.map((i) => (rows[i] as PreparedRow).key),
         (p, j) => {
           const row = rows[batch[j] as number] as PreparedRow;
-          p.evalsha(WRITE_SCRIPT_SHA, 1, row.key, ...row.args);
+          p.evalsha(row.sha, 1, row.key, ...row.args);
         },
         'EVALSHA write',
       );
@@ -522,8 +526,10 @@ export class RedisOnlineStore extends FeastRedisStore {
   }
 
   protected async loadScriptEverywhere(): Promise<void> {
-    const sha = await this.redis.script('LOAD', WRITE_SCRIPT);
-    if (sha !== WRITE_SCRIPT_SHA) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${WRITE_SCRIPT_SHA}`);
+    for (const s of WRITE_SCRIPTS) {
+      const sha = await this.redis.script('LOAD', s.source);
+      if (sha !== s.sha) throw new Error(`SCRIPT LOAD returned ${String(sha)}, expected ${s.sha}`);
+    }
   }
 
   /** Waits until the connection is ready, at most `ms`; true when it is (a fail-fast client's first commands need it). */

@@ -54,4 +54,36 @@ describe('the write script keeps the created-time field right', () => {
     const [row] = await store.readFeatures(ref.project, [{ user_id: 1 }], [{ view: v, joinKeys: userKey, features: ['n'] }]);
     expect(row?.['ws:n']?.value).toBe(3);
   });
+
+  it('runs each row of a batch through its variant: without a created time only a later event time wins', async () => {
+    const ref: OnlineViewRef = { project: `p${randomUUID().replace(/-/g, '').slice(0, 8)}`, view: v, joinKeys: userKey };
+    const t = (h: number) => new Date(Date.UTC(2024, 0, 1, h));
+    const read = async (ids: number[]) =>
+      (
+        await store.readFeatures(
+          ref.project,
+          ids.map((user_id) => ({ user_id })),
+          [{ view: v, joinKeys: userKey, features: ['n'] }],
+        )
+      ).map((r) => r?.['ws:n']?.value);
+    // One batch mixing both variants (users 1, 3 without a created time; user 2 with one).
+    await store.writeRows(ref, [
+      { entityKey: { user_id: 1 }, eventTime: t(5), values: { n: 1 } },
+      { entityKey: { user_id: 2 }, eventTime: t(5), createdTime: t(5), values: { n: 2 } },
+      { entityKey: { user_id: 3 }, eventTime: t(5), values: { n: 3 } },
+    ]);
+    expect(await read([1, 2, 3])).toEqual([1, 2, 3]);
+    const second = await store.writeRows(ref, [
+      { entityKey: { user_id: 1 }, eventTime: t(5), values: { n: 10 } }, // equal event time, no created: skipped
+      { entityKey: { user_id: 1 }, eventTime: t(4), values: { n: 11 } }, // older: skipped
+      { entityKey: { user_id: 2 }, eventTime: t(5), createdTime: t(6), values: { n: 20 } }, // later created: wins
+      { entityKey: { user_id: 3 }, eventTime: t(6), values: { n: 30 } }, // later event time: wins
+    ]);
+    expect(second).toEqual({ written: 2, skippedOlder: 2 });
+    expect(await read([1, 2, 3])).toEqual([1, 20, 30]);
+    // The variant's script survives a SCRIPT FLUSH like the other (NOSCRIPT: both loaded again).
+    await raw.script('FLUSH');
+    expect((await store.writeRows(ref, [{ entityKey: { user_id: 1 }, eventTime: t(7), values: { n: 40 } }])).written).toBe(1);
+    expect(await read([1])).toEqual([40]);
+  });
 });

@@ -8,6 +8,8 @@ import { detectFormat } from './readers.js';
 
 /** Fails fast (before any work) when `path` cannot be written. */
 export function checkWritable(path: string, format?: string): Promise<void> {
+  // A folder dataset (the columnar training-set workflow's output) is an output format only, never read back here.
+  if (format?.toLowerCase() === 'parquet-dataset') return checkOut(path, 'parquet-dataset');
   return checkOut(path, detectFormat(path, format));
 }
 

@@ -1,7 +1,7 @@
 /**
  * Activities of the training-set workflow: build one chunk of entity rows into segment files (heartbeating a cursor
  * it resumes from after a crash), or, on the columnar engine, one entity-key hash partition into a Parquet part (heartbeating while DuckDB
- * joins); stream or merge the parts into the output file, or record a failure. All I/O is here; see
+ * joins); stream or merge the parts into the output file (or present them as a folder dataset), or record a failure. All I/O is here; see
  * workflows/training.ts.
  */
 import { join } from 'node:path';
@@ -110,7 +110,9 @@ export function createTrainingActivities(deps: { offline: OfflineStore; columnar
       const beat = setInterval(() => ctx?.heartbeat({ partition: index }), 1000);
       try {
         ctx?.heartbeat({ partition: index });
-        const rows = await engine().buildPartition(req, columnarEntitiesPath(ts), { index, count }, columnarPartPath(ts, index));
+        const rows = await engine().buildPartition(req, columnarEntitiesPath(ts), { index, count }, columnarPartPath(ts, index), {
+          withRow: ts.outputFormat !== 'parquet-dataset',
+        });
         return { rows, worker: `pid ${process.pid}` };
       } finally {
         clearInterval(beat);
@@ -121,8 +123,11 @@ export function createTrainingActivities(deps: { offline: OfflineStore; columnar
       if (ts.spec.engine !== 'columnar') return finishTrainingSet(offline, id, chunks);
       const req = await requestOf(offline, ts);
       const parts = Array.from({ length: chunks }, (_v, p) => columnarPartPath(ts, p));
+      // A folder dataset is the parts themselves (no merge pass); any other format merges them into one file.
       return finishTrainingSet(offline, id, chunks, (t) =>
-        engine().mergeParts(req, parts, t.outputUri as string, t.outputFormat ?? undefined),
+        t.outputFormat === 'parquet-dataset'
+          ? engine().publishDataset(parts, t.outputUri as string)
+          : engine().mergeParts(req, parts, t.outputUri as string, t.outputFormat ?? undefined),
       );
     }),
     failTrainingSet: wrap(async (id: string, error: unknown): Promise<void> => failTrainingSet(offline, id, error)),

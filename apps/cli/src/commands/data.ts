@@ -32,6 +32,7 @@ type HistoricalCliOptions = {
   asOf?: string;
   dropCreatedAfterEntityTime?: boolean;
   workMem?: string;
+  format?: string;
   workflow?: boolean;
   wait: boolean;
   out?: string;
@@ -208,6 +209,10 @@ export function register(program: Command): void {
       '-o, --out <file>',
       'output file (.csv, .parquet, .arrow, .jsonl), written batch by batch; without it a preview is printed',
     )
+    .option(
+      '--format <format>',
+      "output format (default: from --out's extension); parquet-dataset: with --workflow on the columnar engine, --out is a new folder of Parquet parts",
+    )
     .action(async (opts: HistoricalCliOptions, cmd: Command) => {
       if (!opts.entities && !opts.entitySql)
         throw new StrataError('INVALID_INPUT', 'give --entities <file> or --entity-sql <query>');
@@ -237,7 +242,7 @@ export function register(program: Command): void {
         };
         if (opts.workflow) {
           if (!opts.out) throw new StrataError('INVALID_INPUT', '--workflow needs --out <file> (a path the worker can write)');
-          const run = await strata.startTrainingSet({ ...req, out: opts.out });
+          const run = await strata.startTrainingSet({ ...req, out: opts.out, ...(opts.format ? { format: opts.format } : {}) });
           info(cmd, `training set ${run.id}: ${run.entityRows} entity rows; workflow ${run.workflowId}\n  ${run.url}`);
           if (!opts.wait) {
             output(cmd, { id: run.id, workflowId: run.workflowId, url: run.url }, run.id);
@@ -258,7 +263,11 @@ export function register(program: Command): void {
             clearInterval(timer);
           }
         } else if (opts.out) {
-          const w = await strata.writeHistoricalFeatures({ ...req, out: opts.out });
+          const w = await strata.writeHistoricalFeatures({
+            ...req,
+            out: opts.out,
+            ...(opts.format ? { format: opts.format } : {}),
+          });
           bar?.stop();
           output(cmd, { out: w.path, rows: w.rows }, `wrote ${w.rows} rows to ${w.path}`);
         } else {
