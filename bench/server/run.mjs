@@ -1,4 +1,4 @@
-// Server benchmarks, ratios in one run (docs/benchmarks.md, "P5 control plane"):
+// Server benchmarks, ratios in one run (docs/benchmarks.md, "CP control plane"):
 //  A. ingest of an N-row CSV uploaded through the API (`strata --server ... ingest`, the remote CLI streaming the file
 //     to a real `strata server`) against the local CLI's ingest of the same file (`strata ingest`), each into its
 //     own empty view; both wait for the ingest workflow's commit; the worker and the server run in this process.
