@@ -32,4 +32,4 @@ export {
   VALUE_FIELDS,
 } from './proto.js';
 export { FeastRedisStore, markerKey, type RedisConnectOptions, RedisOnlineStore } from './store.js';
-export { WRITE_SCRIPT } from './write-script.js';
+export { WRITE_ROWS_SCRIPT, WRITE_ROWS_SCRIPT_SHA } from './write-script.js';

@@ -37,7 +37,7 @@ import {
   timestampField,
 } from './keys.js';
 import { decodeTimestamp, decodeValue, encodeTimestamp, encodeValue, timestampParts } from './proto.js';
-import { WRITE_SCRIPT_NO_CREATED_SHA, WRITE_SCRIPT_SHA, WRITE_SCRIPTS } from './write-script.js';
+import { WRITE_ROWS_SCRIPT_SHA, WRITE_SCRIPTS } from './write-script.js';
 
 export interface RedisConnectOptions {
   /** Time to establish a connection, per attempt (default 3000 ms). */
@@ -59,18 +59,25 @@ export interface RedisConnectOptions {
 
 /** Rows per pipelined round trip. */
 export const WRITE_BATCH = 500;
+/**
+ * Rows per call of the write script at most: Redis pays its per-call cost (script lookup, argument vector, Lua
+ * call setup) and the client its per-command cost once per call. On a cluster a call holds only rows of one slot.
+ */
+export const ROWS_PER_CALL = 100;
 export const READ_BATCH = 1000;
 const SCAN_COUNT = 1000;
-export { WRITE_SCRIPT_SHA };
+export { WRITE_ROWS_SCRIPT_SHA };
 
 export type PipelineResult = [Error | null, unknown][];
 
 interface PreparedRow {
   key: Buffer;
-  /** The write script to run (with or without the created-time arguments). */
-  sha: string;
+  /** The row's arguments to the write script: event seconds, nanos, Timestamp bytes, created bytes or '', values. */
   args: (Buffer | string)[];
 }
+
+/** One call of the write script: the rows at these indexes, in order. */
+type WriteCall = number[];
 
 /** A Buffer over the same bytes (no copy; the encoders return fresh arrays). */
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -172,6 +179,20 @@ export abstract class FeastRedisStore implements OnlineStore {
   /** Loads the write script where EVALSHA will run (the one Redis, or every cluster master). */
   protected abstract loadScriptEverywhere(): Promise<void>;
 
+  /**
+   * Splits a batch of rows (by their keys) into calls of the write script, each at most ROWS_PER_CALL rows, keeping
+   * the rows' order within a call and for any one key (a standalone Redis: consecutive runs; a cluster: by slot).
+   */
+  protected writeCalls(keys: Buffer[]): WriteCall[] {
+    const calls: WriteCall[] = [];
+    for (let start = 0; start < keys.length; start += ROWS_PER_CALL) {
+      const call: WriteCall = [];
+      for (let i = start; i < Math.min(keys.length, start + ROWS_PER_CALL); i++) call.push(i);
+      calls.push(call);
+    }
+    return calls;
+  }
+
   abstract ping(): Promise<void>;
   abstract waitUntilReady(ms: number): Promise<boolean>;
   abstract close(): Promise<void>;
@@ -262,36 +283,26 @@ export abstract class FeastRedisStore implements OnlineStore {
     const tsField = timestampField(view.name);
     const ctField = createdField(view.name);
     const features = view.features.map((f) => ({ ...f, field: featureFieldHash(view.name, f.name) }));
+    const head: (Buffer | string)[] = [tsField, ctField, ttlMs, String(features.length), ...features.map((f) => f.field)];
 
     const prepared: PreparedRow[] = rows.map((row, i) => {
       try {
         if (!row || typeof row !== 'object') throw invalidInput('a row must be an object');
         const event = checkDate(row.eventTime, 'eventTime');
         const ev = timestampParts(event);
-        const args: (Buffer | string)[] = [
-          tsField,
-          String(ev.seconds),
-          String(ev.nanos),
-          asBuffer(encodeTimestamp(event)),
-          ctField,
-        ];
-        let sha = WRITE_SCRIPT_NO_CREATED_SHA;
+        const args: (Buffer | string)[] = [String(ev.seconds), String(ev.nanos), asBuffer(encodeTimestamp(event)), ''];
         if (row.createdTime !== undefined && row.createdTime !== null) {
-          const created = checkDate(row.createdTime, 'createdTime');
-          const ct = timestampParts(created);
-          args.push(String(ct.seconds), String(ct.nanos), asBuffer(encodeTimestamp(created)));
-          sha = WRITE_SCRIPT_SHA;
+          args[3] = asBuffer(encodeTimestamp(checkDate(row.createdTime, 'createdTime')));
         }
-        args.push(ttlMs);
         const values = row.values ?? {};
         for (const f of features) {
           try {
-            args.push(f.field, asBuffer(encodeValue(f.valueType, values[f.name])));
+            args.push(asBuffer(encodeValue(f.valueType, values[f.name])));
           } catch (err) {
             throw withRow(err, `feature '${f.name}'`);
           }
         }
-        return { key: redisKey(project, sortedKeys, row.entityKey ?? {}), sha, args };
+        return { key: redisKey(project, sortedKeys, row.entityKey ?? {}), args };
       } catch (err) {
         throw withRow(err, `row ${i} of view '${view.name}'`);
       }
@@ -299,41 +310,46 @@ export abstract class FeastRedisStore implements OnlineStore {
 
     let written = 0;
     for (let start = 0; start < prepared.length; start += WRITE_BATCH) {
-      const results = await this.runWriteScript(prepared.slice(start, start + WRITE_BATCH));
-      for (const r of results) written += r;
+      written += await this.runWriteScript(head, prepared.slice(start, start + WRITE_BATCH));
     }
     return { written, skippedOlder: prepared.length - written };
   }
 
-  /** Runs the write script for each row, pipelined; re-loads the script where Redis lost it (NOSCRIPT). */
-  private async runWriteScript(rows: PreparedRow[]): Promise<number[]> {
+  /**
+   * Runs the write script over the rows, several rows per call (see writeCalls), the calls pipelined; re-loads the
+   * script where Redis lost it (NOSCRIPT). Returns how many rows were written.
+   */
+  private async runWriteScript(head: (Buffer | string)[], rows: PreparedRow[]): Promise<number> {
     if (!this.scriptLoaded) await this.loadScript();
-    const results = new Array<number>(rows.length).fill(0);
-    let pending = rows.map((_, i) => i);
+    const calls = this.writeCalls(rows.map((r) => r.key));
+    let written = 0;
+    let pending = calls;
     for (let attempt = 0; pending.length > 0; attempt++) {
       const batch = pending;
       const out = await this.run(
-        batch.map((i) => (rows[i] as PreparedRow).key),
+        batch.map((call) => (rows[call[0] as number] as PreparedRow).key),
         (p, j) => {
-          const row = rows[batch[j] as number] as PreparedRow;
-          p.evalsha(row.sha, 1, row.key, ...row.args);
+          const call = batch[j] as WriteCall;
+          const keys = call.map((i) => (rows[i] as PreparedRow).key);
+          const args: (Buffer | string)[] = head.slice();
+          for (const i of call) for (const a of (rows[i] as PreparedRow).args) args.push(a);
+          p.evalsha(WRITE_ROWS_SCRIPT_SHA, keys.length, ...keys, ...args);
         },
         'EVALSHA write',
       );
-      const retry: number[] = [];
+      const retry: WriteCall[] = [];
       out.forEach(([err, value], j) => {
-        const i = batch[j] as number;
         if (err) {
-          if (/NOSCRIPT/.test(err.message) && attempt < 2) retry.push(i);
+          if (/NOSCRIPT/.test(err.message) && attempt < 2) retry.push(batch[j] as WriteCall);
           else throw this.unavailable(err, 'EVALSHA write');
         } else {
-          results[i] = Number(value);
+          written += Number(value);
         }
       });
       if (retry.length > 0) await this.loadScript();
       pending = retry;
     }
-    return results;
+    return written;
   }
 
   private async loadScript(): Promise<void> {

@@ -1,22 +1,20 @@
 /**
- * The newer-wins write, run atomically per entity hash by Redis. It reads the view's stored event time (a protobuf
- * Timestamp, which it decodes itself, so rows written by Feast take part too) and writes the row only when the
- * row's event time is later; at an equal event time only a row with a strictly later created time wins.
+ * The newer-wins write, run atomically by Redis, many rows per call. For each row it reads the view's stored event
+ * time (a protobuf Timestamp, which it decodes itself, so rows written by Feast take part too) and writes the row
+ * only when the row's event time is later; at an equal event time only a row with a strictly later created time
+ * wins (a row without a created time never does). A winning row without a created time removes a stored one.
  *
- * Two variants, the same rule: `WRITE_SCRIPT` for a row with a created time, `WRITE_SCRIPT_NO_CREATED` for a row
- * without one (most views have no created column), which takes three arguments fewer and skips the created-time
- * comparison (at an equal event time such a row never wins). Both remove a stored created time a newer row replaces.
+ * The rows of one call are applied in order, so a row sees what the rows before it in the same call wrote (as a
+ * pipeline of one-row calls would); a key may repeat within a call. The view's field names are passed once per
+ * call, not once per row, and Redis pays its per-call cost (script lookup, argument vector, Lua call) once per batch.
  *
- * WRITE_SCRIPT:
- * KEYS[1]  the entity hash
- * ARGV[1]  `_ts:<view>`         ARGV[2] event seconds    ARGV[3] event nanos    ARGV[4] event Timestamp bytes
- * ARGV[5]  `_ct:<view>`         ARGV[6] created seconds  ARGV[7] created nanos  ARGV[8] created Timestamp bytes
- * ARGV[9]  key expiry in ms, 0 = none
- * ARGV[10..] feature field, Value bytes, ...
+ * KEYS[1..n] the entity hashes, one per row (on a cluster all in one slot)
+ * ARGV[1] `_ts:<view>`   ARGV[2] `_ct:<view>`   ARGV[3] key expiry in ms, 0 = none   ARGV[4] feature count f
+ * ARGV[5..4+f] the feature fields
+ * then per row, 4 + f arguments: event seconds, event nanos, event Timestamp bytes, created Timestamp bytes (empty:
+ * the row has no created time), then the row's f Value bytes in field order.
  *
- * WRITE_SCRIPT_NO_CREATED: ARGV[1..5] as above, ARGV[6] key expiry in ms, ARGV[7..] feature field, Value bytes, ...
- *
- * Each returns 1 when written, 0 when skipped because the stored row is as new or newer.
+ * Returns the number of rows written (the others were skipped because the stored row is as new or newer).
  */
 import { createHash } from 'node:crypto';
 
@@ -53,77 +51,66 @@ local function timestamp(s)
 end
 `;
 
-/**
- * A write script: read both stored times, `check` (returns 0 when the stored row wins), then write the event time,
- * `extra` (the created time, or removing a stale one) and the features from ARGV[first], and lengthen the expiry.
- */
-function writeScript(check: string, extra: string, ttlArg: number, first: number): string {
-  return `${TIMESTAMP_DECODER}
-local key = KEYS[1]
-local sec, nanos = tonumber(ARGV[2]), tonumber(ARGV[3])
--- One read for both stored times (event, created): the created time is needed for a tie, and to know whether a
--- stale one must be removed.
-local stored = redis.call('HMGET', key, ARGV[1], ARGV[5])
-local prev, pc = stored[1], stored[2]
-${check}
-local ttl = tonumber(ARGV[${ttlArg}])
-local pttl = -2
-if ttl > 0 then pttl = redis.call('PTTL', key) end
-
-local args = {ARGV[1], ARGV[4]}
-${extra}
-for i = ${first}, #ARGV, 2 do
-  args[#args + 1] = ARGV[i]
-  args[#args + 1] = ARGV[i + 1]
-  if #args >= 1000 then
-    redis.call('HSET', key, unpack(args))
-    args = {}
+export const WRITE_ROWS_SCRIPT = `${TIMESTAMP_DECODER}
+local tsf, ctf = ARGV[1], ARGV[2]
+local ttl = tonumber(ARGV[3])
+local nf = tonumber(ARGV[4])
+local per = 4 + nf
+local written = 0
+for r = 1, #KEYS do
+  local key = KEYS[r]
+  local base = 4 + nf + (r - 1) * per
+  local sec, nanos = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
+  local created = ARGV[base + 4]
+  local stored = redis.call('HMGET', key, tsf, ctf)
+  local prev, pc = stored[1], stored[2]
+  local wins = true
+  if prev then
+    local ps, pn = timestamp(prev)
+    if sec < ps or (sec == ps and nanos < pn) then
+      wins = false
+    elseif sec == ps and nanos == pn then
+      -- An equal event time: only a strictly later created time wins (a row without one never does).
+      if created == '' or not pc then
+        wins = false
+      else
+        local cs, cn = timestamp(pc)
+        local ns, nn = timestamp(created)
+        if ns < cs or (ns == cs and nn <= cn) then wins = false end
+      end
+    end
+  end
+  if wins then
+    local pttl = -2
+    if ttl > 0 then pttl = redis.call('PTTL', key) end
+    local args = {tsf, ARGV[base + 3]}
+    if created ~= '' then
+      args[3] = ctf
+      args[4] = created
+    elseif pc then
+      redis.call('HDEL', key, ctf)
+    end
+    for j = 1, nf do
+      args[#args + 1] = ARGV[4 + j]
+      args[#args + 1] = ARGV[base + 4 + j]
+      if #args >= 1000 then
+        redis.call('HSET', key, unpack(args))
+        args = {}
+      end
+    end
+    if #args > 0 then redis.call('HSET', key, unpack(args)) end
+    -- Expiry only ever lengthens a key's life: a new key gets it, a key without expiry keeps none, a shorter one grows.
+    if ttl > 0 and (pttl == -2 or (pttl >= 0 and pttl < ttl)) then redis.call('PEXPIRE', key, ttl) end
+    written = written + 1
   end
 end
-if #args > 0 then redis.call('HSET', key, unpack(args)) end
-
--- Expiry only ever lengthens a key's life: a new key gets it, a key without expiry keeps none, a shorter one grows.
-if ttl > 0 and (pttl == -2 or (pttl >= 0 and pttl < ttl)) then redis.call('PEXPIRE', key, ttl) end
-return 1
+return written
 `;
-}
-
-/** The write of a row with a created time: at an equal event time, a strictly later created time wins. */
-export const WRITE_SCRIPT = writeScript(
-  `if prev then
-  local ps, pn = timestamp(prev)
-  if sec < ps or (sec == ps and nanos < pn) then return 0 end
-  if sec == ps and nanos == pn then
-    if not pc then return 0 end
-    local cs, cn = timestamp(pc)
-    local ns, nn = tonumber(ARGV[6]), tonumber(ARGV[7])
-    if ns < cs or (ns == cs and nn <= cn) then return 0 end
-  end
-end`,
-  `args[#args + 1] = ARGV[5]
-args[#args + 1] = ARGV[8]`,
-  9,
-  10,
-);
-
-/** The write of a row without a created time: only a later event time wins. */
-export const WRITE_SCRIPT_NO_CREATED = writeScript(
-  `if prev then
-  local ps, pn = timestamp(prev)
-  if sec < ps or (sec == ps and nanos <= pn) then return 0 end
-end`,
-  `if pc then redis.call('HDEL', key, ARGV[5]) end`,
-  6,
-  7,
-);
 
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
 
-/** Both write scripts with their SHA1 (what EVALSHA names), to load on every server that runs writes. */
-export const WRITE_SCRIPTS = [
-  { source: WRITE_SCRIPT, sha: sha1(WRITE_SCRIPT) },
-  { source: WRITE_SCRIPT_NO_CREATED, sha: sha1(WRITE_SCRIPT_NO_CREATED) },
-] as const;
+/** The SHA1 of the write script (what EVALSHA names). */
+export const WRITE_ROWS_SCRIPT_SHA = sha1(WRITE_ROWS_SCRIPT);
 
-export const WRITE_SCRIPT_SHA = WRITE_SCRIPTS[0].sha;
-export const WRITE_SCRIPT_NO_CREATED_SHA = WRITE_SCRIPTS[1].sha;
+/** The write scripts with their SHA1, to load on every server that runs writes. */
+export const WRITE_SCRIPTS = [{ source: WRITE_ROWS_SCRIPT, sha: WRITE_ROWS_SCRIPT_SHA }] as const;
