@@ -7,7 +7,7 @@
 import { invalidSpec } from '@strata/core';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, type ClusterOptions, type Redis } from 'ioredis';
-import { FeastRedisStore, type PipelineResult, ROWS_PER_CALL, type RedisConnectOptions } from './store.js';
+import { FeastRedisStore, type PipelineResult, type RedisConnectOptions } from './store.js';
 import { WRITE_SCRIPTS } from './write-script.js';
 
 /** Replies that mean the slot map changed or the cluster is not serving the slot right now. */
@@ -229,9 +229,9 @@ export class RedisClusterOnlineStore extends FeastRedisStore {
 
   /**
    * A call of the write script may only touch keys of one slot: the rows are grouped by slot (in their order) and
-   * each group split at ROWS_PER_CALL. Random entity keys rarely share a slot, so most calls hold one row here.
+   * each group split at `perCall` rows. Random entity keys rarely share a slot, so most calls hold one row here.
    */
-  protected override writeCalls(keys: Buffer[]): number[][] {
+  override writeCalls(keys: Buffer[], perCall: number): number[][] {
     const bySlot = new Map<number, number[][]>();
     const calls: number[][] = [];
     for (let i = 0; i < keys.length; i++) {
@@ -242,7 +242,7 @@ export class RedisClusterOnlineStore extends FeastRedisStore {
         bySlot.set(slot, open);
       }
       let call = open[open.length - 1];
-      if (!call || call.length >= ROWS_PER_CALL) {
+      if (!call || call.length >= perCall) {
         call = [];
         open.push(call);
         calls.push(call);

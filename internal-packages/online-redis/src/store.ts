@@ -64,6 +64,13 @@ export const WRITE_BATCH = 500;
  * call setup) and the client its per-command cost once per call. On a cluster a call holds only rows of one slot.
  */
 export const ROWS_PER_CALL = 100;
+/** Arguments per call at most: a view with many features gets fewer rows per call (at least one). */
+const MAX_CALL_ARGS = 20_000;
+
+/** Rows per call of the write script for a view with `features` features. */
+export function rowsPerCall(features: number): number {
+  return Math.max(1, Math.min(ROWS_PER_CALL, Math.floor(MAX_CALL_ARGS / (4 + features))));
+}
 export const READ_BATCH = 1000;
 const SCAN_COUNT = 1000;
 export { WRITE_ROWS_SCRIPT_SHA };
@@ -180,14 +187,14 @@ export abstract class FeastRedisStore implements OnlineStore {
   protected abstract loadScriptEverywhere(): Promise<void>;
 
   /**
-   * Splits a batch of rows (by their keys) into calls of the write script, each at most ROWS_PER_CALL rows, keeping
-   * the rows' order within a call and for any one key (a standalone Redis: consecutive runs; a cluster: by slot).
+   * Splits a batch of rows (by their keys) into calls of the write script, each at most `perCall` rows, keeping the
+   * rows' order within a call and for any one key (a standalone Redis: consecutive runs; a cluster: by slot).
    */
-  protected writeCalls(keys: Buffer[]): WriteCall[] {
+  writeCalls(keys: Buffer[], perCall: number): WriteCall[] {
     const calls: WriteCall[] = [];
-    for (let start = 0; start < keys.length; start += ROWS_PER_CALL) {
+    for (let start = 0; start < keys.length; start += perCall) {
       const call: WriteCall = [];
-      for (let i = start; i < Math.min(keys.length, start + ROWS_PER_CALL); i++) call.push(i);
+      for (let i = start; i < Math.min(keys.length, start + perCall); i++) call.push(i);
       calls.push(call);
     }
     return calls;
@@ -310,7 +317,7 @@ export abstract class FeastRedisStore implements OnlineStore {
 
     let written = 0;
     for (let start = 0; start < prepared.length; start += WRITE_BATCH) {
-      written += await this.runWriteScript(head, prepared.slice(start, start + WRITE_BATCH));
+      written += await this.runWriteScript(head, prepared.slice(start, start + WRITE_BATCH), rowsPerCall(features.length));
     }
     return { written, skippedOlder: prepared.length - written };
   }
@@ -319,9 +326,12 @@ export abstract class FeastRedisStore implements OnlineStore {
    * Runs the write script over the rows, several rows per call (see writeCalls), the calls pipelined; re-loads the
    * script where Redis lost it (NOSCRIPT). Returns how many rows were written.
    */
-  private async runWriteScript(head: (Buffer | string)[], rows: PreparedRow[]): Promise<number> {
+  private async runWriteScript(head: (Buffer | string)[], rows: PreparedRow[], perCall: number): Promise<number> {
     if (!this.scriptLoaded) await this.loadScript();
-    const calls = this.writeCalls(rows.map((r) => r.key));
+    const calls = this.writeCalls(
+      rows.map((r) => r.key),
+      perCall,
+    );
     let written = 0;
     let pending = calls;
     for (let attempt = 0; pending.length > 0; attempt++) {
