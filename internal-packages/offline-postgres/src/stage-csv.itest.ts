@@ -97,6 +97,34 @@ describe('CSV fast path (bytes to COPY)', () => {
     expect(Number.isNaN(a[2].x)).toBe(true);
   });
 
+  it('writes its rows frozen: every page of the staging table is all-visible and all-frozen, none to revisit', async () => {
+    const rows = Array.from({ length: 30_000 }, (_v, i) => `${i},2021-01-01T00:00:00Z,${i / 2},t,row${i}`).join('\n');
+    const staged = await stageCsvFile(store, vv, 'frozen', file('frozen.csv', `user_id,ts,x,ok,s\n${rows}\n`), [
+      'user_id',
+      'ts',
+      'x',
+      'ok',
+      's',
+    ]);
+    if (!staged) throw new Error('the clean file fell back to the slow path');
+    expect(staged.rows).toBe(30_000);
+    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
+    const summary = async (t: string) =>
+      (
+        await pool.query<{ pages: number; all_visible: string; all_frozen: string }>(
+          `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS pages, all_visible, all_frozen FROM pg_visibility_map_summary($1::regclass)`,
+          [`"${fresh.schema}"."${t}"`],
+        )
+      ).rows[0];
+    const s = await summary(staged.stagingTable);
+    expect(Number(s?.pages)).toBeGreaterThan(100);
+    expect(Number(s?.all_frozen)).toBe(Number(s?.pages));
+    expect(Number(s?.all_visible)).toBe(Number(s?.pages));
+    // The batch path's rows are not frozen: the check above can fail.
+    const slow = await store.stage(vv, 'not-frozen', [textBatch(`user_id,ts,x,ok,s\n${rows}\n`)]);
+    expect(Number((await summary(slow.stagingTable))?.all_frozen)).toBe(0);
+  });
+
   it('stops at a value it cannot vouch for, anywhere in the file, and leaves nothing behind', async () => {
     const cols = ['user_id', 'ts', 'x', 'ok', 's'];
     const bad = file('bad.csv', 'user_id,ts,x,ok,s\n1,2021-01-01,1,t,a\nabc,2021-01-01,1,t,a\n');
@@ -121,6 +149,6 @@ describe('CSV fast path (bytes to COPY)', () => {
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
       [fresh.schema],
     );
-    expect(left[0].n).toBe(2); // only 'fast' and 'slow' from the test above
+    expect(left[0].n).toBe(4); // only 'fast', 'slow', 'frozen' and 'not-frozen' from the tests above
   });
 });

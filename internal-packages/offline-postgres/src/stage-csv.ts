@@ -5,7 +5,7 @@
  * Postgres refuses one anyway, the fast path stops, leaves nothing behind, and the caller ingests the file on the
  * slow path, which gives the verdict (the value, or an error naming its line and column). So both paths give every
  * value the same verdict, wherever it is in the file. Row count and event-time range come from one scan of the
- * staging table afterwards. Memory is one read buffer.
+ * staging table afterwards, in the transaction that created and filled it. Memory is one read buffer.
  *
  * Not eligible at all (the caller goes straight to the slow path): a header that is not exactly the view's columns,
  * list or bytes columns, a byte-order mark, or a first MB whose values the check already cannot vouch for.
@@ -137,13 +137,20 @@ export async function stageCsvFile(
   let released = false;
   try {
     await client.query(`SET TIME ZONE 'UTC'`);
+    // The staging table is created and filled in one transaction: a crash or an error at any point leaves no table,
+    // and COPY can write its rows frozen (FREEZE: already visible to all, no hint bits to set), so the scans that
+    // follow (the count below, the profile sample, the commit's CHECK and index build) read the pages without
+    // dirtying every one of them again.
+    await client.query('BEGIN');
     await store.createStagingTable(client, vv, staging);
     const counter = new LineCounter(opts.onProgress);
     await pipeline(
       createReadStream(path, { highWaterMark: 1 << 20 }),
       new CsvCheckStream(checkColumns(vv, header)),
       counter,
-      client.query(copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`)),
+      client.query(
+        copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, FREEZE true)`),
+      ),
     );
     const ts = ident(vv.spec.timestampField);
     const { rows } = await client.query<{ n: string; lo: Date | null; hi: Date | null }>(
@@ -158,6 +165,7 @@ export async function stageCsvFile(
       `UPDATE ${t('ingestions')} SET status = 'staged', row_count = $2, min_event_time = $3, max_event_time = $4 WHERE id = $1`,
       [ingestionId, n, lo, hi],
     );
+    await client.query('COMMIT');
     return { ingestionId, stagingTable: staging, rows: n, minEventTime: lo, maxEventTime: hi };
   } catch (err) {
     // The check could not vouch for a value, or Postgres refused one: the slow path decides. Leave nothing behind.
@@ -171,6 +179,8 @@ export async function stageCsvFile(
       return undefined;
     }
     const e = err instanceof StrataError ? err : copyError(err, path);
+    // The transaction created the table: rolling it back removes it (and a lost connection did the same).
+    await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP TABLE IF EXISTS ${t(staging)}`).catch(() => {});
     await store.pool
       .query(`UPDATE ${t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`, [
