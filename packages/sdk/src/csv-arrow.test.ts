@@ -106,6 +106,76 @@ describe('readCsvArrow (CSV straight into typed Arrow columns)', () => {
     }
   });
 
+  it('the one-pass path gives what the general path gives: the same columns, or the same error', async () => {
+    /** The batches' columns, or the error's code, message, where and hint. */
+    const outcome = async (p: string, opts: Parameters<typeof readCsvArrow>[1]) => {
+      try {
+        const batches = await read(p, opts);
+        const nulls = batches.map((b) => b.schema.fields.map((f) => b.getChild(f.name)!.nullCount));
+        return { columns: columnsOf(batches), rows: batches.map((b) => b.numRows), nulls };
+      } catch (err) {
+        const e = err as { code?: string; message: string; where?: string; hint?: string };
+        return { error: { code: e.code, message: e.message, where: e.where, hint: e.hint } };
+      }
+    };
+    const types: Record<string, ValueTypeName> = { i: 'INT64', d: 'DOUBLE', f: 'FLOAT', n: 'INT32', s: 'STRING' };
+    const badNumber = () => pick(['x', '1.2.3', '-', '+', '.', '--1', '1-', '3e999', '2147483648', '1234567890123456', '0x10']);
+    // plain integers mostly; now and then an edge (some of which do not fit INT32)
+    const intText = (bits: number) =>
+      rnd() < 0.9
+        ? String(Math.floor(rnd() * 2 ** bits) - 2 ** (bits - 1))
+        : pick(['', '0', '-0', '+7', '007', '2147483647', '-2147483648', '123456789012345', '']);
+    let errors = 0;
+    for (let round = 0; round < 30; round++) {
+      const eol = pick(['\n', '\r\n', '\r']);
+      const lines = ['i,d,f,n,s'];
+      const rows = 1 + Math.floor(rnd() * 30);
+      for (let r = 0; r < rows; r++) {
+        const str = pick(['', 'plain', 'with,comma', 'say "hi"', 'two\nlines', 'crlf\r\ninside', 'ünï©ødé', 'x'.repeat(200)]);
+        const f = [intText(40), randomNumberText(), randomNumberText(), intText(31), str].map(quoteMaybe);
+        // now and then one bad thing: a bad value, a field too many or too few, a stray quote, a blank line
+        const bad = rnd();
+        if (bad < 0.03) f[Math.floor(rnd() * 4)] = badNumber();
+        else if (bad < 0.04) f.push('9');
+        else if (bad < 0.05) f.pop();
+        else if (bad < 0.06) f[4] = 'a"b';
+        else if (bad < 0.08) lines.push('');
+        lines.push(f.join(','));
+      }
+      const p = file(`${lines.join(eol)}${rnd() < 0.5 ? eol : ''}`);
+      for (const chunkBytes of [1, 3, 13, 1 << 20]) {
+        const batchSize = 1 + Math.floor(rnd() * 8);
+        const general = await outcome(p, { types, chunkBytes, batchSize, fastPath: false });
+        const fast = await outcome(p, { types, chunkBytes, batchSize });
+        expect(fast, `round ${round}, chunk ${chunkBytes}`).toEqual(general);
+        if ('error' in general) errors++;
+      }
+    }
+    // every edge value in every numeric column, in a row the one-pass path could take, and in one it must give back
+    // (the last field is quoted) after it wrote a null
+    const edges = ['', '.', '-.', '+.', '-', '+', '1.', '.5', '-0', '+0.0', '007', '1e5', ' 1', '1 ', '"1"', 'x', '1.2.3'];
+    edges.push('123456789012345', '1234567890123456', '0.1234567890123456', '1.0000000000000000000001', '2147483648');
+    edges.push('-2147483649', '3.5e38', '340282356779733661637539395458142568448', '9007199254740993', 'nan', 'inf');
+    for (const v of edges) {
+      for (let c = 0; c < 8; c++) {
+        const row = ['', '', '', '', c < 4 ? 'q' : '"q"'];
+        row[c % 4] = v;
+        const p = file(`i,d,f,n,s\n1,2,3,4,s\n${row.join(',')}\n5,6,7,8,t\n`);
+        for (const chunkBytes of [1, 1 << 20]) {
+          const general = await outcome(p, { types, chunkBytes, fastPath: false });
+          expect(
+            await outcome(p, { types, chunkBytes }),
+            `${JSON.stringify(v)} in column ${c % 4}, row ${row.join(',')}`,
+          ).toEqual(general);
+          if ('error' in general) errors++;
+        }
+      }
+    }
+    // the inputs did reach both kinds of outcome
+    expect(errors).toBeGreaterThan(10);
+    expect(errors).toBeLessThan(30 * 4 + edges.length * 16 - 10);
+  }, 60_000);
+
   it('infers the types inferTextType gives, from every value in the file', async () => {
     const text =
       'i,f,b,t,s,e\n1,1.5,true,2020-12-07,x,\n-2,2,FALSE,2020-12-07T01:00:00Z,1,\n3,nan,true,2021-01-01 00:00:00,2.5,\n';

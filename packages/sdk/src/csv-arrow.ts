@@ -19,6 +19,11 @@ export interface CsvArrowOptions {
   delimiter?: string;
   /** Bytes read at a time (default 1 MiB; tests make it tiny to put chunk edges everywhere). */
   chunkBytes?: number;
+  /**
+   * Parse plain records (no quotes, every value written plainly) in one pass straight into the columns (default
+   * true). Off, every record goes the general way; the result is the same (tests compare the two).
+   */
+  fastPath?: boolean;
 }
 
 const QUOTE = 0x22;
@@ -41,12 +46,17 @@ const malformedHint = 'every line needs as many fields as the header; quote fiel
  * record starts), synchronously, and yields after each chunk read (about 1 MiB), so a consumer can hand out what
  * the records built before more is read. `onRecord` returning false stops the scan. Quoted fields may span chunks
  * and lines; blank lines are skipped.
+ *
+ * `fast(buf, pos, len)`, when given, is tried first on each record that starts at `pos`: it either takes the whole
+ * record (one line, no quotes) and returns where the next one starts, or returns -1 having kept nothing, and the
+ * record goes the general way (so every error is the general path's).
  */
 async function* scanCsv(
   path: string,
   delimiter: number,
   onRecord: (f: Fields, line: number) => unknown,
   chunk = 1 << 20,
+  fast?: (buf: Uint8Array, pos: number, len: number) => number,
 ): AsyncGenerator<void> {
   const CHUNK = Math.max(1, chunk);
   const maxFields = 64;
@@ -92,6 +102,14 @@ async function* scanCsv(
           pos += c0 === CR && buf[pos + 1] === LF ? 2 : 1;
           line++;
           continue;
+        }
+        if (fast) {
+          const next = fast(buf, pos, len);
+          if (next >= 0) {
+            line++;
+            pos = next;
+            continue;
+          }
         }
         const recStart = pos;
         const recLine = line;
@@ -301,6 +319,8 @@ class ColumnBuilder {
     readonly name: string,
     readonly type: ValueTypeName,
     readonly cap: number,
+    /** STRING: bytes to start with (the previous batch's size, so a batch rarely regrows its buffer). */
+    bytesHint = cap * 16,
   ) {
     this.valid = new Uint8Array((cap + 7) >> 3);
     switch (type) {
@@ -317,7 +337,7 @@ class ColumnBuilder {
         this.words = new Int32Array(cap * 2);
         break;
       case 'STRING':
-        this.bytes = new Uint8Array(cap * 16);
+        this.bytes = new Uint8Array(Math.max(16, bytesHint));
         this.offsets = new Int32Array(cap + 1);
         break;
       default:
@@ -439,6 +459,156 @@ class ColumnBuilder {
       }
     }
   }
+}
+
+const K_DOUBLE = 1;
+const K_FLOAT = 2;
+const K_INT32 = 3;
+const K_INT64 = 4;
+const K_STRING = 5;
+const KINDS: Partial<Record<ValueTypeName, number>> = {
+  DOUBLE: K_DOUBLE,
+  FLOAT: K_FLOAT,
+  INT32: K_INT32,
+  INT64: K_INT64,
+  STRING: K_STRING,
+};
+
+/** Takes back the values a failed fast record wrote into row `k` (every column holds k values again). */
+function undoRow(cols: ColumnBuilder[], k: number): number {
+  for (const col of cols) {
+    if (col.n <= k) continue;
+    col.n = k;
+    const bit = 1 << (k & 7);
+    if (col.valid[k >> 3]! & bit) col.valid[k >> 3]! &= ~bit;
+    else col.nulls--;
+    if (col.offsets) col.nbytes = col.offsets[k]!;
+  }
+  return -1;
+}
+
+/**
+ * One plain record at `pos`, parsed and written into `cols` in a single pass over its bytes: every field unquoted,
+ * numbers written plainly (what fastNumber / fastInt accept, giving the same doubles), exactly one field per column,
+ * ended by LF, CRLF or CR inside `buf[pos, len)`. Returns where the next record starts; anything else (a quote, an
+ * exponent, a bad value, a wrong field count, the chunk's end) returns -1 with the row taken back, and the record
+ * goes the general way, which gives the value or the error it always gave.
+ */
+function fastRecord(buf: Uint8Array, pos: number, len: number, cols: ColumnBuilder[], kinds: Uint8Array, delim: number): number {
+  const ncol = cols.length;
+  const k = cols[0]!.n;
+  let p = pos;
+  for (let c = 0; c < ncol; c++) {
+    const col = cols[c]!;
+    const kind = kinds[c]!;
+    let q = p;
+    if (kind === K_STRING) {
+      // copy while scanning; the buffer grows (and the copy goes on) when the field outruns it
+      let bytes = col.bytes!;
+      let o = col.nbytes;
+      let lim = Math.min(len, p + bytes.length - o);
+      for (;;) {
+        if (q >= lim) {
+          if (q >= len) return undoRow(cols, k);
+          const next = new Uint8Array(bytes.length * 2);
+          next.set(bytes.subarray(0, o));
+          col.bytes = bytes = next;
+          lim = Math.min(len, q + bytes.length - o);
+          continue;
+        }
+        const b = buf[q]!;
+        if (b > QUOTE) {
+          if (b === delim) break;
+          bytes[o++] = b;
+          q++;
+          continue;
+        }
+        if (b === delim || b === LF || b === CR) break;
+        if (b === QUOTE) return undoRow(cols, k);
+        bytes[o++] = b;
+        q++;
+      }
+      col.n = k + 1;
+      if (q === p) col.nulls++;
+      else {
+        col.valid[k >> 3]! |= 1 << (k & 7);
+        col.nbytes = o;
+      }
+      col.offsets![k + 1] = col.nbytes;
+    } else {
+      let neg = false;
+      if (q < len && (buf[q] === 0x2d || buf[q] === 0x2b)) {
+        neg = buf[q] === 0x2d;
+        q++;
+      }
+      const ds = q;
+      let m = 0;
+      let digits = 0;
+      let frac = 0;
+      let dot = -1; // where the decimal point is
+      for (;;) {
+        if (q >= len) return undoRow(cols, k);
+        const b = buf[q]!;
+        const d = b - 0x30;
+        if (d >= 0 && d <= 9) {
+          if (digits > 0 || d !== 0) digits++;
+          m = m * 10 + d;
+          q++;
+          continue;
+        }
+        if (b === 0x2e && dot < 0 && kind <= K_FLOAT) {
+          dot = q;
+          q++;
+          continue;
+        }
+        break;
+      }
+      const b = buf[q]!;
+      if (b !== delim && b !== LF && b !== CR) return undoRow(cols, k);
+      if (q === p) {
+        col.n = k + 1;
+        col.nulls++;
+      } else if (kind <= K_FLOAT) {
+        if (dot >= 0) frac = q - dot - 1;
+        // fastNumber's limits: at most 15 significant digits, 10^frac exact, digits present (not a lone ".")
+        if (q === ds || digits > 15 || frac > 22 || (dot >= 0 && q - ds === 1)) return undoRow(cols, k);
+        const a = frac ? m / POW10[frac]! : m;
+        const x = neg ? -a : a;
+        // (at most 15 digits: |x| < 10^15, so a FLOAT never overflows here)
+        if (kind === K_DOUBLE) col.f64![k] = x;
+        else col.f32![k] = x;
+        col.n = k + 1;
+        col.valid[k >> 3]! |= 1 << (k & 7);
+      } else {
+        // fastInt's limits: digits present, at most 15 of them
+        if (q === ds || q - ds > 15) return undoRow(cols, k);
+        const x = neg ? -m : m;
+        if (kind === K_INT32) {
+          if (x < -2147483648 || x > 2147483647) return undoRow(cols, k);
+          col.i32![k] = x;
+        } else {
+          const hi = Math.floor(x / 4294967296);
+          col.words![2 * k] = (x - hi * 4294967296) | 0;
+          col.words![2 * k + 1] = hi | 0;
+        }
+        col.n = k + 1;
+        col.valid[k >> 3]! |= 1 << (k & 7);
+      }
+    }
+    // q is at the field's delimiter or line break
+    const t = buf[q]!;
+    if (c < ncol - 1) {
+      if (t !== delim) return undoRow(cols, k);
+      p = q + 1;
+    } else {
+      if (t === delim) return undoRow(cols, k);
+      if (t === CR) {
+        if (q + 1 >= len) return undoRow(cols, k);
+        p = q + (buf[q + 1] === LF ? 2 : 1);
+      } else p = q + 1;
+    }
+  }
+  return p;
 }
 
 function delimiterOf(path: string, d?: string): number {
@@ -602,8 +772,21 @@ export async function* readCsvArrow(path: string, opts: CsvArrowOptions = {}): A
     const vectors: Record<string, arrow.Vector> = {};
     for (const c of cols) vectors[c.name] = c.vector();
     ready.push(...new arrow.Table(vectors).batches);
-    cols = cols.map((c) => new ColumnBuilder(c.name, c.type, batchSize));
+    cols = cols.map((c) => new ColumnBuilder(c.name, c.type, batchSize, c.nbytes + (c.nbytes >> 3)));
   };
+  // the one-pass path, when every column has a type it parses (others go through coerceValue per value)
+  const kinds = Uint8Array.from(header, (h) => KINDS[types[h]!] ?? 0);
+  const fast =
+    opts.fastPath !== false && kinds.every((k) => k > 0)
+      ? (buf: Uint8Array, pos: number, len: number): number => {
+          if (!seenHeader) return -1;
+          const next = fastRecord(buf, pos, len, cols, kinds, delim);
+          if (next < 0) return -1;
+          row++;
+          if (cols[0]!.n >= batchSize) flush();
+          return next;
+        }
+      : undefined;
   const scan = scanCsv(
     path,
     delim,
@@ -619,6 +802,7 @@ export async function* readCsvArrow(path: string, opts: CsvArrowOptions = {}): A
       return;
     },
     opts.chunkBytes,
+    fast,
   );
   for await (const _ of scan) {
     while (ready.length) yield ready.shift()!;
