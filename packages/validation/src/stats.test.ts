@@ -111,6 +111,22 @@ describe('sketches', () => {
       const got = sortFloat64(Float64Array.from(a));
       expect(Array.from(got).every((x, i) => Object.is(x, want[i]))).toBe(true);
     }
+    // inputs already in order (an id column) or nearly so: -0 after +0, NaN anywhere, equal runs
+    for (const a of [
+      [1, 2, 3, 4],
+      [1, 1, 2, 2],
+      [-1, -0, 0, 1],
+      [-1, 0, -0, 1],
+      [1, Number.NaN, 2],
+      [Number.NaN, 1, 2],
+      [1, 2, Number.NaN],
+      Array.from({ length: 70_000 }, (_, i) => i),
+      Array.from({ length: 70_000 }, (_, i) => (i === 69_999 ? -1 : i)),
+    ]) {
+      const want = Float64Array.from(a).sort();
+      const got = sortFloat64(Float64Array.from(a));
+      expect(Array.from(got).every((x, i) => Object.is(x, want[i])), JSON.stringify(a.slice(0, 5))).toBe(true);
+    }
     // a subarray is sorted in place without touching its neighbours
     const whole = Float64Array.from({ length: 10_000 }, () => r());
     const copy = Float64Array.from(whole);
