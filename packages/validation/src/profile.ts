@@ -91,9 +91,10 @@ const SORTED_RUN_MIN = 1024;
  * computed (no string hashing by the engine, and a sweep that drops every counter is a reset, not hundreds of deletes).
  */
 export class HeavyHitters {
-  keys: unknown[] = [];
-  counts: number[] = [];
-  private hashes: number[] = [];
+  private keys: unknown[];
+  private counts: Float64Array;
+  private hashes: Int32Array;
+  private n = 0;
   private slots: Int32Array;
   private mask: number;
   constructor(readonly capacity: number) {
@@ -101,6 +102,9 @@ export class HeavyHitters {
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
+    this.keys = new Array<unknown>(size >> 1);
+    this.counts = new Float64Array(size >> 1);
+    this.hashes = new Int32Array(size >> 1);
   }
   static from(entries: Iterable<[unknown, number]>, capacity: number): HeavyHitters {
     const h = new HeavyHitters(capacity);
@@ -108,7 +112,7 @@ export class HeavyHitters {
     return h;
   }
   get size(): number {
-    return this.keys.length;
+    return this.n;
   }
   /** The slot of k (hash `hash`): its index in `slots`, which holds -1 when k is absent. */
   private slotOf(k: unknown, hash: number): number {
@@ -119,71 +123,88 @@ export class HeavyHitters {
       s = (s + 1) & this.mask;
     }
   }
-  /** Adds c to k's counter (a new counter at the end when absent), k already hashed into H.h1. */
-  private bump(k: unknown, c: number, hash: number): void {
-    const s = this.slotOf(k, hash);
-    const at = this.slots[s]!;
-    if (at >= 0) {
-      this.counts[at]! += c;
+  /** A new counter for k (absent, slot `s`) at the end. */
+  private append(k: unknown, c: number, hash: number, s: number): void {
+    if (2 * (this.n + 1) > this.slots.length) {
+      // more counters than the capacity (a merge of profiles made with a larger topK): a bigger table
+      const size = this.slots.length * 2;
+      this.slots = new Int32Array(size).fill(-1);
+      this.mask = size - 1;
+      const keys = new Array<unknown>(size >> 1);
+      const counts = new Float64Array(size >> 1);
+      const hashes = new Int32Array(size >> 1);
+      for (let i = 0; i < this.n; i++) {
+        keys[i] = this.keys[i];
+        counts[i] = this.counts[i]!;
+        hashes[i] = this.hashes[i]!;
+      }
+      this.keys = keys;
+      this.counts = counts;
+      this.hashes = hashes;
+      for (let i = 0; i < this.n; i++) this.slots[this.slotOf(keys[i], hashes[i]!)] = i;
+      this.append(k, c, hash, this.slotOf(k, hash));
       return;
     }
-    if (2 * (this.keys.length + 1) > this.slots.length) {
-      // more counters than the capacity (a merge of profiles made with a larger topK): a bigger index
-      this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-      this.mask = this.slots.length - 1;
-      for (let i = 0; i < this.keys.length; i++) this.slots[this.slotOf(this.keys[i], this.hashes[i]!)] = i;
-      this.bump(k, c, hash);
-      return;
-    }
-    this.slots[s] = this.keys.length;
-    this.keys.push(k);
-    this.counts.push(c);
-    this.hashes.push(hash);
+    const i = this.n++;
+    this.slots[s] = i;
+    this.keys[i] = k;
+    this.counts[i] = c;
+    this.hashes[i] = hash;
   }
   get(k: unknown): number | undefined {
     const key = norm(k);
     hashInto(key);
-    const at = this.slots[this.slotOf(key, H.h1)]!;
+    const at = this.slots[this.slotOf(key, H.h1 | 0)]!;
     return at < 0 ? undefined : this.counts[at];
   }
-  /** Adds c to k's counter (merging profiles; may grow past the capacity until `top`). */
+  /** Sets k's counter (a new counter at the end when absent), as `Map.set` does. */
   set(k: unknown, c: number): void {
     const key = norm(k);
     hashInto(key);
-    const s = this.slotOf(key, H.h1);
+    const hash = H.h1 | 0;
+    const s = this.slotOf(key, hash);
     const at = this.slots[s]!;
     if (at >= 0) this.counts[at] = c;
-    else this.bump(key, c, H.h1);
+    else this.append(key, c, hash, s);
   }
   /** One Misra-Gries step for `c` occurrences of k, whose hashes `hashInto` has just left in H. */
   add(k: unknown, c: number): void {
-    const hash = H.h1;
+    const hash = H.h1 | 0;
     const s = this.slotOf(k, hash);
     const at = this.slots[s]!;
     if (at >= 0) {
       this.counts[at]! += c;
       return;
     }
-    if (this.keys.length < this.capacity) {
-      this.bump(k, c, hash);
+    if (this.n < this.capacity) {
+      this.append(k, c, hash, s);
       return;
     }
     // take the smaller of c and the least counter off every counter and off c, drop the zeros, keep what is left of c
-    // (amortised O(1) per value; with c = 1 this is the classic decrement-all)
+    // (amortised O(1) per value; with c = 1 this is the classic decrement-all); survivors keep their order
+    const { keys, counts, hashes } = this;
+    const n = this.n;
     let least = c;
-    for (const v of this.counts) if (v < least) least = v;
-    const keys = this.keys;
-    const counts = this.counts;
-    const hashes = this.hashes;
-    this.keys = [];
-    this.counts = [];
-    this.hashes = [];
+    for (let i = 0; i < n; i++) if (counts[i]! < least) least = counts[i]!;
     this.slots.fill(-1);
-    for (let i = 0; i < keys.length; i++) if (counts[i]! > least) this.bump(keys[i], counts[i]! - least, hashes[i]!);
-    if (c > least) this.bump(k, c - least, hash);
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const left = counts[i]! - least;
+      if (left <= 0) continue;
+      keys[w] = keys[i];
+      counts[w] = left;
+      hashes[w] = hashes[i]!;
+      this.slots[this.slotOf(keys[w], hashes[w]!)] = w;
+      w++;
+    }
+    for (let i = w; i < n; i++) keys[i] = undefined;
+    this.n = w;
+    if (c > least) this.append(k, c - least, hash, this.slotOf(k, hash));
   }
   entries(): [unknown, number][] {
-    return this.keys.map((k, i) => [k, this.counts[i]!]);
+    const out: [unknown, number][] = [];
+    for (let i = 0; i < this.n; i++) out.push([this.keys[i], this.counts[i]!]);
+    return out;
   }
 }
 
