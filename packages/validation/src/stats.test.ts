@@ -125,7 +125,10 @@ describe('sketches', () => {
     ]) {
       const want = Float64Array.from(a).sort();
       const got = sortFloat64(Float64Array.from(a));
-      expect(Array.from(got).every((x, i) => Object.is(x, want[i])), JSON.stringify(a.slice(0, 5))).toBe(true);
+      expect(
+        Array.from(got).every((x, i) => Object.is(x, want[i])),
+        JSON.stringify(a.slice(0, 5)),
+      ).toBe(true);
     }
     // a subarray is sorted in place without touching its neighbours
     const whole = Float64Array.from({ length: 10_000 }, () => r());
