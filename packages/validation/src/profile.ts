@@ -7,7 +7,7 @@ import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
-import { HyperLogLog, type KllJSON, KllSketch, Moments, type MomentsJSON, sortFloat64 } from './sketch.js';
+import { H, HyperLogLog, hashInto, type KllJSON, KllSketch, Moments, type MomentsJSON, sortFloat64 } from './sketch.js';
 
 export interface ProfilerOptions {
   /** Distinct values counted exactly (with frequencies) per column before a HyperLogLog takes over. Default 10000. */
@@ -85,12 +85,140 @@ let scratch = new Float64Array(0);
 /** Below this many present values per batch, numbers go one by one (the result is then the same for any batching). */
 const SORTED_RUN_MIN = 1024;
 
+/**
+ * The Misra-Gries counters of a column past its exact limit: the same entries, counts and insertion order as a `Map`
+ * updated in place would hold, in flat arrays with an open-addressing index keyed by the hash the HyperLogLog has just
+ * computed (no string hashing by the engine, and a sweep that drops every counter is a reset, not hundreds of deletes).
+ */
+export class HeavyHitters {
+  private keys: unknown[];
+  private counts: Float64Array;
+  private hashes: Int32Array;
+  private n = 0;
+  private slots: Int32Array;
+  private mask: number;
+  constructor(readonly capacity: number) {
+    let size = 8;
+    while (size < capacity * 2) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    this.keys = new Array<unknown>(size >> 1);
+    this.counts = new Float64Array(size >> 1);
+    this.hashes = new Int32Array(size >> 1);
+  }
+  static from(entries: Iterable<[unknown, number]>, capacity: number): HeavyHitters {
+    const h = new HeavyHitters(capacity);
+    for (const [k, c] of entries) h.set(k, c);
+    return h;
+  }
+  get size(): number {
+    return this.n;
+  }
+  /** The slot of k (hash `hash`): its index in `slots`, which holds -1 when k is absent. */
+  private slotOf(k: unknown, hash: number): number {
+    let s = hash & this.mask;
+    for (;;) {
+      const at = this.slots[s]!;
+      if (at < 0 || (this.hashes[at] === hash && this.keys[at] === k)) return s;
+      s = (s + 1) & this.mask;
+    }
+  }
+  /** A new counter for k (absent, slot `s`) at the end. */
+  private append(k: unknown, c: number, hash: number, s: number): void {
+    if (2 * (this.n + 1) > this.slots.length) {
+      // more counters than the capacity (a merge of profiles made with a larger topK): a bigger table
+      const size = this.slots.length * 2;
+      this.slots = new Int32Array(size).fill(-1);
+      this.mask = size - 1;
+      const keys = new Array<unknown>(size >> 1);
+      const counts = new Float64Array(size >> 1);
+      const hashes = new Int32Array(size >> 1);
+      for (let i = 0; i < this.n; i++) {
+        keys[i] = this.keys[i];
+        counts[i] = this.counts[i]!;
+        hashes[i] = this.hashes[i]!;
+      }
+      this.keys = keys;
+      this.counts = counts;
+      this.hashes = hashes;
+      for (let i = 0; i < this.n; i++) this.slots[this.slotOf(keys[i], hashes[i]!)] = i;
+      this.append(k, c, hash, this.slotOf(k, hash));
+      return;
+    }
+    const i = this.n++;
+    this.slots[s] = i;
+    this.keys[i] = k;
+    this.counts[i] = c;
+    this.hashes[i] = hash;
+  }
+  get(k: unknown): number | undefined {
+    const key = norm(k);
+    hashInto(key);
+    const at = this.slots[this.slotOf(key, H.h1 | 0)]!;
+    return at < 0 ? undefined : this.counts[at];
+  }
+  /** Sets k's counter (a new counter at the end when absent), as `Map.set` does. */
+  set(k: unknown, c: number): void {
+    const key = norm(k);
+    hashInto(key);
+    const hash = H.h1 | 0;
+    const s = this.slotOf(key, hash);
+    const at = this.slots[s]!;
+    if (at >= 0) this.counts[at] = c;
+    else this.append(key, c, hash, s);
+  }
+  /** One Misra-Gries step for `c` occurrences of k, whose hashes `hashInto` has just left in H. */
+  add(k: unknown, c: number): void {
+    const hash = H.h1 | 0;
+    const s = this.slotOf(k, hash);
+    const at = this.slots[s]!;
+    if (at >= 0) {
+      this.counts[at]! += c;
+      return;
+    }
+    if (this.n < this.capacity) {
+      this.append(k, c, hash, s);
+      return;
+    }
+    // take the smaller of c and the least counter off every counter and off c, drop the zeros, keep what is left of c
+    // (amortised O(1) per value; with c = 1 this is the classic decrement-all); survivors keep their order
+    const { keys, counts, hashes } = this;
+    const n = this.n;
+    let least = c;
+    for (let i = 0; i < n; i++) if (counts[i]! < least) least = counts[i]!;
+    this.slots.fill(-1);
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const left = counts[i]! - least;
+      if (left <= 0) continue;
+      keys[w] = keys[i];
+      counts[w] = left;
+      hashes[w] = hashes[i]!;
+      this.slots[this.slotOf(keys[w], hashes[w]!)] = w;
+      w++;
+    }
+    for (let i = w; i < n; i++) keys[i] = undefined;
+    this.n = w;
+    if (c > least) this.append(k, c - least, hash, this.slotOf(k, hash));
+  }
+  entries(): [unknown, number][] {
+    const out: [unknown, number][] = [];
+    for (let i = 0; i < this.n; i++) out.push([this.keys[i], this.counts[i]!]);
+    return out;
+  }
+}
+
+/** Keys as a `Map` holds them (-0 is +0). */
+function norm(k: unknown): unknown {
+  return k === 0 ? 0 : k;
+}
+
 class ColumnStats {
   count = 0;
   nulls = 0;
   freq: Map<unknown, number> | null = new Map();
   hll: HyperLogLog | null = null;
-  heavy: Map<unknown, number> | null = null;
+  heavy: HeavyHitters | null = null;
   moments: Moments | null = null;
   kll: KllSketch | null = null;
   len: Moments | null = null;
@@ -119,32 +247,15 @@ class ColumnStats {
       if (this.freq.size > this.o.exactDistinctLimit) this.spill();
       return;
     }
-    this.hll!.add(k);
-    const h = this.heavy!;
-    const have = h.get(k);
-    if (have !== undefined) {
-      h.set(k, have + c);
-      return;
-    }
-    if (h.size < this.o.topK * 10) {
-      h.set(k, c);
-      return;
-    }
-    // Misra-Gries: take the smaller of c and the least counter off every counter and off c, drop the zeros, keep
-    // what is left of c (amortised O(1) per value; with c = 1 this is the classic decrement-all)
-    let least = c;
-    for (const v of h.values()) if (v < least) least = v;
-    for (const [kk, cc] of h) {
-      if (cc <= least) h.delete(kk);
-      else h.set(kk, cc - least);
-    }
-    if (c > least) h.set(k, c - least);
+    const key = norm(k);
+    this.hll!.add(key);
+    this.heavy!.add(key, c);
   }
   spill(): void {
     this.hll = new HyperLogLog();
     for (const k of this.freq!.keys()) this.hll.add(k);
     const top = [...this.freq!.entries()].sort((a, b) => b[1] - a[1]).slice(0, this.o.topK * 10);
-    this.heavy = new Map(top);
+    this.heavy = HeavyHitters.from(top, this.o.topK * 10);
     this.freq = null;
   }
   update(col: Col): void {
@@ -258,7 +369,7 @@ class ColumnStats {
       state: {
         freq: this.freq ? [...this.freq.entries()] : null,
         hll: this.hll ? this.hll.toJSON() : null,
-        heavy: this.heavy ? [...this.heavy.entries()] : null,
+        heavy: this.heavy ? this.heavy.entries() : null,
         moments: m ? m.toJSON() : null,
         kll: this.kll ? this.kll.toJSON() : null,
         len: this.len ? this.len.toJSON() : null,
@@ -266,9 +377,9 @@ class ColumnStats {
     };
   }
   private top(): { value: unknown; count: number }[] | null {
-    const src = this.freq ?? this.heavy;
+    const src = this.freq ? [...this.freq.entries()] : this.heavy?.entries();
     if (!src) return null;
-    return [...src.entries()]
+    return src
       .sort((a, b) => b[1] - a[1] || compareAny(a[0], b[0]))
       .slice(0, this.o.topK)
       .map(([value, count]) => ({ value: this.kind === 'date' ? new Date(value as number).toISOString() : value, count }));
@@ -306,7 +417,7 @@ class ColumnStats {
     s.nulls = p.nullCount;
     s.freq = p.state.freq ? new Map(p.state.freq) : null;
     s.hll = p.state.hll ? HyperLogLog.fromJSON(p.state.hll) : null;
-    s.heavy = p.state.heavy ? new Map(p.state.heavy) : null;
+    s.heavy = p.state.heavy ? HeavyHitters.from(p.state.heavy, o.topK * 10) : null;
     s.moments = p.state.moments ? Moments.fromJSON(p.state.moments) : null;
     s.kll = p.state.kll ? KllSketch.fromJSON(p.state.kll) : null;
     s.len = p.state.len ? Moments.fromJSON(p.state.len) : null;
@@ -327,9 +438,10 @@ class ColumnStats {
       const other = o.freq ? ColumnStats.fromProfile(o.toProfile(), this.o) : o;
       if (other.freq) other.spill();
       this.hll!.merge(other.hll!);
-      for (const [k, c] of other.heavy!) this.heavy!.set(k, (this.heavy!.get(k) ?? 0) + c);
-      const top = [...this.heavy!.entries()].sort((a, b) => b[1] - a[1]).slice(0, this.o.topK * 10);
-      this.heavy = new Map(top);
+      const sum = new Map(this.heavy!.entries());
+      for (const [k, c] of other.heavy!.entries()) sum.set(k, (sum.get(k) ?? 0) + c);
+      const top = [...sum.entries()].sort((a, b) => b[1] - a[1]).slice(0, this.o.topK * 10);
+      this.heavy = HeavyHitters.from(top, this.o.topK * 10);
     }
     if (this.moments && o.moments) this.moments.merge(o.moments);
     if (this.kll && o.kll) this.kll.merge(o.kll);

@@ -1,7 +1,7 @@
 import { StrataError } from '@strata/core';
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { pyRegex } from './regex.js';
+import { parseSimplePattern, pyRegex } from './regex.js';
 import { parseSuite } from './suite.js';
 import { SuiteValidator } from './validator.js';
 
@@ -67,5 +67,89 @@ describe('expectation regexes run in linear time', () => {
     expect(pyRegex('^\\w+$').test('héllo_wörld')).toBe(true);
     expect(pyRegex('[\\d]').test('x٣')).toBe(true);
     expect(pyRegex('[]a]').test(']')).toBe(true);
+  });
+});
+
+describe('the ASCII DFA of simple patterns gives the RE2 verdict', () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return Math.floor((seed / 2 ** 32) * n);
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+  const atoms = ['a', 'b', '@', '.', '\\.', '[a-c]', '[^@]', '[^a\n]', '[ab-]', '[-x.]', 'x', '\\-', ' ', '\n', '\\\\'];
+  const randomPattern = () => {
+    let p = rnd(3) === 0 ? '^' : '';
+    const k = rnd(6);
+    for (let i = 0; i < k; i++) p += pick(atoms) + pick(['', '', '*', '+', '?']);
+    return p + (rnd(3) === 0 ? '$' : '');
+  };
+  const alphabet = ['a', 'b', 'c', '@', '.', 'x', '-', ' ', '\n', '\\', 'é', '😀'];
+  const randomValue = () => {
+    const n = rnd(9);
+    let v = '';
+    for (let i = 0; i < n; i++) v += pick(alphabet);
+    return v;
+  };
+  // the same pattern without its fast path: a group around it keeps it on RE2 alone
+  const re2Only = (p: string) => {
+    const anchoredStart = p.startsWith('^');
+    const anchoredEnd = p.endsWith('$') && !p.endsWith('\\$');
+    const core = p.slice(anchoredStart ? 1 : 0, anchoredEnd ? -1 : undefined);
+    return pyRegex(`${anchoredStart ? '^' : ''}(?:${core})${anchoredEnd ? '$' : ''}`);
+  };
+
+  it('parses the simple patterns and leaves the others to RE2', () => {
+    for (const p of ['^[^@]+@[^@]+\\.[a-z]+$', 'abc', '^a.*b?$', '[-a-z0-9_.]+', '\\.\\$', ''])
+      expect(parseSimplePattern(p)).not.toBeNull();
+    for (const p of ['(a)', 'a|b', 'a{2}', 'a+?', '\\d', '\\bx', 'a$b', 'x^', '[]a]', '[a', 'é', '(?i)a', '*a', 'a**', '[[a]'])
+      expect(parseSimplePattern(p)).toBeNull();
+  });
+
+  it('agrees with RE2 on 500 random patterns x 200 random values (ASCII and not)', () => {
+    let checked = 0;
+    for (let t = 0; t < 500; t++) {
+      const p = randomPattern();
+      expect(parseSimplePattern(p), p).not.toBeNull();
+      const fast = pyRegex(p);
+      const slow = re2Only(p);
+      for (let v = 0; v < 200; v++) {
+        const value = randomValue();
+        if (fast.test(value) !== slow.test(value)) throw new Error(`${JSON.stringify(p)} on ${JSON.stringify(value)}`);
+        checked++;
+      }
+    }
+    expect(checked).toBe(100_000);
+  });
+
+  it('agrees with RE2 on the e-mail pattern of the benchmark', () => {
+    const p = '^[^@]+@[^@]+\\.[a-z]+$';
+    const fast = pyRegex(p);
+    const slow = re2Only(p);
+    const values = [
+      'user1@example.com',
+      'user1example.com',
+      'a@b.c',
+      'a@b.',
+      '@b.c',
+      'a@@b.c',
+      'a@b.c\n',
+      'a@b.c\n\n',
+      'a@b.C',
+      'ü@b.c',
+      'a@b.cé',
+      'a@b.c.d',
+      'a b@c d.ef',
+    ];
+    for (let i = 0; i < 2000; i++) values.push(randomValue() + pick(['@', '.', '']) + randomValue());
+    for (const v of values) expect(fast.test(v), JSON.stringify(v)).toBe(slow.test(v));
+    expect(fast.test('user1@example.com')).toBe(true);
+    expect(fast.test('user1example.com')).toBe(false);
+  });
+
+  it('stays linear on long values', () => {
+    const fast = pyRegex('^[^@]+@[^@]+\\.[a-z]+$');
+    expect(fast.test(`${'a'.repeat(200_000)}@${'.'.repeat(200_000)}!`)).toBe(false);
+    expect(fast.test(`${'a'.repeat(200_000)}@${'.'.repeat(200_000)}z`)).toBe(true);
   });
 });

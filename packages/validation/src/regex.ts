@@ -108,5 +108,185 @@ export function pyRegex(src: string, where = 'regex'): PyRegex {
       hint: 'write a regular expression that Python accepts, without look-around or back-references (see docs/validation.md)',
     });
   }
-  return { source: src, test: (value: string) => compiled.test(value) };
+  const re2 = (value: string) => compiled.test(value);
+  const fast = asciiDfa(src, re2);
+  return { source: src, test: fast ?? re2 };
+}
+
+/**
+ * One item of a simple pattern: the ASCII characters it matches (a 128-entry mask) and its quantifier.
+ * `min` 0 for `*` and `?`, `many` for `*` and `+`.
+ */
+interface Item {
+  chars: Uint8Array;
+  min: 0 | 1;
+  many: boolean;
+}
+
+/** At most this many items (a DFA state is a bitmask of items, in a 32-bit integer). */
+const MAX_ITEMS = 30;
+/** DFA states cached per pattern; past it, values go to RE2. */
+const MAX_STATES = 4096;
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * Parses the simple patterns the DFA takes: an optional leading `^`, then literal characters, escaped punctuation,
+ * `.` and classes `[...]` / `[^...]` of literals and ranges, each optionally followed by one `*`, `+` or `?`, then an
+ * optional trailing `$`, all in ASCII. Anything else (groups, alternation, `{m,n}`, lazy quantifiers, escapes such as
+ * \d or \b, flags) returns null: the pattern stays on RE2 alone. Exported for tests.
+ */
+export function parseSimplePattern(src: string): { start: boolean; end: boolean; items: Item[] } | null {
+  let i = 0;
+  const n = src.length;
+  for (let k = 0; k < n; k++) if (src.charCodeAt(k) > 0x7f) return null;
+  const start = src[0] === '^';
+  if (start) i++;
+  let end = false;
+  const items: Item[] = [];
+  const literal = (c: number) => {
+    const m = new Uint8Array(128);
+    m[c] = 1;
+    return m;
+  };
+  while (i < n) {
+    const c = src[i]!;
+    let chars: Uint8Array;
+    if (c === '$') {
+      if (i !== n - 1) return null;
+      end = true;
+      i++;
+      break;
+    }
+    if (c === '\\') {
+      const e = src.charCodeAt(i + 1);
+      if (Number.isNaN(e) || isAlnum(e)) return null;
+      chars = literal(e);
+      i += 2;
+    } else if (c === '.') {
+      chars = new Uint8Array(128).fill(1);
+      chars[10] = 0; // Python's . (no DOTALL) is any character but \n
+      i++;
+    } else if (c === '[') {
+      i++;
+      const negate = src[i] === '^';
+      if (negate) i++;
+      if (src[i] === ']') return null;
+      chars = new Uint8Array(128);
+      let closed = false;
+      while (i < n) {
+        let a = src.charCodeAt(i);
+        if (a === 93 /* ] */) {
+          closed = true;
+          i++;
+          break;
+        }
+        if (a === 91 /* [ */) return null; // Python warns about nested sets; keep them on RE2
+        if (a === 92 /* \ */) {
+          a = src.charCodeAt(i + 1);
+          if (Number.isNaN(a) || isAlnum(a)) return null;
+          i++;
+        }
+        i++;
+        if (src[i] === '-' && i + 1 < n && src[i + 1] !== ']') {
+          const b = src.charCodeAt(i + 1);
+          if (b === 91 || b === 92) return null;
+          i += 2;
+          if (b < a) return null;
+          for (; a <= b; a++) chars[a] = 1;
+        } else chars[a] = 1;
+      }
+      if (!closed) return null;
+      if (negate) for (let k = 0; k < 128; k++) chars[k] = chars[k] ? 0 : 1;
+    } else if ('^|()[]{}*+?'.includes(c)) {
+      return null;
+    } else {
+      chars = literal(src.charCodeAt(i));
+      i++;
+    }
+    const q = src[i];
+    let min: 0 | 1 = 1;
+    let many = false;
+    if (q === '*' || q === '+' || q === '?') {
+      min = q === '+' ? 1 : 0;
+      many = q !== '?';
+      i++;
+      if (src[i] === '*' || src[i] === '+' || src[i] === '?' || src[i] === '{') return null;
+    }
+    items.push({ chars, min, many });
+    if (items.length > MAX_ITEMS) return null;
+  }
+  if (i !== n) return null;
+  return { start, end, items };
+}
+
+/**
+ * A lazily built DFA over ASCII for the simple patterns of `parseSimplePattern`, with Python's `re.search` semantics
+ * (`^` only at the start, `$` at the end or before a final \n, a match anywhere otherwise). A state is the set of
+ * items the match may continue with (bit j: item j is next, bit k: the whole pattern matched); each character costs
+ * one table look-up, so the time is linear in the value whatever the pattern. A value with a non-ASCII character goes
+ * to RE2 (`fallback`), so the two paths agree on every value; regex.test.ts checks them against each other.
+ */
+function asciiDfa(src: string, fallback: (value: string) => boolean): ((value: string) => boolean) | null {
+  const p = parseSimplePattern(src);
+  if (!p) return null;
+  const { items, start: anchored, end: dollar } = p;
+  const k = items.length;
+  const ACCEPT = 2 ** k;
+  // closure(j): j and, while item j may match nothing, the items after it (k: matched)
+  const closure: number[] = new Array(k + 1);
+  closure[k] = ACCEPT;
+  for (let j = k - 1; j >= 0; j--) closure[j] = (2 ** j + (items[j]!.min === 0 ? closure[j + 1]! : 0)) >>> 0;
+  const restart = anchored ? 0 : closure[0]!;
+  const ids = new Map<number, number>();
+  const sets: number[] = [];
+  let next = new Int32Array(128 * 64).fill(-1);
+  const stateOf = (set: number): number => {
+    let id = ids.get(set);
+    if (id === undefined) {
+      id = sets.length;
+      if (id >= MAX_STATES) return -2;
+      ids.set(set, id);
+      sets.push(set);
+      if (next.length < 128 * (id + 1)) {
+        const grown = new Int32Array(next.length * 2).fill(-1);
+        grown.set(next);
+        next = grown;
+      }
+    }
+    return id;
+  };
+  const accepting = (id: number) => sets[id]! >= ACCEPT;
+  const step = (id: number, c: number): number => {
+    const set = sets[id]!;
+    let out = restart;
+    for (let j = 0; j < k; j++) {
+      if (!(set & (2 ** j)) || !items[j]!.chars[c]) continue;
+      out |= closure[j + 1]!;
+      if (items[j]!.many) out |= 2 ** j;
+    }
+    // once matched (no $), the search has succeeded: keep the accepting bit
+    if (!dollar && set >= ACCEPT) out |= ACCEPT;
+    const to = stateOf(out);
+    if (to >= 0) next[id * 128 + c] = to;
+    return to;
+  };
+  const initial = stateOf(closure[0]!);
+  return (value: string) => {
+    let s = initial;
+    const n = value.length;
+    if (!dollar && accepting(s)) return true;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f) return fallback(value);
+      if (dollar && c === 10 && i === n - 1 && accepting(s)) return true;
+      let t = next[s * 128 + c]!;
+      if (t === -1) t = step(s, c);
+      if (t < 0) return fallback(value);
+      s = t;
+      if (!dollar && accepting(s)) return true;
+      if (anchored && sets[s] === 0) return false; // nothing left to match with
+    }
+    return accepting(s);
+  };
 }

@@ -8,9 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderDataDocs } from './docs.js';
 import { drift } from './drift.js';
-import { mergeProfiles, Profiler, toHopsworksStatistics } from './profile.js';
+import { HeavyHitters, mergeProfiles, Profiler, toHopsworksStatistics } from './profile.js';
 import { validateAndProfile } from './run.js';
-import { HyperLogLog, KllSketch, quantileSorted, sortFloat64 } from './sketch.js';
+import { H, HyperLogLog, hashInto, KllSketch, quantileSorted, sortFloat64 } from './sketch.js';
 import { suggestSuite } from './suggest.js';
 import { parseSuite, resolveParameters, suiteToGx1, suiteToHopsworks } from './suite.js';
 import { f64, str, table } from './testing/data.js';
@@ -111,6 +111,25 @@ describe('sketches', () => {
       const got = sortFloat64(Float64Array.from(a));
       expect(Array.from(got).every((x, i) => Object.is(x, want[i]))).toBe(true);
     }
+    // inputs already in order (an id column) or nearly so: -0 after +0, NaN anywhere, equal runs
+    for (const a of [
+      [1, 2, 3, 4],
+      [1, 1, 2, 2],
+      [-1, -0, 0, 1],
+      [-1, 0, -0, 1],
+      [1, Number.NaN, 2],
+      [Number.NaN, 1, 2],
+      [1, 2, Number.NaN],
+      Array.from({ length: 70_000 }, (_, i) => i),
+      Array.from({ length: 70_000 }, (_, i) => (i === 69_999 ? -1 : i)),
+    ]) {
+      const want = Float64Array.from(a).sort();
+      const got = sortFloat64(Float64Array.from(a));
+      expect(
+        Array.from(got).every((x, i) => Object.is(x, want[i])),
+        JSON.stringify(a.slice(0, 5)),
+      ).toBe(true);
+    }
     // a subarray is sorted in place without touching its neighbours
     const whole = Float64Array.from({ length: 10_000 }, () => r());
     const copy = Float64Array.from(whole);
@@ -160,6 +179,55 @@ describe('sketches', () => {
     const small = new HyperLogLog();
     for (let i = 0; i < 1000; i++) small.add(i);
     expect(Math.abs(small.estimate() - 1000)).toBeLessThan(20);
+  });
+});
+
+describe('HeavyHitters', () => {
+  // the weighted Misra-Gries step on a Map, updated in place: what HeavyHitters must hold, in the same order
+  function reference(h: Map<unknown, number>, k: unknown, c: number, capacity: number) {
+    const have = h.get(k);
+    if (have !== undefined) return void h.set(k, have + c);
+    if (h.size < capacity) return void h.set(k, c);
+    let least = c;
+    for (const v of h.values()) if (v < least) least = v;
+    for (const [kk, cc] of h) {
+      if (cc <= least) h.delete(kk);
+      else h.set(kk, cc - least);
+    }
+    if (c > least) h.set(k, c - least);
+  }
+  it('holds the same counters in the same order as the Map version, on skewed and unique streams', () => {
+    const r = rng(11);
+    for (const [capacity, distinct, skew] of [
+      [10, 1_000_000, 0],
+      [10, 30, 2],
+      [200, 5000, 1.5],
+      [3, 8, 1],
+    ] as const) {
+      const mine = new HeavyHitters(capacity);
+      const ref = new Map<unknown, number>();
+      for (let i = 0; i < 20_000; i++) {
+        const u = Math.floor(distinct * r() ** (skew + 1));
+        const k = i % 3 === 0 ? u : i % 3 === 1 ? `s${u}` : u === 0 ? -0 : u + 0.5;
+        const c = i % 7 === 0 ? 1 + Math.floor(r() * 5) : 1;
+        hashInto(k === 0 ? 0 : k);
+        expect(H.h1).toBeTypeOf('number');
+        mine.add(k === 0 ? 0 : k, c);
+        reference(ref, k, c, capacity);
+        if (i % 997 === 0) expect(mine.entries()).toEqual([...ref.entries()]);
+      }
+      expect(mine.entries()).toEqual([...ref.entries()]);
+      expect(mine.size).toBe(ref.size);
+      for (const [k, c] of ref) expect(mine.get(k)).toBe(c);
+      expect(mine.get('absent')).toBeUndefined();
+    }
+  });
+  it('grows past its capacity when a merge sets more counters', () => {
+    const entries = Array.from({ length: 100 }, (_, i): [unknown, number] => [`k${i}`, 100 - i]);
+    const h = HeavyHitters.from(entries, 10);
+    expect(h.entries()).toEqual(entries);
+    h.set('k5', 1);
+    expect(h.get('k5')).toBe(1);
   });
 });
 
