@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvChecker, CsvFallback } from './csv-check.js';
+import { CsvChecker, CsvFallback, tsMillis } from './csv-check.js';
 
 const cols = [
   { valueType: 'INT64' as const, required: true },
@@ -82,5 +82,51 @@ describe('CSV fast-path check', () => {
         rest = data.subarray(done);
       }
     }).toThrow(/line 4/);
+  });
+
+  it('keeps the event-time range: every accepted form read as Postgres reads it in UTC', () => {
+    // Random instants written in every form the check accepts; each must read back to the instant it was made from.
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pad = (v: number, n = 2) => String(Math.abs(v)).padStart(n, '0');
+    for (let k = 0; k < 2000; k++) {
+      const ms = Date.UTC(1000 + rnd(9000), rnd(12), 1 + rnd(28), rnd(24), rnd(60), rnd(60), rnd(1000));
+      const off = (rnd(2) ? 1 : -1) * (rnd(15) * 60 + rnd(60));
+      const local = new Date(ms + off * 60_000);
+      const date = `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
+      const hm = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}`;
+      const frac = String(local.getUTCMilliseconds()).padStart(3, '0');
+      const sign = off < 0 ? '-' : '+';
+      const oh = pad(Math.trunc(Math.abs(off) / 60));
+      const om = pad(Math.abs(off) % 60);
+      const sec = `${hm}:${pad(local.getUTCSeconds())}`;
+      const forms: [string, number][] = [
+        [`${date}T${sec}.${frac}${sign}${oh}:${om}`, ms],
+        [`${date} ${sec}.${frac}${sign}${oh}${om}`, ms],
+        [`${date}T${sec}.${frac}Z`, ms + off * 60_000],
+        [`${date}T${sec}.${frac.replace(/0+$/, '') || '0'}`, ms + off * 60_000],
+        [`${date}T${sec}`, ms + off * 60_000 - local.getUTCMilliseconds()],
+        [
+          `${date} ${hm}${sign}${oh}`,
+          ms - local.getUTCMilliseconds() - local.getUTCSeconds() * 1000 + (Math.abs(off) % 60) * 60_000 * (off < 0 ? -1 : 1),
+        ],
+        [date, Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate())],
+      ];
+      for (const [text, want] of forms) {
+        expect(verdict(`${HEADER}\n1,${text},,,,,,\n`), text).toBe('ok');
+        expect(tsMillis(Buffer.from(text), 0, text.length), text).toBe(want);
+      }
+    }
+    const c = new CsvChecker(cols.map((x, i) => ({ ...x, range: i === 1 })));
+    c.check(
+      Buffer.from(`${HEADER}\n1,2024-01-02T00:00:00+01:00,,,,,,\n2,2023-12-31T23:30:00Z,,,,,,2000-01-01\n3,2024-01-01,,,,,,\n`),
+      true,
+    );
+    expect(new Date(c.minMillis).toISOString()).toBe('2023-12-31T23:30:00.000Z');
+    expect(new Date(c.maxMillis).toISOString()).toBe('2024-01-01T23:00:00.000Z');
+    expect(Number.isNaN(new CsvChecker(cols.map((x, i) => ({ ...x, range: i === 7 }))).minMillis)).toBe(true);
   });
 });

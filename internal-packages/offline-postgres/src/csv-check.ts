@@ -181,6 +181,46 @@ function tsOk(b: Buffer, s: number, e: number): boolean {
   return om >= 0 && om <= 59;
 }
 
+/**
+ * The instant of a timestamp that tsOk accepted, in milliseconds since the epoch, as Postgres stores it with the
+ * session in UTC (no offset: UTC; a date alone: midnight). Exact: tsOk allows at most millisecond precision.
+ */
+export function tsMillis(b: Buffer, s: number, e: number): number {
+  const y = digits(b, s, 4);
+  const mo = digits(b, s + 5, 2);
+  const d = digits(b, s + 8, 2);
+  let h = 0;
+  let mi = 0;
+  let sec = 0;
+  let ms = 0;
+  let i = s + 10;
+  if (i < e && (b[i] === 84 || b[i] === 32)) {
+    h = digits(b, i + 1, 2);
+    mi = digits(b, i + 4, 2);
+    i += 6;
+    if (b[i] === 58) {
+      sec = digits(b, i + 1, 2);
+      i += 3;
+      if (b[i] === 46) {
+        i++;
+        let scale = 100;
+        for (; i < e && isDigit(b[i]); i++, scale /= 10) ms += ((b[i] as number) - C0) * scale;
+      }
+    }
+  }
+  let offset = 0;
+  if (i < e && b[i] !== 90) {
+    const sign = b[i] === 45 ? -1 : 1;
+    const oh = digits(b, i + 1, 2);
+    i += 3;
+    if (i < e && b[i] === 58) i++;
+    const om = i < e ? digits(b, i, 2) : 0;
+    offset = sign * (oh * 60 + om) * 60_000;
+  }
+  // Date.UTC maps years 0-99 to 1900-1999; tsOk only lets years from 1000 through.
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offset;
+}
+
 /** Whether an unquoted field's bytes [s, e) are a value both paths read the same way. */
 function fieldOk(kind: K, b: Buffer, s: number, e: number): boolean {
   switch (kind) {
@@ -205,6 +245,8 @@ function fieldOk(kind: K, b: Buffer, s: number, e: number): boolean {
 export interface CsvCheckColumn {
   valueType: ValueTypeName;
   required: boolean;
+  /** Keep the smallest and largest instant of this (timestamp) column: CsvChecker.minMillis / maxMillis. */
+  range?: boolean;
 }
 
 /**
@@ -218,7 +260,11 @@ export class CsvChecker {
   private eol = 0;
   private line = 1;
   private header = true;
+  private readonly rangeField: number;
   records = 0;
+  /** The range column's smallest and largest instant so far (ms since the epoch; NaN while it has no value). */
+  minMillis = Number.NaN;
+  maxMillis = Number.NaN;
 
   constructor(columns: CsvCheckColumn[]) {
     this.kinds = columns.map((c) => {
@@ -227,6 +273,8 @@ export class CsvChecker {
       return k;
     });
     this.required = columns.map((c) => c.required);
+    this.rangeField = columns.findIndex((c) => c.range);
+    if (this.rangeField >= 0 && this.kinds[this.rangeField] !== K.TS) throw new Error('a range column must be a timestamp');
   }
 
   private fail(reason: string): never {
@@ -287,6 +335,12 @@ export class CsvChecker {
             if (i === pos) {
               if (this.required[field]) this.fail('an empty required field');
             } else if (!fieldOk(kind, b, pos, i)) this.fail(`a value the slow path must judge (column ${field + 1})`);
+            else if (field === this.rangeField) {
+              const t = tsMillis(b, pos, i);
+              // NaN (no value yet) compares false, so the first value sets both.
+              if (!(t >= this.minMillis)) this.minMillis = t;
+              if (!(t <= this.maxMillis)) this.maxMillis = t;
+            }
           }
           pos = i;
         }
@@ -340,6 +394,11 @@ export class CsvCheckStream extends Transform {
 
   get records(): number {
     return this.checker.records;
+  }
+
+  /** The range column's smallest and largest instant (see CsvCheckColumn.range), NaN when it had no value. */
+  get range(): { min: number; max: number } {
+    return { min: this.checker.minMillis, max: this.checker.maxMillis };
   }
 
   private run(data: Buffer, final: boolean): void {

@@ -125,6 +125,36 @@ describe('CSV fast path (bytes to COPY)', () => {
     expect(Number((await summary(slow.stagingTable))?.all_frozen)).toBe(0);
   });
 
+  it("keeps the event-time range while checking, equal to Postgres' min and max of what it stored", async () => {
+    const forms = (i: number) => {
+      const d = `20${String(10 + (i % 15))}-${String(1 + ((i * 7) % 12)).padStart(2, '0')}-${String(1 + ((i * 13) % 28)).padStart(2, '0')}`;
+      const t = `${String((i * 5) % 24).padStart(2, '0')}:${String((i * 11) % 60).padStart(2, '0')}`;
+      const off = `${i % 2 ? '+' : '-'}${String(i % 15).padStart(2, '0')}`;
+      return [d, `${d} ${t}`, `${d}T${t}:07.5Z`, `${d}T${t}:59${off}:30`, `${d}T${t}${off}`, `${d} ${t}:00.123${off}45`][i % 6];
+    };
+    const rows = Array.from({ length: 5000 }, (_v, i) => `${i},${forms(i)},1,t,a`).join('\n');
+    const staged = await stageCsvFile(store, vv, 'range', file('range.csv', `user_id,ts,x,ok,s\n${rows}\n`), [
+      'user_id',
+      'ts',
+      'x',
+      'ok',
+      's',
+    ]);
+    if (!staged) throw new Error('the clean file fell back to the slow path');
+    const { rows: got } = await pool.query<{ n: string; lo: Date; hi: Date }>(
+      `SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM "${fresh.schema}"."${staged.stagingTable}"`,
+    );
+    expect(staged.rows).toBe(5000);
+    expect(Number(got[0]?.n)).toBe(5000);
+    expect(staged.minEventTime?.toISOString()).toBe(got[0]?.lo.toISOString());
+    expect(staged.maxEventTime?.toISOString()).toBe(got[0]?.hi.toISOString());
+    expect(await store.getIngestion('range')).toMatchObject({
+      rowCount: 5000,
+      minEventTime: got[0]?.lo,
+      maxEventTime: got[0]?.hi,
+    });
+  });
+
   it('stops at a value it cannot vouch for, anywhere in the file, and leaves nothing behind', async () => {
     const cols = ['user_id', 'ts', 'x', 'ok', 's'];
     const bad = file('bad.csv', 'user_id,ts,x,ok,s\n1,2021-01-01,1,t,a\nabc,2021-01-01,1,t,a\n');
@@ -149,6 +179,6 @@ describe('CSV fast path (bytes to COPY)', () => {
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
       [fresh.schema],
     );
-    expect(left[0].n).toBe(4); // only 'fast', 'slow', 'frozen' and 'not-frozen' from the tests above
+    expect(left[0].n).toBe(5); // only 'fast', 'slow', 'frozen', 'not-frozen' and 'range' from the tests above
   });
 });

@@ -4,8 +4,8 @@
  * Postgres reads exactly as the slow path (JS coercion) would store it. When the check cannot vouch for a value, or
  * Postgres refuses one anyway, the fast path stops, leaves nothing behind, and the caller ingests the file on the
  * slow path, which gives the verdict (the value, or an error naming its line and column). So both paths give every
- * value the same verdict, wherever it is in the file. Row count and event-time range come from one scan of the
- * staging table afterwards, in the transaction that created and filled it. Memory is one read buffer.
+ * value the same verdict, wherever it is in the file. The row count is COPY's, the event-time range the check's (it
+ * reads every event time anyway), so the table is not scanned again. Memory is one read buffer.
  *
  * Not eligible at all (the caller goes straight to the slow path): a header that is not exactly the view's columns,
  * list or bytes columns, a byte-order mark, or a first MB whose values the check already cannot vouch for.
@@ -109,7 +109,7 @@ function checkColumns(vv: ViewVersion, header: string[]): CsvCheckColumn[] {
   return header.map((h) => {
     const c = cols.get(h);
     if (!c) throw new Error(`column ${h} is not in the view`);
-    return { valueType: c.valueType, required: Boolean(c.required) };
+    return { valueType: c.valueType, required: Boolean(c.required), range: h === vv.spec.timestampField };
   });
 }
 
@@ -144,23 +144,21 @@ export async function stageCsvFile(
     await client.query('BEGIN');
     await store.createStagingTable(client, vv, staging);
     const counter = new LineCounter(opts.onProgress);
-    await pipeline(
-      createReadStream(path, { highWaterMark: 1 << 20 }),
-      new CsvCheckStream(checkColumns(vv, header)),
-      counter,
-      client.query(
-        copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, FREEZE true)`),
-      ),
+    const check = new CsvCheckStream(checkColumns(vv, header));
+    const copy = client.query(
+      copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, FREEZE true)`),
     );
-    const ts = ident(vv.spec.timestampField);
-    const { rows } = await client.query<{ n: string; lo: Date | null; hi: Date | null }>(
-      `SELECT count(*) AS n, min(${ts}) AS lo, max(${ts}) AS hi FROM ${t(staging)}`,
-    );
-    const n = Number(rows[0]?.n ?? 0);
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), check, counter, copy);
+    // Row count and event-time range without scanning the table again: COPY counts the rows it stored, and the check,
+    // which read every event time to vouch for it, kept the smallest and largest instant (Postgres' own reading of
+    // the value, in UTC). The two counts must agree, or the slow path decides.
+    const n = copy.rowCount;
+    if (n !== check.records) throw new CsvFallback(1, `COPY stored ${n} rows where the check read ${check.records}`);
     if (n === 0) throw new CsvFallback(1, 'no rows (the slow path says so)');
     opts.onProgress?.(n);
-    const lo = rows[0]?.lo ?? null;
-    const hi = rows[0]?.hi ?? null;
+    const { min, max } = check.range;
+    const lo = Number.isNaN(min) ? null : new Date(min);
+    const hi = Number.isNaN(max) ? null : new Date(max);
     await client.query(
       `UPDATE ${t('ingestions')} SET status = 'staged', row_count = $2, min_event_time = $3, max_event_time = $4 WHERE id = $1`,
       [ingestionId, n, lo, hi],
