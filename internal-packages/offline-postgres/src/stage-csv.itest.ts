@@ -97,34 +97,6 @@ describe('CSV fast path (bytes to COPY)', () => {
     expect(Number.isNaN(a[2].x)).toBe(true);
   });
 
-  it('writes its rows frozen: every page of the staging table is all-visible and all-frozen, none to revisit', async () => {
-    const rows = Array.from({ length: 30_000 }, (_v, i) => `${i},2021-01-01T00:00:00Z,${i / 2},t,row${i}`).join('\n');
-    const staged = await stageCsvFile(store, vv, 'frozen', file('frozen.csv', `user_id,ts,x,ok,s\n${rows}\n`), [
-      'user_id',
-      'ts',
-      'x',
-      'ok',
-      's',
-    ]);
-    if (!staged) throw new Error('the clean file fell back to the slow path');
-    expect(staged.rows).toBe(30_000);
-    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
-    const summary = async (t: string) =>
-      (
-        await pool.query<{ pages: number; all_visible: string; all_frozen: string }>(
-          `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS pages, all_visible, all_frozen FROM pg_visibility_map_summary($1::regclass)`,
-          [`"${fresh.schema}"."${t}"`],
-        )
-      ).rows[0];
-    const s = await summary(staged.stagingTable);
-    expect(Number(s?.pages)).toBeGreaterThan(100);
-    expect(Number(s?.all_frozen)).toBe(Number(s?.pages));
-    expect(Number(s?.all_visible)).toBe(Number(s?.pages));
-    // The batch path's rows are not frozen: the check above can fail.
-    const slow = await store.stage(vv, 'not-frozen', [textBatch(`user_id,ts,x,ok,s\n${rows}\n`)]);
-    expect(Number((await summary(slow.stagingTable))?.all_frozen)).toBe(0);
-  });
-
   it("keeps the event-time range while checking, equal to Postgres' min and max of what it stored", async () => {
     const forms = (i: number) => {
       const d = `20${String(10 + (i % 15))}-${String(1 + ((i * 7) % 12)).padStart(2, '0')}-${String(1 + ((i * 13) % 28)).padStart(2, '0')}`;
@@ -179,6 +151,6 @@ describe('CSV fast path (bytes to COPY)', () => {
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
       [fresh.schema],
     );
-    expect(left[0].n).toBe(5); // only 'fast', 'slow', 'frozen', 'not-frozen' and 'range' from the tests above
+    expect(left[0].n).toBe(3); // only 'fast', 'slow' and 'range' from the tests above
   });
 });

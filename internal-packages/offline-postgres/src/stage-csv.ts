@@ -137,16 +137,13 @@ export async function stageCsvFile(
   let released = false;
   try {
     await client.query(`SET TIME ZONE 'UTC'`);
-    // The staging table is created and filled in one transaction: a crash or an error at any point leaves no table,
-    // and COPY can write its rows frozen (FREEZE: already visible to all, no hint bits to set), so the scans that
-    // follow (the count below, the profile sample, the commit's CHECK and index build) read the pages without
-    // dirtying every one of them again.
+    // The staging table is created and filled in one transaction: a crash or an error at any point leaves no table.
     await client.query('BEGIN');
     await store.createStagingTable(client, vv, staging);
     const counter = new LineCounter(opts.onProgress);
     const check = new CsvCheckStream(checkColumns(vv, header));
     const copy = client.query(
-      copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, FREEZE true)`),
+      copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`),
     );
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), check, counter, copy);
     // Row count and event-time range without scanning the table again: COPY counts the rows it stored, and the check,
