@@ -2,6 +2,9 @@
  * Column access over Arrow record batches. Each referenced column of a batch is read once into a flat view shared by
  * every expectation and the profiler: a validity mask (null AND NaN count as missing, as pandas does), and either a
  * Float64Array (numbers, booleans, dates/timestamps as epoch milliseconds) or a JS array (strings, other types).
+ * A string column held in one Utf8 buffer also offers its UTF-8 bytes (`utf8`), and makes its JS strings only when
+ * something asks for `vals`: the profile and the simple-regex test read the bytes, so a column only they read
+ * never becomes a million strings.
  */
 import * as arrow from 'apache-arrow';
 
@@ -20,8 +23,23 @@ export interface Col {
   valid: Uint8Array;
   /** number / boolean (0/1) / date (epoch ms) columns. */
   nums: Float64Array | null;
-  /** string / other columns (undefined entries where missing). */
-  vals: unknown[] | null;
+  /** string / other columns (undefined entries where missing); for a `utf8` column, made on first read. */
+  readonly vals: unknown[] | null;
+  /** A string column's UTF-8 bytes, when the batch holds the column in one Utf8 buffer: see Utf8View. */
+  utf8: Utf8View | null;
+  /** Whether `vals` exists already (reading it costs nothing more). */
+  readonly madeVals: boolean;
+}
+
+/**
+ * A string column's values as UTF-8: value i is `bytes[offsets[i], offsets[i + 1])` (offsets are per row, absolute in
+ * `bytes`; a missing value's range is whatever Arrow holds there, read `valid` first). `ascii`: every byte < 0x80,
+ * so each byte is one UTF-16 code unit and bytes compare as the strings do.
+ */
+export interface Utf8View {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  ascii: boolean;
 }
 
 const T = arrow.Type;
@@ -96,47 +114,102 @@ function fastNumeric(v: arrow.Vector, nums: Float64Array, valid: Uint8Array): bo
 
 const decoder = new TextDecoder();
 
-/** Utf8 chunks: decode the whole data buffer once and cut it by offsets (ASCII), else decode value by value. */
-function fastStrings(v: arrow.Vector, vals: unknown[], valid: Uint8Array): boolean {
-  let pos = 0;
-  for (const d of v.data) {
-    if (d.type.typeId !== T.Utf8) return false;
-    const offsets = d.valueOffsets as Int32Array;
-    const bytes = d.values as Uint8Array;
-    const n = d.length;
-    const bitmap = d.nullCount > 0 ? d.nullBitmap : undefined;
-    const off = d.offset;
-    const start = offsets[0]!;
-    const end = offsets[n]!;
-    let ascii = true;
-    for (let b = start; b < end; b++) {
-      if (bytes[b]! > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    const all = ascii ? Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1') : '';
+/** Value i of a Utf8View as a JS string. */
+export function utf8At(u: Utf8View, i: number): string {
+  const s = u.offsets[i]!;
+  const e = u.offsets[i + 1]!;
+  return u.ascii
+    ? Buffer.from(u.bytes.buffer, u.bytes.byteOffset + s, e - s).toString('latin1')
+    : decoder.decode(u.bytes.subarray(s, e));
+}
+
+/** Whether every byte of b[start, end) is below 0x80: four at a time over the aligned middle. */
+export function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  for (; i < end && (b.byteOffset + i) & 3; i++) if (b[i]! > 0x7f) return false;
+  const words = (end - i) >> 2;
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    let any = 0;
+    for (let j = 0; j < words; j++) any |= w[j]!;
+    if (any & 0x80808080) return false;
+    i += words * 4;
+  }
+  for (; i < end; i++) if (b[i]! > 0x7f) return false;
+  return true;
+}
+
+/** A one-chunk Utf8 column: its validity now, its bytes as a view, its strings on first read of `vals`. */
+function utf8Column(col: ColData, v: arrow.Vector, valid: Uint8Array): boolean {
+  if (v.data.length !== 1 || v.data[0]!.type.typeId !== T.Utf8) return false;
+  const d = v.data[0]!;
+  const offsets = d.valueOffsets as Int32Array;
+  const bytes = d.values as Uint8Array;
+  const n = d.length;
+  const bitmap = d.nullCount > 0 ? d.nullBitmap : undefined;
+  const off = d.offset;
+  if (bitmap) {
     for (let i = 0; i < n; i++) {
       const bit = off + i;
-      if (bitmap && !((bitmap[bit >> 3]! >> (bit & 7)) & 1)) {
-        valid[pos + i] = 0;
-        continue;
-      }
-      valid[pos + i] = 1;
-      vals[pos + i] = ascii
+      valid[i] = (bitmap[bit >> 3]! >> (bit & 7)) & 1;
+    }
+  } else valid.fill(1);
+  const start = offsets[0]!;
+  const end = offsets[n]!;
+  const ascii = isAscii(bytes, start, end);
+  col.utf8 = { bytes, offsets: offsets.subarray(0, n + 1), ascii };
+  col.lazy = () => {
+    const vals = new Array<unknown>(n);
+    // ASCII: decode the whole buffer once and cut it by offsets (slices share it), else value by value
+    const all = ascii ? Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1') : '';
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) continue;
+      vals[i] = ascii
         ? all.slice(offsets[i]! - start, offsets[i + 1]! - start)
         : decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
     }
-    pos += n;
-  }
+    return vals;
+  };
   return true;
+}
+
+/** Col with `vals` made on first read (utf8 columns) or at once (the others). */
+class ColData implements Col {
+  nums: Float64Array | null = null;
+  utf8: Utf8View | null = null;
+  lazy: (() => unknown[]) | null = null;
+  private made: unknown[] | null = null;
+  /** Whether `vals` has been made (reading one value then costs nothing). */
+  get madeVals(): boolean {
+    return this.made !== null;
+  }
+  constructor(
+    readonly name: string,
+    readonly kind: ColKind,
+    readonly length: number,
+    readonly dtype: string,
+    readonly arrowType: string,
+    readonly integer: boolean,
+    readonly valid: Uint8Array,
+  ) {}
+  get vals(): unknown[] | null {
+    if (this.made === null && this.lazy !== null) {
+      this.made = this.lazy();
+      this.lazy = null;
+    }
+    return this.made;
+  }
+  set vals(v: unknown[] | null) {
+    this.made = v;
+    this.lazy = null;
+  }
 }
 
 export function readColumn(name: string, v: arrow.Vector): Col {
   const n = v.length;
   const { kind, dtype, integer } = dtypeOf(v.type);
   const valid = new Uint8Array(n);
-  const col: Col = { name, kind, length: n, dtype, arrowType: String(v.type), integer, valid, nums: null, vals: null };
+  const col = new ColData(name, kind, n, dtype, String(v.type), integer, valid);
   if (kind === 'number' || kind === 'boolean' || kind === 'date') {
     const nums = new Float64Array(n);
     col.nums = nums;
@@ -155,9 +228,9 @@ export function readColumn(name: string, v: arrow.Vector): Col {
     }
     return col;
   }
+  if (kind === 'string' && utf8Column(col, v, valid)) return col;
   const vals = new Array<unknown>(n);
   col.vals = vals;
-  if (kind === 'string' && fastStrings(v, vals, valid)) return col;
   let i = 0;
   for (const x of v) {
     if (x === null || x === undefined) {
@@ -197,8 +270,13 @@ export function valueAt(col: Col, i: number): unknown {
     case 'date':
       return new Date(col.nums![i]!).toISOString();
     default:
-      return col.vals![i];
+      return col.utf8 && col.kind === 'string' ? stringAt(col, i) : col.vals![i];
   }
+}
+
+/** Value i of a string column (present), without making the column's other strings. */
+export function stringAt(col: Col, i: number): string {
+  return col.utf8 && !col.madeVals ? utf8At(col.utf8, i) : (col.vals![i] as string);
 }
 
 /** A value usable as a Map key / set member: numbers, strings, booleans; dates as ISO strings. */

@@ -6,7 +6,7 @@ import { invalidSpec } from '@strata/core';
 import { type BatchView, type Col, keyAt, toEpochMs, valueAt } from './columns.js';
 import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
-import { pyRegex } from './regex.js';
+import { type PyRegex, pyRegex } from './regex.js';
 
 export type ResultFormat = 'BOOLEAN_ONLY' | 'BASIC' | 'SUMMARY' | 'COMPLETE';
 
@@ -245,6 +245,22 @@ function mostlySuccess(considered: number, unexpected: number, mostly: number): 
   return (considered - unexpected) / considered >= mostly;
 }
 
+/** Per-row tests that read a column's bytes: cheaper than a memo look-up, which would need the value's string. */
+const noMemo = new WeakSet<(i: number) => boolean>();
+
+/** The regex test of a column that has its UTF-8 bytes, on the bytes (true = unexpected when `unexpectedIfNot`). */
+function utf8Test(col: Col, rx: PyRegex, unexpectedIfNot: boolean): ((i: number) => boolean) | undefined {
+  const u = col.utf8;
+  const f = rx.testUtf8;
+  if (!u || !f || col.kind !== 'string') return undefined;
+  const { bytes, offsets } = u;
+  const test = unexpectedIfNot
+    ? (i: number) => !f(bytes, offsets[i]!, offsets[i + 1]!)
+    : (i: number) => f(bytes, offsets[i]!, offsets[i + 1]!);
+  noMemo.add(test);
+  return test;
+}
+
 /**
  * A column map expectation: `prepare(col)` returns a per-row test (true = unexpected) applied to present values only;
  * missing values (null/NaN) are neither expected nor unexpected, and `mostly` counts over present values (GE).
@@ -271,7 +287,7 @@ function columnMap(
       const col = b.col(column);
       const raw = prepare(col, b);
       let test = raw;
-      if (memoOn && col.kind === 'string') {
+      if (memoOn && col.kind === 'string' && !noMemo.has(raw)) {
         const vals = col.vals as string[];
         test = (i) => {
           const v = vals[i]!;
@@ -776,11 +792,11 @@ const REGISTRY: Record<string, Factory> = {
   },
   expect_column_values_to_match_regex: (kw, o, where) => {
     const rx = pyRegex(K.str(kw, 'regex', where), `${where}.kwargs.regex`);
-    return columnMap(kw, o, where, (col) => (i) => !rx.test(asText(col, i)), true);
+    return columnMap(kw, o, where, (col) => utf8Test(col, rx, true) ?? ((i) => !rx.test(asText(col, i))), true);
   },
   expect_column_values_to_not_match_regex: (kw, o, where) => {
     const rx = pyRegex(K.str(kw, 'regex', where), `${where}.kwargs.regex`);
-    return columnMap(kw, o, where, (col) => (i) => rx.test(asText(col, i)), true);
+    return columnMap(kw, o, where, (col) => utf8Test(col, rx, false) ?? ((i) => rx.test(asText(col, i))), true);
   },
   expect_column_values_to_match_regex_list: (kw, o, where) => {
     const rxs = K.strList(kw, 'regex_list', where).map((r) => pyRegex(r, `${where}.kwargs.regex_list`));

@@ -7,7 +7,18 @@ import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
-import { H, HyperLogLog, hashInto, type KllJSON, KllSketch, Moments, type MomentsJSON, sortFloat64 } from './sketch.js';
+import {
+  countingSort,
+  H,
+  HyperLogLog,
+  hashAscii,
+  hashInto,
+  type KllJSON,
+  KllSketch,
+  Moments,
+  type MomentsJSON,
+  sortFloat64,
+} from './sketch.js';
 
 export interface ProfilerOptions {
   /** Distinct values counted exactly (with frequencies) per column before a HyperLogLog takes over. Default 10000. */
@@ -81,6 +92,8 @@ export interface Profile {
 
 /** Present values of the batch being profiled (reused from batch to batch; the sketch copies what it keeps). */
 let scratch = new Float64Array(0);
+/** Integer batches spanning fewer values than this are sorted by counting. */
+const COUNTING_RANGE = 1 << 16;
 
 /** Below this many present values per batch, numbers go one by one (the result is then the same for any batching). */
 const SORTED_RUN_MIN = 1024;
@@ -201,10 +214,94 @@ export class HeavyHitters {
     this.n = w;
     if (c > least) this.append(k, c - least, hash, this.slotOf(k, hash));
   }
+  /**
+   * Adds c to the counter of the ASCII value b[s, e) (hashes just left in H by `hashAscii`) when it has one, and says
+   * whether it did; if not, the caller calls `add` with the value's string (made only then).
+   */
+  bumpAscii(b: Uint8Array, s: number, e: number, c: number): boolean {
+    const hash = H.h1 | 0;
+    let slot = hash & this.mask;
+    const n = e - s;
+    for (;;) {
+      const at = this.slots[slot]!;
+      if (at < 0) return false;
+      if (this.hashes[at] === hash) {
+        const k = this.keys[at];
+        if (typeof k === 'string' && sameAscii(k, b, s, n)) {
+          this.counts[at]! += c;
+          return true;
+        }
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
   entries(): [unknown, number][] {
     const out: [unknown, number][] = [];
     for (let i = 0; i < this.n; i++) out.push([this.keys[i], this.counts[i]!]);
     return out;
+  }
+}
+
+/** Whether string k is the ASCII bytes b[s, s + n). */
+function sameAscii(k: string, b: Uint8Array, s: number, n: number): boolean {
+  if (k.length !== n) return false;
+  for (let j = 0; j < n; j++) if (k.charCodeAt(j) !== b[s + j]) return false;
+  return true;
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+}
+
+/** -1, 0, 1 as the ASCII bytes a[s, e) compare with the bytes `b` (UTF-8): the order of the strings they encode. */
+function compareBytes(a: Uint8Array, s: number, e: number, b: Uint8Array): number {
+  const n = Math.min(e - s, b.length);
+  for (let j = 0; j < n; j++) {
+    const d = a[s + j]! - b[j]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return e - s < b.length ? -1 : e - s > b.length ? 1 : 0;
+}
+
+/**
+ * The strings of a column's exact phase, found by their ASCII bytes: each distinct value becomes a JS string once,
+ * and the frequency table is then updated with that same string (whose hash the engine keeps), not a new one per row.
+ */
+class AsciiInterner {
+  private keys: string[] = [];
+  private hashes = new Int32Array(16);
+  private slots = new Int32Array(32).fill(-1);
+  private mask = 31;
+  /** The string of b[s, e), whose hashes `hashAscii` has just left in H (`text` makes it when it is new). */
+  get(b: Uint8Array, s: number, e: number, text: (s: number, e: number) => string): string {
+    const hash = H.h1 | 0;
+    const n = e - s;
+    let slot = hash & this.mask;
+    for (;;) {
+      const at = this.slots[slot]!;
+      if (at < 0) break;
+      if (this.hashes[at] === hash && sameAscii(this.keys[at]!, b, s, n)) return this.keys[at]!;
+      slot = (slot + 1) & this.mask;
+    }
+    const k = text(s, e);
+    const i = this.keys.length;
+    this.keys.push(k);
+    if (i >= this.hashes.length) {
+      const grown = new Int32Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[i] = hash;
+    if (2 * (i + 1) > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+      this.mask = this.slots.length - 1;
+      for (let j = 0; j <= i; j++) {
+        let t = this.hashes[j]! & this.mask;
+        while (this.slots[t]! >= 0) t = (t + 1) & this.mask;
+        this.slots[t] = j;
+      }
+    } else this.slots[slot] = i;
+    return k;
   }
 }
 
@@ -224,6 +321,12 @@ class ColumnStats {
   len: Moments | null = null;
   minS: string | null = null;
   maxS: string | null = null;
+  /** minS / maxS as UTF-8 (for comparing bytes), and the strings they were made from. */
+  private minB: Uint8Array | null = null;
+  private maxB: Uint8Array | null = null;
+  private minBOf: string | null = null;
+  private maxBOf: string | null = null;
+  private interner: AsciiInterner | null = null;
   constructor(
     readonly name: string,
     public kind: ColKind,
@@ -260,11 +363,17 @@ class ColumnStats {
   }
   update(col: Col): void {
     this.count += col.length;
-    const { valid, nums, vals } = col;
+    const { valid, nums } = col;
     if (nums) {
       this.updateNumbers(col, nums, valid);
       return;
     }
+    // on the bytes unless something (an expectation) has already made the column's strings, which are then cheaper
+    if (col.kind === 'string' && col.utf8?.ascii && !col.madeVals) {
+      this.updateAscii(col.utf8.bytes, col.utf8.offsets, valid, col.length);
+      return;
+    }
+    const vals = col.vals;
     for (let i = 0; i < col.length; i++) {
       if (!valid[i]) {
         this.nulls++;
@@ -281,6 +390,55 @@ class ColumnStats {
     }
   }
   /**
+   * An ASCII string column, on its bytes: the same statistics as from its strings (lengths, min / max in the same
+   * order, the same hashes and counters), but a JS string only for each distinct value while counting exactly, and
+   * for a new min, max or top-value counter after that.
+   */
+  private updateAscii(bytes: Uint8Array, offsets: Int32Array, valid: Uint8Array, n: number): void {
+    const len = this.len!;
+    // the strings this needs are cut from one decoding of the batch's bytes, made on first need
+    const start = offsets[0]!;
+    let all: string | null = null;
+    const text = (s: number, e: number): string => {
+      all ??= latin1(bytes, start, offsets[n]!);
+      return all.slice(s - start, e - start);
+    };
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) {
+        this.nulls++;
+        continue;
+      }
+      const s = offsets[i]!;
+      const e = offsets[i + 1]!;
+      len.add(e - s);
+      if (this.minS === null || compareBytes(bytes, s, e, this.minBytes()) < 0) this.minS = text(s, e);
+      if (this.maxS === null || compareBytes(bytes, s, e, this.maxBytes()) > 0) this.maxS = text(s, e);
+      hashAscii(bytes, s, e);
+      if (this.freq) {
+        this.interner ??= new AsciiInterner();
+        this.addKey(this.interner.get(bytes, s, e, text));
+        if (!this.freq) this.interner = null; // spilled
+      } else {
+        this.hll!.addHash(H.h1, H.h2);
+        if (!this.heavy!.bumpAscii(bytes, s, e, 1)) this.heavy!.add(text(s, e), 1);
+      }
+    }
+  }
+  private minBytes(): Uint8Array {
+    if (this.minBOf !== this.minS) {
+      this.minB = Buffer.from(this.minS!, 'utf8');
+      this.minBOf = this.minS;
+    }
+    return this.minB!;
+  }
+  private maxBytes(): Uint8Array {
+    if (this.maxBOf !== this.maxS) {
+      this.maxB = Buffer.from(this.maxS!, 'utf8');
+      this.maxBOf = this.maxS;
+    }
+    return this.maxB!;
+  }
+  /**
    * Numbers, booleans and dates: moments in row order, then the batch's present values sorted once (a typed-array
    * sort) feed the quantile sketch as one run and the frequency table one distinct value at a time.
    */
@@ -290,11 +448,18 @@ class ColumnStats {
     const present = scratch;
     let m = 0;
     const mo = this.moments!;
+    // and whether the batch's values are small integers (no -0), which a counting pass sorts
+    let ints = true;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       if (!valid[i]) continue;
       const x = nums[i]!;
       mo.add(x);
       present[m++] = x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+      if (ints && (x !== Math.floor(x) || (x === 0 && 1 / x < 0))) ints = false;
     }
     this.nulls += n - m;
     if (m === 0) return;
@@ -307,7 +472,9 @@ class ColumnStats {
       }
       return;
     }
-    const sorted = sortFloat64(present.subarray(0, m));
+    // small integers (age, counts, flags) are sorted by counting, the others by radix: the same order either way
+    const sorted =
+      ints && hi - lo < COUNTING_RANGE ? countingSort(present.subarray(0, m), lo, hi) : sortFloat64(present.subarray(0, m));
     this.kll?.addSorted(sorted);
     let start = 0;
     for (let i = 1; i <= m; i++) {

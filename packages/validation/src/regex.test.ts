@@ -106,8 +106,9 @@ describe('the ASCII DFA of simple patterns gives the RE2 verdict', () => {
       expect(parseSimplePattern(p)).toBeNull();
   });
 
-  it('agrees with RE2 on 500 random patterns x 200 random values (ASCII and not)', () => {
+  it('agrees with RE2 on 500 random patterns x 200 random values (ASCII and not), on strings and on UTF-8 bytes', () => {
     let checked = 0;
+    const buf = new Uint8Array(64);
     for (let t = 0; t < 500; t++) {
       const p = randomPattern();
       expect(parseSimplePattern(p), p).not.toBeNull();
@@ -115,7 +116,13 @@ describe('the ASCII DFA of simple patterns gives the RE2 verdict', () => {
       const slow = re2Only(p);
       for (let v = 0; v < 200; v++) {
         const value = randomValue();
-        if (fast.test(value) !== slow.test(value)) throw new Error(`${JSON.stringify(p)} on ${JSON.stringify(value)}`);
+        const want = slow.test(value);
+        if (fast.test(value) !== want) throw new Error(`${JSON.stringify(p)} on ${JSON.stringify(value)}`);
+        // the value's bytes somewhere inside a bigger buffer, with other bytes around it
+        buf.fill(0x40);
+        const at = 3 + (v % 5);
+        const n = Buffer.from(buf.buffer).write(value, at, 'utf8');
+        if (fast.testUtf8!(buf, at, at + n) !== want) throw new Error(`bytes: ${JSON.stringify(p)} on ${JSON.stringify(value)}`);
         checked++;
       }
     }

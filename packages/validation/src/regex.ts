@@ -12,6 +12,11 @@ import { RE2JS } from 're2js';
 export interface PyRegex {
   readonly source: string;
   test(value: string): boolean;
+  /**
+   * `test` of the UTF-8 value `bytes[start, end)`, without making a JS string of it (simple patterns only: the
+   * ASCII DFA; a value with a non-ASCII byte is decoded and goes to `test`). Undefined for other patterns.
+   */
+  testUtf8?: (bytes: Uint8Array, start: number, end: number) => boolean;
 }
 
 // Python's str.isspace() characters (what \s matches in a str pattern), as RE2 class items.
@@ -109,8 +114,8 @@ export function pyRegex(src: string, where = 'regex'): PyRegex {
     });
   }
   const re2 = (value: string) => compiled.test(value);
-  const fast = asciiDfa(src, re2);
-  return { source: src, test: fast ?? re2 };
+  const dfa = asciiDfa(src, re2);
+  return dfa ? { source: src, test: dfa.test, testUtf8: dfa.testUtf8 } : { source: src, test: re2 };
 }
 
 /**
@@ -227,7 +232,10 @@ export function parseSimplePattern(src: string): { start: boolean; end: boolean;
  * one table look-up, so the time is linear in the value whatever the pattern. A value with a non-ASCII character goes
  * to RE2 (`fallback`), so the two paths agree on every value; regex.test.ts checks them against each other.
  */
-function asciiDfa(src: string, fallback: (value: string) => boolean): ((value: string) => boolean) | null {
+function asciiDfa(
+  src: string,
+  fallback: (value: string) => boolean,
+): { test: (value: string) => boolean; testUtf8: (b: Uint8Array, s: number, e: number) => boolean } | null {
   const p = parseSimplePattern(src);
   if (!p) return null;
   const { items, start: anchored, end: dollar } = p;
@@ -240,7 +248,9 @@ function asciiDfa(src: string, fallback: (value: string) => boolean): ((value: s
   const restart = anchored ? 0 : closure[0]!;
   const ids = new Map<number, number>();
   const sets: number[] = [];
-  let next = new Int32Array(128 * 64).fill(-1);
+  // Per state: 256 transitions by byte (-1: not built yet; -3 for bytes >= 0x80: not ASCII, the fallback decides),
+  // `flags` (1: accepting) and `stop` (1: matched, the search is over; 2: dead, nothing left to match).
+  const t = { next: new Int32Array(256 * 64), flags: new Uint8Array(64), stop: new Uint8Array(64) };
   const stateOf = (set: number): number => {
     let id = ids.get(set);
     if (id === undefined) {
@@ -248,15 +258,24 @@ function asciiDfa(src: string, fallback: (value: string) => boolean): ((value: s
       if (id >= MAX_STATES) return -2;
       ids.set(set, id);
       sets.push(set);
-      if (next.length < 128 * (id + 1)) {
-        const grown = new Int32Array(next.length * 2).fill(-1);
-        grown.set(next);
-        next = grown;
+      if (t.flags.length <= id) {
+        const next = new Int32Array(t.next.length * 2);
+        next.set(t.next);
+        t.next = next;
+        const flags = new Uint8Array(t.flags.length * 2);
+        flags.set(t.flags);
+        t.flags = flags;
+        const stop = new Uint8Array(t.stop.length * 2);
+        stop.set(t.stop);
+        t.stop = stop;
       }
+      t.next.fill(-1, id * 256, id * 256 + 128);
+      t.next.fill(-3, id * 256 + 128, id * 256 + 256);
+      t.flags[id] = set >= ACCEPT ? 1 : 0;
+      t.stop[id] = !dollar && set >= ACCEPT ? 1 : anchored && set === 0 ? 2 : 0;
     }
     return id;
   };
-  const accepting = (id: number) => sets[id]! >= ACCEPT;
   const step = (id: number, c: number): number => {
     const set = sets[id]!;
     let out = restart;
@@ -268,25 +287,66 @@ function asciiDfa(src: string, fallback: (value: string) => boolean): ((value: s
     // once matched (no $), the search has succeeded: keep the accepting bit
     if (!dollar && set >= ACCEPT) out |= ACCEPT;
     const to = stateOf(out);
-    if (to >= 0) next[id * 128 + c] = to;
+    if (to >= 0) t.next[id * 256 + c] = to;
     return to;
   };
   const initial = stateOf(closure[0]!);
-  return (value: string) => {
+  /** The state after c (ASCII) from state s, built when new; -1: too many states, the fallback decides. */
+  const move = (s: number, c: number): number => {
+    const to = t.next[s * 256 + c]!;
+    return to === -1 ? (step(s, c) < 0 ? -1 : t.next[s * 256 + c]!) : to;
+  };
+  // The walk over a value's code units (or bytes): one table look-up per character, and a stop as soon as the
+  // verdict is known. `$` matches at the end or before a final newline, so with `$` a final \n is looked at last.
+  // 1 / 0: the verdict; -1: the value needs the fallback (not ASCII, or too many states).
+  const walkString = (value: string): number => {
     let s = initial;
+    if (t.stop[s]) return t.stop[s] === 1 ? 1 : 0;
     const n = value.length;
-    if (!dollar && accepting(s)) return true;
-    for (let i = 0; i < n; i++) {
+    const last = dollar && n > 0 && value.charCodeAt(n - 1) === 10 ? n - 1 : n;
+    for (let i = 0; i < last; i++) {
       const c = value.charCodeAt(i);
-      if (c > 0x7f) return fallback(value);
-      if (dollar && c === 10 && i === n - 1 && accepting(s)) return true;
-      let t = next[s * 128 + c]!;
-      if (t === -1) t = step(s, c);
-      if (t < 0) return fallback(value);
-      s = t;
-      if (!dollar && accepting(s)) return true;
-      if (anchored && sets[s] === 0) return false; // nothing left to match with
+      if (c > 0x7f) return -1;
+      const to = move(s, c);
+      if (to < 0) return -1;
+      s = to;
+      const st = t.stop[s]!;
+      if (st) return st === 1 ? 1 : 0;
     }
-    return accepting(s);
+    if (last === n || t.flags[s]! & 1) return t.flags[s]! & 1;
+    const to = move(s, 10);
+    return to < 0 ? -1 : t.flags[to]! & 1;
+  };
+  const walkBytes = (b: Uint8Array, start: number, end: number): number => {
+    let { next, stop } = t;
+    let s = initial;
+    if (stop[s]) return stop[s] === 1 ? 1 : 0;
+    const last = dollar && end > start && b[end - 1] === 10 ? end - 1 : end;
+    for (let i = start; i < last; i++) {
+      let to = next[(s << 8) | b[i]!]!;
+      if (to < 0) {
+        if (to === -3) return -1;
+        to = move(s, b[i]!);
+        ({ next, stop } = t); // the tables may have grown
+        if (to < 0) return -1;
+      }
+      s = to;
+      const st = stop[s]!;
+      if (st) return st === 1 ? 1 : 0;
+    }
+    if (last === end || t.flags[s]! & 1) return t.flags[s]! & 1;
+    const to = move(s, 10);
+    return to < 0 ? -1 : t.flags[to]! & 1;
+  };
+  const decoder = new TextDecoder();
+  return {
+    test: (value) => {
+      const r = walkString(value);
+      return r < 0 ? fallback(value) : r === 1;
+    },
+    testUtf8: (b, start, end) => {
+      const r = walkBytes(b, start, end);
+      return r < 0 ? fallback(decoder.decode(b.subarray(start, end))) : r === 1;
+    },
   };
 }

@@ -6,6 +6,7 @@ import * as arrow from 'apache-arrow';
 import { BatchView } from './columns.js';
 import { type Profile, Profiler, type ProfilerOptions } from './profile.js';
 import type { ExpectationSuite } from './suite.js';
+import { batchToWire, schemaToWire, wireable } from './transfer.js';
 import { SuiteValidator, type SuiteValidatorOptions, type ValidationResult } from './validator.js';
 
 export interface ValidateAndProfileOptions extends SuiteValidatorOptions {
@@ -51,6 +52,8 @@ class ProfileWorker {
   private waiting: (() => void) | undefined;
   private failure: Error | undefined;
   private result: ((p: Profile) => void) | undefined;
+  private schema: arrow.Schema | undefined;
+  private wired = false;
   constructor(script: URL, options: ProfilerOptions) {
     this.worker = new Worker(script, { workerData: { options }, execArgv: plainExecArgv() });
     this.worker.on('message', (m: { kind: string; profile?: Profile; message?: string }) => {
@@ -80,9 +83,23 @@ class ProfileWorker {
       });
       this.check();
     }
-    const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
     this.inFlight++;
-    this.worker.postMessage({ kind: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
+    if (batch.schema !== this.schema) {
+      // a new schema (the first batch, or a stream whose schema changed): say it once, then send buffers only
+      this.schema = batch.schema;
+      this.wired = wireable(batch.schema);
+      if (this.wired) {
+        const schema = schemaToWire(batch.schema);
+        this.worker.postMessage({ kind: 'schema', schema }, [schema.buffer as ArrayBuffer]);
+      }
+    }
+    if (this.wired) {
+      const { wire, transfer } = batchToWire(batch);
+      this.worker.postMessage({ kind: 'wire', wire }, transfer);
+    } else {
+      const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+      this.worker.postMessage({ kind: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
+    }
   }
   async finish(): Promise<Profile> {
     this.check();

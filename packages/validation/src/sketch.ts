@@ -41,6 +41,25 @@ export function hashString(s: string): void {
   H.h2 = mix32(h2 + s.length);
 }
 
+/**
+ * hashString of the ASCII string whose bytes are b[s, e) (every byte < 0x80: a byte is its code unit), without the
+ * string: the same two hashes.
+ */
+export function hashAscii(b: Uint8Array, s: number, e: number): void {
+  let h1 = 0x9747b28c;
+  let h2 = 0x1b873593;
+  for (let i = s; i < e; i++) {
+    const c = b[i]!;
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  const n = e - s;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  H.h1 = mix32(h1 ^ n);
+  H.h2 = mix32(h2 + n);
+}
+
 /** hash2 into H: strings by content, numbers by their float64 bits, anything else by its JSON. */
 export function hashInto(v: unknown): void {
   if (typeof v === 'number') hashNumber(v);
@@ -227,12 +246,6 @@ const RADIX_BITS = 11;
 const RADIX = 1 << RADIX_BITS;
 const PASSES = 6; // 6 x 11 bits cover the 64 bits of a double
 
-/**
- * Sorts doubles (no NaN) ascending in place and returns the array: an LSD radix sort on the IEEE-754 bits turned
- * into unsigned order (negative: all bits flipped; positive: the sign bit flipped), 11 bits per pass, passes where
- * every value has the same digit skipped. O(n), several times faster than Float64Array.prototype.sort on big
- * arrays, and the same order (-0 before +0); small arrays use the built-in sort.
- */
 /** True when `a` is already in the order `sort` gives (ascending, -0 before +0), e.g. an id column. */
 function isSorted(a: Float64Array): boolean {
   if (a.length > 0 && Number.isNaN(a[0])) return false;
@@ -244,6 +257,35 @@ function isSorted(a: Float64Array): boolean {
   return true;
 }
 
+let countScratch = new Uint32Array(0);
+
+/**
+ * Sorts in place, by counting, values that are integers in [lo, hi] (no -0, no NaN; hi - lo small): the order
+ * sortFloat64 gives, in O(n + hi - lo).
+ */
+export function countingSort(a: Float64Array, lo: number, hi: number): Float64Array {
+  const range = hi - lo + 1;
+  if (countScratch.length < range) countScratch = new Uint32Array(range);
+  const counts = countScratch;
+  counts.fill(0, 0, range);
+  const n = a.length;
+  for (let i = 0; i < n; i++) counts[a[i]! - lo]!++;
+  let w = 0;
+  for (let v = 0; v < range; v++) {
+    const c = counts[v]!;
+    if (c === 0) continue;
+    a.fill(v + lo, w, w + c);
+    w += c;
+  }
+  return a;
+}
+
+/**
+ * Sorts doubles (no NaN) ascending in place and returns the array: an LSD radix sort on the IEEE-754 bits turned
+ * into unsigned order (negative: all bits flipped; positive: the sign bit flipped), 11 bits per pass, passes where
+ * every value has the same digit skipped. O(n), several times faster than Float64Array.prototype.sort on big
+ * arrays, and the same order (-0 before +0); small arrays use the built-in sort.
+ */
 export function sortFloat64(a: Float64Array): Float64Array {
   const n = a.length;
   if (isSorted(a)) return a;

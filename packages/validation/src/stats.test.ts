@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderDataDocs } from './docs.js';
+import { BatchView, isAscii } from './columns.js';
 import { drift } from './drift.js';
 import { HeavyHitters, mergeProfiles, Profiler, toHopsworksStatistics } from './profile.js';
 import { validateAndProfile } from './run.js';
-import { H, HyperLogLog, hashInto, KllSketch, quantileSorted, sortFloat64 } from './sketch.js';
+import { countingSort, H, HyperLogLog, hashInto, KllSketch, quantileSorted, sortFloat64 } from './sketch.js';
 import { suggestSuite } from './suggest.js';
 import { parseSuite, resolveParameters, suiteToGx1, suiteToHopsworks } from './suite.js';
 import { f64, str, table } from './testing/data.js';
@@ -373,6 +374,82 @@ describe('drift', () => {
     expect(c.kind).toBe('categorical');
     expect(c.drifted).toBe(true);
     expect(drift(ref, shifted, { psi: 100, ks: 1, js: 1 }).drifted).toBe(false);
+  });
+});
+
+describe('counting sort and the ASCII check', () => {
+  it('sorts small integers in the order of sortFloat64', () => {
+    const r = rng(9);
+    for (const [n, lo, span] of [
+      [5000, 0, 100],
+      [70000, -300, 600],
+      [10000, 1e9, 65535],
+      [4097, 7, 0],
+    ] as const) {
+      const a = Float64Array.from({ length: n }, () => lo + Math.floor(r() * (span + 1)));
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const x of a) {
+        min = Math.min(min, x);
+        max = Math.max(max, x);
+      }
+      expect(Array.from(countingSort(a.slice(), min, max))).toEqual(Array.from(sortFloat64(a.slice())));
+    }
+  });
+  it('finds a byte >= 0x80 wherever it is, at any alignment', () => {
+    const buf = new Uint8Array(64).fill(0x61);
+    for (let start = 0; start < 8; start++)
+      for (let end = start; end <= 40; end++) {
+        expect(isAscii(buf, start, end)).toBe(true);
+        for (let at = start; at < end; at++) {
+          buf[at] = 0x80 + (at % 0x7f);
+          expect(isAscii(buf, start, end), `${start} ${end} ${at}`).toBe(false);
+          expect(isAscii(buf.subarray(1), start, Math.min(end, 63)), 'shifted view').toBe(
+            at - 1 < start || at - 1 >= Math.min(end, 63),
+          );
+          buf[at] = 0x61;
+        }
+      }
+  });
+});
+
+describe('the profile of ASCII string columns on their bytes', () => {
+  it('is the profile made from their strings: lengths, min/max, distinct counts and top values, across the exact limit', () => {
+    const r = rng(5);
+    const letters = 'abcxyzAZ09@. -_';
+    const word = (n: number) => Array.from({ length: n }, () => letters[Math.floor(r() * letters.length)]).join('');
+    // few distinct values, many (past the exact limit of 10,000, so the heavy hitters and the HyperLogLog run), empty
+    // strings, nulls, long values, prefixes of each other
+    const batches = Array.from({ length: 6 }, (_, k) =>
+      table({
+        low: str(
+          Array.from({ length: 5000 }, (_, i) => (i % 9 === 0 ? null : ['', 'a', 'ab', 'abc', 'b', 'Z'][(i * (k + 1)) % 6]!)),
+        ),
+        high: str(
+          Array.from({ length: 5000 }, (_, i) => (i % 13 === 0 ? null : i % 50 === 0 ? 'hot' : `${word(1 + (i % 7))}${k}-${i}`)),
+        ),
+        long: str(Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? word(40) : word(i % 4)))),
+      }),
+    );
+    const onBytes = new Profiler({ correlations: false });
+    const onStrings = new Profiler({ correlations: false });
+    let row = 0;
+    for (const [seq, t] of batches.entries()) {
+      for (const b of t.batches) {
+        const bytesView = new BatchView(b, row, seq);
+        for (const name of ['low', 'high', 'long']) expect(bytesView.col(name).utf8?.ascii).toBe(true);
+        onBytes.update(bytesView);
+        const stringsView = new BatchView(b, row, seq);
+        for (const name of ['low', 'high', 'long']) expect(stringsView.col(name).vals).not.toBeNull(); // makes the strings
+        onStrings.update(stringsView);
+        row += b.numRows;
+      }
+    }
+    const a = onBytes.finish();
+    const want = onStrings.finish();
+    expect(a).toEqual(want);
+    expect(want.columns.high!.distinctCount).toBeGreaterThan(10_000);
+    expect(want.columns.low!.min).toBe('');
   });
 });
 
