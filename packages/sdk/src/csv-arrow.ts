@@ -515,6 +515,7 @@ function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuil
   const bytesOf: Uint8Array[] = [];
   const offsets: Int32Array[] = [];
   const valid: Uint8Array[] = [];
+  const views: DataView[] = [];
   const nulls = new Int32Array(ncol);
   const nbytes = new Int32Array(ncol);
   for (let c = 0; c < ncol; c++) {
@@ -524,11 +525,16 @@ function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuil
     i32.push(col.i32 ?? NO_I32);
     words.push(col.words ?? NO_I32);
     bytesOf.push(col.bytes ?? NO_U8);
+    views.push(new DataView((col.bytes ?? NO_U8).buffer));
     offsets.push(col.offsets ?? NO_I32);
     valid.push(col.valid);
     nulls[c] = col.nulls;
     nbytes[c] = col.nbytes;
   }
+  // the input as 32-bit words (x ^ delims has a zero byte where x has the delimiter); the last one that ends by len
+  const input = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const delims = Math.imul(delim, 0x01010101);
+  const wlim = len - 4;
   let p = pos;
   while (k < cap && p < len) {
     let q = p;
@@ -543,36 +549,46 @@ function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuil
       const kind = kinds[c]!;
       const s = q;
       if (kind === K_STRING) {
-        // find the field's end (most bytes are above '"', and so are ',' and ';'), then copy it
+        // copy up to the field's end, 4 bytes at a time while none of them is a delimiter or at most '"' (line
+        // breaks, quotes, tabs, spaces), then byte by byte over the next 4 bytes, and so on
+        let bytes = bytesOf[c]!;
+        let out = views[c]!;
+        let o = nbytes[c]!;
+        let bytewise = 0;
         for (;;) {
-          let b = 0;
-          while (q < len) {
-            b = buf[q]!;
-            if (b <= QUOTE || b === delim) break;
-            q++;
+          if (bytewise === 0) {
+            const olim = bytes.length - 4;
+            while (q <= wlim && o <= olim) {
+              const x = input.getInt32(q, true);
+              const y = x ^ delims;
+              if (((((x - 0x23232323) | 0) & ~x) | (((y - 0x01010101) | 0) & ~y)) & 0x80808080) break;
+              out.setInt32(o, x, true);
+              q += 4;
+              o += 4;
+            }
+            bytewise = 4;
           }
-          if (q >= len || b === QUOTE) break fields;
-          if (b === delim || b === LF || b === CR) break;
-          q++; // a space, a tab or another control byte: part of the value
+          if (q >= len) break fields;
+          const b = buf[q]!;
+          if (b <= QUOTE || b === delim) {
+            if (b === delim || b === LF || b === CR) break;
+            if (b === QUOTE) break fields;
+            // a space, a tab or another control byte: part of the value
+          }
+          if (o >= bytes.length) {
+            const next = new Uint8Array(bytes.length * 2);
+            next.set(bytes.subarray(0, o));
+            bytes = bytesOf[c] = cols[c]!.bytes = next;
+            out = views[c] = new DataView(next.buffer);
+          }
+          bytes[o++] = b;
+          q++;
+          bytewise--;
         }
-        const o = nbytes[c]!;
         if (q === s) {
           valid[c]![byte]! &= ~bit;
           nulls[c]!++;
-        } else {
-          let bytes = bytesOf[c]!;
-          const end = o + (q - s);
-          if (end > bytes.length) {
-            const next = new Uint8Array(Math.max(end, bytes.length * 2));
-            next.set(bytes.subarray(0, o));
-            bytes = bytesOf[c] = cols[c]!.bytes = next;
-          }
-          if (q - s <= 64) {
-            // short values: a byte loop (a subarray per value would be an object per value)
-            for (let i = s, j = o; i < q; i++, j++) bytes[j] = buf[i]!;
-          } else bytes.set(buf.subarray(s, q), o);
-          nbytes[c] = end;
-        }
+        } else nbytes[c] = o;
         offsets[c]![k + 1] = nbytes[c]!;
       } else {
         if (q < len && (buf[q] === 0x2d || buf[q] === 0x2b)) q++;
