@@ -249,6 +249,22 @@ describe('readCsvArrow (CSV straight into typed Arrow columns)', () => {
     expect(results).toBeGreaterThan(5);
   }, 60_000);
 
+  it('the one-pass path skips blank lines as the general path does, in a file of one column', async () => {
+    for (const type of ['STRING', 'DOUBLE', 'INT64', 'INT32', 'FLOAT'] as const) {
+      for (const eol of ['\n', '\r\n', '\r']) {
+        // an empty line is a blank line (skipped); "" is a null
+        const values = ['1', '', '25', '', '', '-3', type === 'STRING' ? 'x y' : '0', '7', '', '8'];
+        const lines = ['v', ...values.map((v) => (v === '' && rnd() < 0.5 ? '""' : v)), '', '9'];
+        const p = file(`${lines.join(eol)}${eol}${eol}`);
+        for (const chunkBytes of [1, 4, 1 << 20]) {
+          const opts = { types: { v: type }, chunkBytes, batchSize: 3 };
+          const general = await outcome(p, { ...opts, fastPath: false });
+          expect(await outcome(p, opts), `${type}, ${JSON.stringify(eol)}, chunk ${chunkBytes}`).toEqual(general);
+        }
+      }
+    }
+  });
+
   it('infers the types inferTextType gives, from every value in the file', async () => {
     const text =
       'i,f,b,t,s,e\n1,1.5,true,2020-12-07,x,\n-2,2,FALSE,2020-12-07T01:00:00Z,1,\n3,nan,true,2021-01-01 00:00:00,2.5,\n';

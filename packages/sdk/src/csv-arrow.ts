@@ -526,7 +526,8 @@ function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuil
     i32.push(col.i32 ?? NO_I32);
     words.push(col.words ?? NO_I32);
     bytesOf.push(col.bytes ?? NO_U8);
-    views.push(new DataView((col.bytes ?? NO_U8).buffer));
+    const bytes = col.bytes ?? NO_U8;
+    views.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     offsets.push(col.offsets ?? NO_I32);
     valid.push(col.valid);
     nulls[c] = col.nulls;
@@ -538,6 +539,8 @@ function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuil
   const wlim = len - 4;
   let p = pos;
   while (k < cap && p < len) {
+    // a blank line is no record (scanCsv skips it)
+    if (buf[p] === LF || buf[p] === CR) break;
     let q = p;
     const byte = k >> 3;
     const bit = 1 << (k & 7);
