@@ -55,6 +55,28 @@ function columnsOf(batches: arrow.RecordBatch[] | arrow.Table): Record<string, {
   return out;
 }
 
+/** Every buffer of every column (values, offsets, validity bits) as hex, per batch. */
+function buffersOf(batches: arrow.RecordBatch[]): string[][] {
+  const hex = (a?: ArrayBufferView) => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex') : '-');
+  return batches.map((b) =>
+    b.schema.fields.flatMap((f) =>
+      b.getChild(f.name)!.data.map((d) => `${hex(d.values)} ${hex(d.valueOffsets)} ${hex(d.nullBitmap)}`),
+    ),
+  );
+}
+
+/** The batches' columns, null counts, sizes and buffers, or the error's code, message, where and hint. */
+async function outcome(p: string, opts: Parameters<typeof readCsvArrow>[1]) {
+  try {
+    const batches = await read(p, opts);
+    const nulls = batches.map((b) => b.schema.fields.map((f) => b.getChild(f.name)!.nullCount));
+    return { columns: columnsOf(batches), rows: batches.map((b) => b.numRows), nulls, buffers: buffersOf(batches) };
+  } catch (err) {
+    const e = err as { code?: string; message: string; where?: string; hint?: string };
+    return { error: { code: e.code, message: e.message, where: e.where, hint: e.hint } };
+  }
+}
+
 let s = 1234567;
 const rnd = () => {
   s = (Math.imul(s, 1103515245) + 12345) >>> 0;
@@ -107,17 +129,6 @@ describe('readCsvArrow (CSV straight into typed Arrow columns)', () => {
   });
 
   it('the one-pass path gives what the general path gives: the same columns, or the same error', async () => {
-    /** The batches' columns, or the error's code, message, where and hint. */
-    const outcome = async (p: string, opts: Parameters<typeof readCsvArrow>[1]) => {
-      try {
-        const batches = await read(p, opts);
-        const nulls = batches.map((b) => b.schema.fields.map((f) => b.getChild(f.name)!.nullCount));
-        return { columns: columnsOf(batches), rows: batches.map((b) => b.numRows), nulls };
-      } catch (err) {
-        const e = err as { code?: string; message: string; where?: string; hint?: string };
-        return { error: { code: e.code, message: e.message, where: e.where, hint: e.hint } };
-      }
-    };
     const types: Record<string, ValueTypeName> = { i: 'INT64', d: 'DOUBLE', f: 'FLOAT', n: 'INT32', s: 'STRING' };
     const badNumber = () => pick(['x', '1.2.3', '-', '+', '.', '--1', '1-', '3e999', '2147483648', '1234567890123456', '0x10']);
     // plain integers mostly; now and then an edge (some of which do not fit INT32)
@@ -175,6 +186,84 @@ describe('readCsvArrow (CSV straight into typed Arrow columns)', () => {
     expect(errors).toBeGreaterThan(10);
     expect(errors).toBeLessThan(30 * 4 + edges.length * 16 - 10);
   }, 60_000);
+
+  it('the one-pass path gives what the general path gives for strings of every length and byte, with any delimiter', async () => {
+    // bytes the one-pass path treats differently: at most '"' (space, tab, controls), the delimiters, UTF-8
+    const alphabet = [
+      'a',
+      'b',
+      'z',
+      '0',
+      '9',
+      '@',
+      '.',
+      '-',
+      '#',
+      '!',
+      ' ',
+      '\t',
+      '\u0001',
+      '\u001f',
+      'é',
+      '€',
+      '😀',
+      ';',
+      '|',
+      ',',
+    ];
+    const text = (n: number) => Array.from({ length: n }, () => pick(alphabet)).join('');
+    const types: Record<string, ValueTypeName> = { a: 'STRING', i: 'INT64', b: 'STRING', c: 'STRING', d: 'DOUBLE' };
+    let errors = 0;
+    let results = 0;
+    for (const delim of [',', '\t', ';', '|', ' ']) {
+      const quote = (v: string) =>
+        v.includes(delim) || /["\r\n]/.test(v) || (rnd() < 0.05 && v !== '') ? `"${v.replaceAll('"', '""')}"` : v;
+      for (let round = 0; round < 8; round++) {
+        const eol = pick(['\n', '\r\n', '\r']);
+        const lines = [['a', 'i', 'b', 'c', 'd'].join(delim)];
+        const rows = 1 + Math.floor(rnd() * 40);
+        for (let r = 0; r < rows; r++) {
+          // mostly short values of every length (each offset within a 4-byte word), some long ones (buffers grow)
+          const str = () => (rnd() < 0.1 ? '' : rnd() < 0.1 ? text(60 + Math.floor(rnd() * 300)) : text(Math.floor(rnd() * 13)));
+          const f = [str(), String(Math.floor(rnd() * 2e6) - 1e6), str(), str(), (rnd() * 100).toFixed(3)].map(quote);
+          const bad = rnd();
+          if (bad < 0.02) f[2] = 'x"y';
+          else if (bad < 0.03) f.push('');
+          else if (bad < 0.04) f[Math.floor(rnd() * 3)] = `"${text(3)}\n${text(5)}"`;
+          lines.push(f.join(delim));
+        }
+        const ext = delim === '\t' && rnd() < 0.5 ? 'tsv' : 'csv';
+        const p = file(`${lines.join(eol)}${rnd() < 0.5 ? eol : ''}`, ext);
+        const delimiter = ext === 'tsv' ? undefined : delim;
+        for (const chunkBytes of [1, 5, 64, 1 << 20]) {
+          const batchSize = 1 + Math.floor(rnd() * 16);
+          const general = await outcome(p, { types, delimiter, chunkBytes, batchSize, fastPath: false });
+          const fast = await outcome(p, { types, delimiter, chunkBytes, batchSize });
+          expect(fast, `delimiter ${JSON.stringify(delim)}, round ${round}, chunk ${chunkBytes}`).toEqual(general);
+          if ('error' in general) errors++;
+          else results++;
+        }
+      }
+    }
+    expect(errors).toBeGreaterThan(5);
+    expect(results).toBeGreaterThan(5);
+  }, 60_000);
+
+  it('the one-pass path skips blank lines as the general path does, in a file of one column', async () => {
+    for (const type of ['STRING', 'DOUBLE', 'INT64', 'INT32', 'FLOAT'] as const) {
+      for (const eol of ['\n', '\r\n', '\r']) {
+        // an empty line is a blank line (skipped); "" is a null
+        const values = ['1', '', '25', '', '', '-3', type === 'STRING' ? 'x y' : '0', '7', '', '8'];
+        const lines = ['v', ...values.map((v) => (v === '' && rnd() < 0.5 ? '""' : v)), '', '9'];
+        const p = file(`${lines.join(eol)}${eol}${eol}`);
+        for (const chunkBytes of [1, 4, 1 << 20]) {
+          const opts = { types: { v: type }, chunkBytes, batchSize: 3 };
+          const general = await outcome(p, { ...opts, fastPath: false });
+          expect(await outcome(p, opts), `${type}, ${JSON.stringify(eol)}, chunk ${chunkBytes}`).toEqual(general);
+        }
+      }
+    }
+  });
 
   it('infers the types inferTextType gives, from every value in the file', async () => {
     const text =

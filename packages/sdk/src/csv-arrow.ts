@@ -39,6 +39,13 @@ interface Fields {
   count: number;
 }
 
+/** The one-pass path's hook into scanCsv (see there). */
+interface FastPath {
+  /** Takes plain records from `buf[pos, len)`; returns how many, having set `end` to where the next one starts. */
+  take(buf: Uint8Array, pos: number, len: number): number;
+  end: number;
+}
+
 const malformedHint = 'every line needs as many fields as the header; quote fields that contain commas';
 
 /**
@@ -47,16 +54,17 @@ const malformedHint = 'every line needs as many fields as the header; quote fiel
  * the records built before more is read. `onRecord` returning false stops the scan. Quoted fields may span chunks
  * and lines; blank lines are skipped.
  *
- * `fast(buf, pos, len)`, when given, is tried first on each record that starts at `pos`: it either takes the whole
- * record (one line, no quotes) and returns where the next one starts, or returns -1 having kept nothing, and the
- * record goes the general way (so every error is the general path's).
+ * `fast.take(buf, pos, len)`, when given, is tried first at each record that starts at `pos`: it takes as many
+ * whole records (one line each, no quotes) as it can, sets `fast.end` to where the next one starts and returns how
+ * many it took; the record it stopped at, having kept nothing of it, goes the general way (so every error is the
+ * general path's).
  */
 async function* scanCsv(
   path: string,
   delimiter: number,
   onRecord: (f: Fields, line: number) => unknown,
   chunk = 1 << 20,
-  fast?: (buf: Uint8Array, pos: number, len: number) => number,
+  fast?: FastPath,
 ): AsyncGenerator<void> {
   const CHUNK = Math.max(1, chunk);
   const maxFields = 64;
@@ -104,10 +112,10 @@ async function* scanCsv(
           continue;
         }
         if (fast) {
-          const next = fast(buf, pos, len);
-          if (next >= 0) {
-            line++;
-            pos = next;
+          const n = fast.take(buf, pos, len);
+          if (n > 0) {
+            line += n;
+            pos = fast.end;
             continue;
           }
         }
@@ -305,6 +313,7 @@ function fastInt(b: Uint8Array, s: number, e: number): number {
 class ColumnBuilder {
   n = 0;
   nulls = 0;
+  /** Validity bits, all set to start with: a null clears its bit (vector() clears the bits past the last value). */
   valid: Uint8Array;
   f64: Float64Array | null = null;
   f32: Float32Array | null = null;
@@ -322,7 +331,7 @@ class ColumnBuilder {
     /** STRING: bytes to start with (the previous batch's size, so a batch rarely regrows its buffer). */
     bytesHint = cap * 16,
   ) {
-    this.valid = new Uint8Array((cap + 7) >> 3);
+    this.valid = new Uint8Array((cap + 7) >> 3).fill(0xff);
     switch (type) {
       case 'DOUBLE':
         this.f64 = new Float64Array(cap);
@@ -351,10 +360,10 @@ class ColumnBuilder {
     const e = f.ends[i]!;
     if (s === e) {
       this.nulls++;
+      this.valid[k >> 3]! &= ~(1 << (k & 7));
       if (this.offsets) this.offsets[k + 1] = this.nbytes;
       return;
     }
-    this.valid[k >> 3]! |= 1 << (k & 7);
     const b = f.buf;
     switch (this.type) {
       case 'DOUBLE': {
@@ -430,6 +439,7 @@ class ColumnBuilder {
   }
   vector(): arrow.Vector {
     const n = this.n;
+    if (n & 7) this.valid[n >> 3]! &= (1 << (n & 7)) - 1;
     const nullBitmap = this.nulls ? this.valid.subarray(0, (n + 7) >> 3) : undefined;
     const common = { length: n, nullCount: this.nulls, ...(nullBitmap ? { nullBitmap } : {}) };
     switch (this.type) {
@@ -474,139 +484,199 @@ const KINDS: Partial<Record<ValueTypeName, number>> = {
   STRING: K_STRING,
 };
 
-/** Takes back the values a failed fast record wrote into row `k` (every column holds k values again). */
-function undoRow(cols: ColumnBuilder[], k: number): number {
-  for (const col of cols) {
-    if (col.n <= k) continue;
-    col.n = k;
-    const bit = 1 << (k & 7);
-    if (col.valid[k >> 3]! & bit) col.valid[k >> 3]! &= ~bit;
-    else col.nulls--;
-    if (col.offsets) col.nbytes = col.offsets[k]!;
-  }
-  return -1;
-}
+const NO_F64 = new Float64Array(0);
+const NO_F32 = new Float32Array(0);
+const NO_I32 = new Int32Array(0);
+const NO_U8 = new Uint8Array(0);
 
 /**
- * One plain record at `pos`, parsed and written into `cols` in a single pass over its bytes: every field unquoted,
- * numbers written plainly (what fastNumber / fastInt accept, giving the same doubles), exactly one field per column,
- * ended by LF, CRLF or CR inside `buf[pos, len)`. Returns where the next record starts; anything else (a quote, an
- * exponent, a bad value, a wrong field count, the chunk's end) returns -1 with the row taken back, and the record
- * goes the general way, which gives the value or the error it always gave.
+ * Plain records from `pos` on, parsed and written into `cols` in one pass over their bytes, until the batch is full,
+ * the chunk ends, or a record it does not take. It takes a record only when every field is unquoted, every number is
+ * written plainly (what fastNumber / fastInt accept, giving the same doubles), there is exactly one field per column,
+ * and the record ends with LF, CRLF or CR inside `buf[pos, len)`. Returns where the first record it did not take
+ * starts (`pos` when it took none); the caller counts the records from the columns' length. A record it does not
+ * take is taken back (each column's validity bit, null count and string bytes' end restored) and goes the general
+ * way, which gives the value or the error it always gave.
+ *
+ * Each column's typed arrays are held in arrays of one element type per kind (an empty array where the kind differs),
+ * and counts in Int32Arrays, for the whole call: the loop reads no builder properties and writes none back per
+ * value. Validity bits start set (ColumnBuilder), so only a null writes one. Strings are copied a 32-bit word at a time
+ * where they can be (see the STRING branch).
  */
-function fastRecord(buf: Uint8Array, pos: number, len: number, cols: ColumnBuilder[], kinds: Uint8Array, delim: number): number {
+function fastRecords(buf: Uint8Array, pos: number, len: number, cols: ColumnBuilder[], kinds: Uint8Array, delim: number): number {
   const ncol = cols.length;
-  const k = cols[0]!.n;
-  let p = pos;
+  const first = cols[0]!;
+  const cap = first.cap;
+  let k = first.n;
+  if (k >= cap) return pos;
+  const f64: Float64Array[] = [];
+  const f32: Float32Array[] = [];
+  const i32: Int32Array[] = [];
+  const words: Int32Array[] = [];
+  const bytesOf: Uint8Array[] = [];
+  const offsets: Int32Array[] = [];
+  const valid: Uint8Array[] = [];
+  const views: DataView[] = [];
+  const nulls = new Int32Array(ncol);
+  const nbytes = new Int32Array(ncol);
   for (let c = 0; c < ncol; c++) {
     const col = cols[c]!;
-    const kind = kinds[c]!;
+    f64.push(col.f64 ?? NO_F64);
+    f32.push(col.f32 ?? NO_F32);
+    i32.push(col.i32 ?? NO_I32);
+    words.push(col.words ?? NO_I32);
+    bytesOf.push(col.bytes ?? NO_U8);
+    const bytes = col.bytes ?? NO_U8;
+    views.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    offsets.push(col.offsets ?? NO_I32);
+    valid.push(col.valid);
+    nulls[c] = col.nulls;
+    nbytes[c] = col.nbytes;
+  }
+  // the input as 32-bit words (x ^ delims has a zero byte where x has the delimiter); the last one that ends by len
+  const input = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const delims = Math.imul(delim, 0x01010101);
+  const wlim = len - 4;
+  let p = pos;
+  while (k < cap && p < len) {
+    // a blank line is no record (scanCsv skips it)
+    if (buf[p] === LF || buf[p] === CR) break;
     let q = p;
-    if (kind === K_STRING) {
-      // copy while scanning; the buffer grows (and the copy goes on) when the field outruns it
-      let bytes = col.bytes!;
-      let o = col.nbytes;
-      let lim = Math.min(len, p + bytes.length - o);
-      for (;;) {
-        if (q >= lim) {
-          if (q >= len) return undoRow(cols, k);
-          const next = new Uint8Array(bytes.length * 2);
-          next.set(bytes.subarray(0, o));
-          col.bytes = bytes = next;
-          lim = Math.min(len, q + bytes.length - o);
-          continue;
-        }
-        const b = buf[q]!;
-        if (b > QUOTE) {
-          if (b === delim) break;
+    const byte = k >> 3;
+    const bit = 1 << (k & 7);
+    let c = 0;
+    // columns [0, wrote) hold this record's values when it is not taken; done when every field was parsed
+    let wrote = 0;
+    let done = false;
+    fields: for (; c < ncol; c++) {
+      wrote = c;
+      const kind = kinds[c]!;
+      const s = q;
+      if (kind === K_STRING) {
+        // copy up to the field's end, 4 bytes at a time while none of them is a delimiter or at most '"' (line
+        // breaks, quotes, tabs, spaces), then byte by byte over the next 4 bytes, and so on
+        let bytes = bytesOf[c]!;
+        let out = views[c]!;
+        let o = nbytes[c]!;
+        let bytewise = 0;
+        for (;;) {
+          if (bytewise === 0) {
+            const olim = bytes.length - 4;
+            while (q <= wlim && o <= olim) {
+              const x = input.getInt32(q, true);
+              const y = x ^ delims;
+              if (((((x - 0x23232323) | 0) & ~x) | (((y - 0x01010101) | 0) & ~y)) & 0x80808080) break;
+              out.setInt32(o, x, true);
+              q += 4;
+              o += 4;
+            }
+            bytewise = 4;
+          }
+          if (q >= len) break fields;
+          const b = buf[q]!;
+          if (b <= QUOTE || b === delim) {
+            if (b === delim || b === LF || b === CR) break;
+            if (b === QUOTE) break fields;
+            // a space, a tab or another control byte: part of the value
+          }
+          if (o >= bytes.length) {
+            const next = new Uint8Array(bytes.length * 2);
+            next.set(bytes.subarray(0, o));
+            bytes = bytesOf[c] = cols[c]!.bytes = next;
+            out = views[c] = new DataView(next.buffer);
+          }
           bytes[o++] = b;
           q++;
-          continue;
+          bytewise--;
         }
-        if (b === delim || b === LF || b === CR) break;
-        if (b === QUOTE) return undoRow(cols, k);
-        bytes[o++] = b;
-        q++;
-      }
-      col.n = k + 1;
-      if (q === p) col.nulls++;
-      else {
-        col.valid[k >> 3]! |= 1 << (k & 7);
-        col.nbytes = o;
-      }
-      col.offsets![k + 1] = col.nbytes;
-    } else {
-      let neg = false;
-      if (q < len && (buf[q] === 0x2d || buf[q] === 0x2b)) {
-        neg = buf[q] === 0x2d;
-        q++;
-      }
-      const ds = q;
-      let m = 0;
-      let digits = 0;
-      let frac = 0;
-      let dot = -1; // where the decimal point is
-      for (;;) {
-        if (q >= len) return undoRow(cols, k);
-        const b = buf[q]!;
-        const d = b - 0x30;
-        if (d >= 0 && d <= 9) {
-          if (digits > 0 || d !== 0) digits++;
-          m = m * 10 + d;
-          q++;
-          continue;
-        }
-        if (b === 0x2e && dot < 0 && kind <= K_FLOAT) {
-          dot = q;
-          q++;
-          continue;
-        }
-        break;
-      }
-      const b = buf[q]!;
-      if (b !== delim && b !== LF && b !== CR) return undoRow(cols, k);
-      if (q === p) {
-        col.n = k + 1;
-        col.nulls++;
-      } else if (kind <= K_FLOAT) {
-        if (dot >= 0) frac = q - dot - 1;
-        // fastNumber's limits: at most 15 significant digits, 10^frac exact, digits present (not a lone ".")
-        if (q === ds || digits > 15 || frac > 22 || (dot >= 0 && q - ds === 1)) return undoRow(cols, k);
-        const a = frac ? m / POW10[frac]! : m;
-        const x = neg ? -a : a;
-        // (at most 15 digits: |x| < 10^15, so a FLOAT never overflows here)
-        if (kind === K_DOUBLE) col.f64![k] = x;
-        else col.f32![k] = x;
-        col.n = k + 1;
-        col.valid[k >> 3]! |= 1 << (k & 7);
+        if (q === s) {
+          valid[c]![byte]! &= ~bit;
+          nulls[c]!++;
+        } else nbytes[c] = o;
+        offsets[c]![k + 1] = nbytes[c]!;
       } else {
-        // fastInt's limits: digits present, at most 15 of them
-        if (q === ds || q - ds > 15) return undoRow(cols, k);
-        const x = neg ? -m : m;
-        if (kind === K_INT32) {
-          if (x < -2147483648 || x > 2147483647) return undoRow(cols, k);
-          col.i32![k] = x;
-        } else {
-          const hi = Math.floor(x / 4294967296);
-          col.words![2 * k] = (x - hi * 4294967296) | 0;
-          col.words![2 * k + 1] = hi | 0;
+        if (q < len && (buf[q] === 0x2d || buf[q] === 0x2b)) q++;
+        const ds = q;
+        let m = 0;
+        let dot = -1; // where the decimal point is
+        for (;;) {
+          if (q >= len) break fields;
+          const d = buf[q]! - 0x30;
+          if (d >>> 0 <= 9) {
+            m = m * 10 + d;
+            q++;
+          } else if (d === 0x2e - 0x30 && dot < 0 && kind <= K_FLOAT) {
+            dot = q;
+            q++;
+          } else break;
         }
-        col.n = k + 1;
-        col.valid[k >> 3]! |= 1 << (k & 7);
+        const t = buf[q]!;
+        if (t !== delim && t !== LF && t !== CR) break;
+        if (q === s) {
+          valid[c]![byte]! &= ~bit;
+          nulls[c]!++;
+        } else if (kind <= K_FLOAT) {
+          // fastNumber's limits: digits present (not a lone "."), at most 15 significant digits, 10^frac exact
+          const nd = q - ds - (dot >= 0 ? 1 : 0);
+          if (nd === 0) break;
+          if (nd > 15) {
+            let lead = 0;
+            for (let i = ds; i < q && (buf[i] === 0x30 || buf[i] === 0x2e); i++) if (buf[i] === 0x30) lead++;
+            if (nd - lead > 15) break;
+          }
+          const frac = dot >= 0 ? q - dot - 1 : 0;
+          if (frac > 22) break;
+          const a = frac ? m / POW10[frac]! : m;
+          const x = buf[s] === 0x2d ? -a : a;
+          // (at most 15 digits: |x| < 10^15, so a FLOAT never overflows here)
+          if (kind === K_DOUBLE) f64[c]![k] = x;
+          else f32[c]![k] = x;
+        } else {
+          // fastInt's limits: digits present, at most 15 of them
+          if (q === ds || q - ds > 15) break;
+          const x = buf[s] === 0x2d ? -m : m;
+          if (kind === K_INT32) {
+            if (x < -2147483648 || x > 2147483647) break;
+            i32[c]![k] = x;
+          } else {
+            const hi = Math.floor(x / 4294967296);
+            const w = words[c]!;
+            w[2 * k] = (x - hi * 4294967296) | 0;
+            w[2 * k + 1] = hi | 0;
+          }
+        }
+      }
+      // q is at the field's delimiter or line break
+      const t = buf[q]!;
+      wrote = c + 1;
+      if (c < ncol - 1) {
+        if (t !== delim) break;
+        q++;
+      } else {
+        if (t === delim || (t === CR && q + 1 >= len)) break;
+        q += t === CR && buf[q + 1] === LF ? 2 : 1;
+        done = true;
       }
     }
-    // q is at the field's delimiter or line break
-    const t = buf[q]!;
-    if (c < ncol - 1) {
-      if (t !== delim) return undoRow(cols, k);
-      p = q + 1;
-    } else {
-      if (t === delim) return undoRow(cols, k);
-      if (t === CR) {
-        if (q + 1 >= len) return undoRow(cols, k);
-        p = q + (buf[q + 1] === LF ? 2 : 1);
-      } else p = q + 1;
+    if (!done) {
+      // not taken: restore the columns this record wrote (a value's bytes past nbytes are not in the column)
+      for (let i = 0; i < wrote; i++) {
+        if (!(valid[i]![byte]! & bit)) {
+          valid[i]![byte]! |= bit;
+          nulls[i]!--;
+        }
+        if (kinds[i] === K_STRING) nbytes[i] = offsets[i]![k]!;
+      }
+      break;
     }
+    k++;
+    p = q;
+  }
+  for (let c = 0; c < ncol; c++) {
+    const col = cols[c]!;
+    col.n = k;
+    col.nulls = nulls[c]!;
+    col.nbytes = nbytes[c]!;
   }
   return p;
 }
@@ -776,15 +846,26 @@ export async function* readCsvArrow(path: string, opts: CsvArrowOptions = {}): A
   };
   // the one-pass path, when every column has a type it parses (others go through coerceValue per value)
   const kinds = Uint8Array.from(header, (h) => KINDS[types[h]!] ?? 0);
-  const fast =
+  const fast: FastPath | undefined =
     opts.fastPath !== false && kinds.every((k) => k > 0)
-      ? (buf: Uint8Array, pos: number, len: number): number => {
-          if (!seenHeader) return -1;
-          const next = fastRecord(buf, pos, len, cols, kinds, delim);
-          if (next < 0) return -1;
-          row++;
-          if (cols[0]!.n >= batchSize) flush();
-          return next;
+      ? {
+          end: 0,
+          take(buf: Uint8Array, pos: number, len: number): number {
+            if (!seenHeader) return 0;
+            let p = pos;
+            let taken = 0;
+            for (;;) {
+              const k = cols[0]!.n;
+              p = fastRecords(buf, p, len, cols, kinds, delim);
+              const n = cols[0]!.n - k;
+              taken += n;
+              row += n;
+              if (cols[0]!.n < batchSize) break;
+              flush();
+            }
+            this.end = p;
+            return taken;
+          },
         }
       : undefined;
   const scan = scanCsv(
