@@ -192,6 +192,8 @@ class ColData implements Col {
     readonly integer: boolean,
     readonly valid: Uint8Array,
   ) {}
+  /** Values read one at a time (stringAt) before `vals` was made; past a few hundred, `vals` is cheaper. */
+  singles = 0;
   get vals(): unknown[] | null {
     if (this.made === null && this.lazy !== null) {
       this.made = this.lazy();
@@ -276,8 +278,12 @@ export function valueAt(col: Col, i: number): unknown {
 
 /** Value i of a string column (present), without making the column's other strings. */
 export function stringAt(col: Col, i: number): string {
-  return col.utf8 && !col.madeVals ? utf8At(col.utf8, i) : (col.vals![i] as string);
+  if (col.utf8 && !col.madeVals && (col as ColData).singles++ < SINGLES) return utf8At(col.utf8, i);
+  return col.vals![i] as string;
 }
+
+/** Strings a utf8 column decodes one by one before it makes all of them (one slice each is then cheaper). */
+const SINGLES = 512;
 
 /** A value usable as a Map key / set member: numbers, strings, booleans; dates as ISO strings. */
 export function keyAt(col: Col, i: number): string | number | boolean {
@@ -289,7 +295,7 @@ export function keyAt(col: Col, i: number): string | number | boolean {
     case 'date':
       return new Date(col.nums![i]!).toISOString();
     case 'string':
-      return col.vals![i] as string;
+      return stringAt(col, i);
     default:
       return JSON.stringify(col.vals![i]);
   }

@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { supportedExpectations } from './expectations.js';
 import { parseSuite } from './suite.js';
@@ -533,5 +534,48 @@ describe('bad input', () => {
     expect(r.results[0]!.success).toBe(false);
     expect(r.results[0]!.expectation_config.kwargs.min_value).toBe(7);
     expect(() => new SuiteValidator(suite)).toThrow(/min_rows/);
+  });
+});
+
+describe('string expectations on UTF-8 bytes', () => {
+  // The same values as plain Utf8 columns (read on their bytes, strings made only when needed) and as dictionary
+  // columns (read as JS strings): every verdict, count and unexpected list must be the same.
+  const words = ['US', 'DE', 'FR', '', 'x@y.com', 'a@b.c', 'bad', '2024-01-31', '2024-02-30', 'déjà', 'ü@b.c', 'Z'];
+  const value = (i: number, k: number) =>
+    i % 11 === 0 ? null : i % 5 === 0 ? `u${(i * 7919 + k) % 3001}@e${i % 3}.com` : words[(i * (k + 3)) % words.length]!;
+  const expectations = [
+    { type: 'expect_column_values_to_be_in_set', kwargs: { column: 's', value_set: ['US', 'DE', '', 'déjà', 3] } },
+    { type: 'expect_column_values_to_not_be_in_set', kwargs: { column: 's', value_set: ['bad', 'Z'] } },
+    { type: 'expect_column_values_to_match_regex', kwargs: { column: 's', regex: '^[^@]+@[^@]+\\.[a-z]+$' } },
+    { type: 'expect_column_values_to_not_match_regex', kwargs: { column: 's', regex: '@e1' } },
+    { type: 'expect_column_values_to_match_regex', kwargs: { column: 's', regex: '(?:US|DE)' } },
+    { type: 'expect_column_values_to_match_strftime_format', kwargs: { column: 's', strftime_format: '%Y-%m-%d' } },
+    { type: 'expect_column_values_to_match_regex_list', kwargs: { column: 's', regex_list: ['^u', 'é'] } },
+    { type: 'expect_column_value_lengths_to_be_between', kwargs: { column: 's', min_value: 1, max_value: 8 } },
+    { type: 'expect_column_values_to_be_unique', kwargs: { column: 's' } },
+  ];
+  const suite = parseSuite({ name: 'bytes', expectations });
+  const strip = (r: ValidationResult) => ({ ...r, meta: { ...r.meta, validation_time: null } });
+
+  it('gives the verdicts and lists of the string path, in batches that are ASCII and batches that are not', () => {
+    const onBytes = new SuiteValidator(suite, { resultFormat: 'COMPLETE' });
+    const onStrings = new SuiteValidator(suite, { resultFormat: 'COMPLETE' });
+    for (let k = 0; k < 5; k++) {
+      // batches 0 and 3 have non-ASCII values; the others are ASCII, so their bytes are read
+      const values = Array.from({ length: 4000 }, (_, i) => value(i, k)).map((v) =>
+        v !== null && k % 3 !== 0 && /[^\x00-\x7f]/.test(v) ? 'plain' : v,
+      );
+      const plain = table({ s: str(values) });
+      const dict = new arrow.Table({
+        s: arrow.vectorFromArray(values, new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32())),
+      });
+      onBytes.update(plain);
+      onStrings.update(dict);
+    }
+    const a = strip(onBytes.finish());
+    const b = strip(onStrings.finish());
+    expect(a.results.map((r) => r.result.unexpected_count)).toEqual(b.results.map((r) => r.result.unexpected_count));
+    expect(a).toEqual(b);
+    expect(a.results.every((r) => (r.result.unexpected_count as number) > 0)).toBe(true);
   });
 });

@@ -3,8 +3,9 @@
  * Each expectation becomes an Evaluator: `update(batch)` per record batch, `finish()` once, giving GE's `result`.
  */
 import { invalidSpec } from '@strata/core';
-import { type BatchView, type Col, keyAt, toEpochMs, valueAt } from './columns.js';
-import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
+import { AsciiTable } from './ascii-table.js';
+import { type BatchView, type Col, keyAt, stringAt, toEpochMs, valueAt } from './columns.js';
+import { DistinctCounter, H, hash2, hashAscii, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
 import { type PyRegex, pyRegex } from './regex.js';
 
@@ -156,7 +157,7 @@ function between(
 }
 
 function asText(col: Col, i: number): string {
-  if (col.kind === 'string') return col.vals![i] as string;
+  if (col.kind === 'string') return stringAt(col, i);
   const v = valueAt(col, i);
   if (col.kind === 'boolean') return v ? 'True' : 'False';
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -179,6 +180,14 @@ class MapAcc {
     this.unexpected++;
     if (this.values.length < this.cap) {
       this.values.push(value);
+      this.indices.push(index);
+    }
+  }
+  /** hit() with row i of col, whose value is read only when it is kept. */
+  hitRow(col: Col, i: number, index: number): void {
+    this.unexpected++;
+    if (this.values.length < this.cap) {
+      this.values.push(valueAt(col, i));
       this.indices.push(index);
     }
   }
@@ -245,6 +254,9 @@ function mostlySuccess(considered: number, unexpected: number, mostly: number): 
   return (considered - unexpected) / considered >= mostly;
 }
 
+/** Distinct values whose verdict a column map expectation remembers. */
+const MEMO_SIZE = 8192;
+
 /** Per-row tests that read a column's bytes: cheaper than a memo look-up, which would need the value's string. */
 const noMemo = new WeakSet<(i: number) => boolean>();
 
@@ -278,6 +290,9 @@ function columnMap(
   const acc = new MapAcc(o);
   let nonnull = 0;
   const memo = new Map<string, boolean>();
+  // the same memo keyed by the value's bytes, for ASCII columns whose strings are not made
+  const byteMemo = new AsciiTable();
+  const verdicts: boolean[] = [];
   let memoOn = pure;
   let lookups = 0;
   let hits = 0;
@@ -288,31 +303,52 @@ function columnMap(
       const raw = prepare(col, b);
       let test = raw;
       if (memoOn && col.kind === 'string' && !noMemo.has(raw)) {
-        const vals = col.vals as string[];
-        test = (i) => {
-          const v = vals[i]!;
-          lookups++;
-          const m = memo.get(v);
-          if (m !== undefined) {
-            hits++;
-            return m;
-          }
-          const r = raw(i);
-          if (memo.size < 8192) memo.set(v, r);
-          return r;
-        };
+        const u = col.utf8;
+        if (u?.ascii && !col.madeVals) {
+          const { bytes, offsets } = u;
+          test = (i) => {
+            const s = offsets[i]!;
+            const e = offsets[i + 1]!;
+            lookups++;
+            hashAscii(bytes, s, e);
+            const at = byteMemo.find(bytes, s, e, H.h1);
+            if (at >= 0) {
+              hits++;
+              return verdicts[at]!;
+            }
+            const r = raw(i);
+            if (byteMemo.size < MEMO_SIZE) verdicts[byteMemo.insert(bytes, s, e, H.h1)] = r;
+            return r;
+          };
+        } else {
+          const vals = col.vals as string[];
+          test = (i) => {
+            const v = vals[i]!;
+            lookups++;
+            const m = memo.get(v);
+            if (m !== undefined) {
+              hits++;
+              return m;
+            }
+            const r = raw(i);
+            if (memo.size < MEMO_SIZE) memo.set(v, r);
+            return r;
+          };
+        }
       }
       const { valid, length } = col;
       acc.element += length;
       for (let i = 0; i < length; i++) {
         if (!valid[i]) continue;
         nonnull++;
-        if (test(i)) acc.hit(valueAt(col, i), b.rowOffset + i);
+        if (test(i)) acc.hitRow(col, i, b.rowOffset + i);
       }
       // values rarely repeat (ids, e-mails): stop memoising
       if (memoOn && lookups > 50_000 && hits < lookups / 2) {
         memoOn = false;
         memo.clear();
+        byteMemo.clear();
+        verdicts.length = 0;
       }
     },
     finish() {
@@ -778,17 +814,29 @@ const REGISTRY: Record<string, Factory> = {
   },
   expect_column_values_to_be_in_set: (kw, o, where) => {
     const set = K.list(kw, 'value_set', where);
-    return columnMap(kw, o, where, (col) => {
-      const s = setFor(col, set);
-      return (i) => !s.has(keyAt(col, i));
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => {
+        const s = setFor(col, set);
+        return (i) => !s.has(keyAt(col, i));
+      },
+      true,
+    );
   },
   expect_column_values_to_not_be_in_set: (kw, o, where) => {
     const set = K.list(kw, 'value_set', where);
-    return columnMap(kw, o, where, (col) => {
-      const s = setFor(col, set);
-      return (i) => s.has(keyAt(col, i));
-    });
+    return columnMap(
+      kw,
+      o,
+      where,
+      (col) => {
+        const s = setFor(col, set);
+        return (i) => s.has(keyAt(col, i));
+      },
+      true,
+    );
   },
   expect_column_values_to_match_regex: (kw, o, where) => {
     const rx = pyRegex(K.str(kw, 'regex', where), `${where}.kwargs.regex`);
@@ -877,7 +925,7 @@ const REGISTRY: Record<string, Factory> = {
       (col) => {
         if (col.kind !== 'string')
           throw new ExpectationError(`strptime() argument 1 must be str; column '${col.name}' is ${col.arrowType}`);
-        return (i) => !match(col.vals![i] as string);
+        return (i) => !match(stringAt(col, i));
       },
       true,
     );

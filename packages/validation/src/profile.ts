@@ -5,6 +5,7 @@
  */
 import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
+import { AsciiTable } from './ascii-table.js';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
 import {
@@ -263,48 +264,6 @@ function compareBytes(a: Uint8Array, s: number, e: number, b: Uint8Array): numbe
   return e - s < b.length ? -1 : e - s > b.length ? 1 : 0;
 }
 
-/**
- * The strings of a column's exact phase, found by their ASCII bytes: each distinct value becomes a JS string once,
- * and the frequency table is then updated with that same string (whose hash the engine keeps), not a new one per row.
- */
-class AsciiInterner {
-  private keys: string[] = [];
-  private hashes = new Int32Array(16);
-  private slots = new Int32Array(32).fill(-1);
-  private mask = 31;
-  /** The string of b[s, e), whose hashes `hashAscii` has just left in H (`text` makes it when it is new). */
-  get(b: Uint8Array, s: number, e: number, text: (s: number, e: number) => string): string {
-    const hash = H.h1 | 0;
-    const n = e - s;
-    let slot = hash & this.mask;
-    for (;;) {
-      const at = this.slots[slot]!;
-      if (at < 0) break;
-      if (this.hashes[at] === hash && sameAscii(this.keys[at]!, b, s, n)) return this.keys[at]!;
-      slot = (slot + 1) & this.mask;
-    }
-    const k = text(s, e);
-    const i = this.keys.length;
-    this.keys.push(k);
-    if (i >= this.hashes.length) {
-      const grown = new Int32Array(this.hashes.length * 2);
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[i] = hash;
-    if (2 * (i + 1) > this.slots.length) {
-      this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-      this.mask = this.slots.length - 1;
-      for (let j = 0; j <= i; j++) {
-        let t = this.hashes[j]! & this.mask;
-        while (this.slots[t]! >= 0) t = (t + 1) & this.mask;
-        this.slots[t] = j;
-      }
-    } else this.slots[slot] = i;
-    return k;
-  }
-}
-
 /** Keys as a `Map` holds them (-0 is +0). */
 function norm(k: unknown): unknown {
   return k === 0 ? 0 : k;
@@ -326,7 +285,9 @@ class ColumnStats {
   private maxB: Uint8Array | null = null;
   private minBOf: string | null = null;
   private maxBOf: string | null = null;
-  private interner: AsciiInterner | null = null;
+  /** While counting exactly on bytes: each distinct value's string, by its number in `internTable`. */
+  private internTable: AsciiTable | null = null;
+  private interned: string[] = [];
   constructor(
     readonly name: string,
     public kind: ColKind,
@@ -415,9 +376,19 @@ class ColumnStats {
       if (this.maxS === null || compareBytes(bytes, s, e, this.maxBytes()) > 0) this.maxS = text(s, e);
       hashAscii(bytes, s, e);
       if (this.freq) {
-        this.interner ??= new AsciiInterner();
-        this.addKey(this.interner.get(bytes, s, e, text));
-        if (!this.freq) this.interner = null; // spilled
+        // the distinct value's one string (whose hash the engine keeps), not a new one per row
+        const table = (this.internTable ??= new AsciiTable());
+        let at = table.find(bytes, s, e, H.h1);
+        if (at < 0) {
+          at = table.insert(bytes, s, e, H.h1);
+          this.interned[at] = text(s, e);
+        }
+        this.addKey(this.interned[at]);
+        if (!this.freq) {
+          // spilled: counting goes on with the HyperLogLog and the heavy hitters
+          this.internTable = null;
+          this.interned = [];
+        }
       } else {
         this.hll!.addHash(H.h1, H.h2);
         if (!this.heavy!.bumpAscii(bytes, s, e, 1)) this.heavy!.add(text(s, e), 1);

@@ -1,0 +1,74 @@
+/**
+ * A set of short ASCII byte strings, found by their bytes and a hash of them: each key's bytes are copied once into
+ * an arena, and a look-up compares bytes, so a column's repeated values are recognised without making a JS string
+ * per row. The caller keeps what it maps each key to in arrays indexed by the key's number (0, 1, 2, ... in
+ * insertion order).
+ */
+export class AsciiTable {
+  private arena = new Uint8Array(1024);
+  private used = 0;
+  private starts = new Int32Array(16);
+  private hashes = new Int32Array(16);
+  private slots = new Int32Array(32).fill(-1);
+  private mask = 31;
+  size = 0;
+
+  /** The number of the key b[s, e) with hash `hash`, or -1. */
+  find(b: Uint8Array, s: number, e: number, hash: number): number {
+    const h = hash | 0;
+    const n = e - s;
+    const { arena, starts, slots, hashes } = this;
+    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = slots[slot]!;
+      if (at < 0) return -1;
+      if (hashes[at] !== h) continue;
+      const ks = starts[at]!;
+      if (starts[at + 1]! - ks !== n) continue;
+      let j = 0;
+      while (j < n && arena[ks + j] === b[s + j]) j++;
+      if (j === n) return at;
+    }
+  }
+
+  /** Adds the key b[s, e) (not in the table: `find` said -1) and returns its number. */
+  insert(b: Uint8Array, s: number, e: number, hash: number): number {
+    const i = this.size++;
+    const n = e - s;
+    if (this.used + n > this.arena.length) {
+      const grown = new Uint8Array(Math.max(this.arena.length * 2, this.used + n));
+      grown.set(this.arena.subarray(0, this.used));
+      this.arena = grown;
+    }
+    this.arena.set(b.subarray(s, e), this.used);
+    if (i + 2 > this.starts.length) {
+      const starts = new Int32Array(this.starts.length * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const hashes = new Int32Array(this.hashes.length * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+    this.starts[i] = this.used;
+    this.used += n;
+    this.starts[i + 1] = this.used;
+    this.hashes[i] = hash | 0;
+    if (2 * this.size > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+      this.mask = this.slots.length - 1;
+      for (let k = 0; k < this.size; k++) this.place(k);
+    } else this.place(i);
+    return i;
+  }
+
+  private place(k: number): void {
+    let slot = this.hashes[k]! & this.mask;
+    while (this.slots[slot]! >= 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = k;
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.used = 0;
+    this.slots.fill(-1);
+  }
+}
