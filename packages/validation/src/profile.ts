@@ -93,6 +93,28 @@ export interface Profile {
 
 /** Present values of the batch being profiled (reused from batch to batch; the sketch copies what it keeps). */
 let scratch = new Float64Array(0);
+/** Rows per distinct value of the batch in countDistinct (module scratch, all zero between batches). */
+let batchCounts = new Float64Array(0);
+
+/** A batch's string lengths (count, sum, sum of squares, min, max), merged into a column's moments at the end. */
+class Lengths {
+  n = 0;
+  sum = 0;
+  sumSq = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  add(len: number, c: number): void {
+    this.n += c;
+    this.sum += len * c;
+    this.sumSq += len * len * c;
+    if (len < this.min) this.min = len;
+    if (len > this.max) this.max = len;
+  }
+  into(m: Moments): void {
+    m.merge(Moments.ofIntegers(this.n, this.sum, this.sumSq, this.min, this.max));
+  }
+}
+
 /** Integer batches spanning fewer values than this are sorted by counting. */
 const COUNTING_RANGE = 1 << 16;
 
@@ -335,6 +357,7 @@ class ColumnStats {
       return;
     }
     const vals = col.vals;
+    const lens = new Lengths();
     for (let i = 0; i < col.length; i++) {
       if (!valid[i]) {
         this.nulls++;
@@ -343,20 +366,22 @@ class ColumnStats {
       const k = col.kind === 'string' ? vals![i] : keyAt(col, i);
       if (col.kind === 'string') {
         const s = k as string;
-        this.len!.add(s.length);
+        lens.add(s.length, 1);
         if (this.minS === null || s < this.minS) this.minS = s;
         if (this.maxS === null || s > this.maxS) this.maxS = s;
       }
       this.addKey(k);
     }
+    if (col.kind === 'string') lens.into(this.len!);
   }
   /**
    * An ASCII string column, on its bytes: the same statistics as from its strings (lengths, min / max in the same
-   * order, the same hashes and counters), but a JS string only for each distinct value while counting exactly, and
-   * for a new min, max or top-value counter after that.
+   * order, the same hashes and counters). While counting exactly, each row costs a hash and a look-up by bytes, and
+   * each distinct value of the batch is then counted, measured and compared once, with its one JS string; past the
+   * exact limit, a row costs a hash, a HyperLogLog update and a counter, and a string only when it gets a counter or
+   * is a new min or max.
    */
   private updateAscii(bytes: Uint8Array, offsets: Int32Array, valid: Uint8Array, n: number): void {
-    const len = this.len!;
     // the strings this needs are cut from one decoding of the batch's bytes, made on first need
     const start = offsets[0]!;
     let all: string | null = null;
@@ -364,6 +389,8 @@ class ColumnStats {
       all ??= latin1(bytes, start, offsets[n]!);
       return all.slice(s - start, e - start);
     };
+    if (this.freq && this.countDistinct(bytes, offsets, valid, n, text)) return;
+    const lens = new Lengths();
     for (let i = 0; i < n; i++) {
       if (!valid[i]) {
         this.nulls++;
@@ -371,19 +398,12 @@ class ColumnStats {
       }
       const s = offsets[i]!;
       const e = offsets[i + 1]!;
-      len.add(e - s);
+      lens.add(e - s, 1);
       if (this.minS === null || compareBytes(bytes, s, e, this.minBytes()) < 0) this.minS = text(s, e);
       if (this.maxS === null || compareBytes(bytes, s, e, this.maxBytes()) > 0) this.maxS = text(s, e);
       hashAscii(bytes, s, e);
       if (this.freq) {
-        // the distinct value's one string (whose hash the engine keeps), not a new one per row
-        const table = (this.internTable ??= new AsciiTable());
-        let at = table.find(bytes, s, e, H.h1);
-        if (at < 0) {
-          at = table.insert(bytes, s, e, H.h1);
-          this.interned[at] = text(s, e);
-        }
-        this.addKey(this.interned[at]);
+        this.addKey(this.interned[this.internNumber(bytes, s, e, text)]);
         if (!this.freq) {
           // spilled: counting goes on with the HyperLogLog and the heavy hitters
           this.internTable = null;
@@ -394,6 +414,72 @@ class ColumnStats {
         if (!this.heavy!.bumpAscii(bytes, s, e, 1)) this.heavy!.add(text(s, e), 1);
       }
     }
+    lens.into(this.len!);
+  }
+  /**
+   * The number of the distinct value b[s, e) (hashes in H) in `internTable`, in order of appearance; its one string
+   * is `interned[number]`.
+   */
+  private internNumber(b: Uint8Array, s: number, e: number, text: (s: number, e: number) => string): number {
+    const table = (this.internTable ??= new AsciiTable());
+    let at = table.find(b, s, e, H.h1);
+    if (at < 0) {
+      at = table.insert(b, s, e, H.h1);
+      this.interned[at] = text(s, e);
+    }
+    return at;
+  }
+  /**
+   * The exact phase for a whole batch: rows counted per distinct value, then each value counted, measured and compared
+   * once, in order of first appearance (the frequency table's order is the row-by-row one). False, having changed
+   * nothing but the look-up table, when the batch would take the table past its limit: the batch then goes row by
+   * row, so the spill happens at the same row as it would.
+   */
+  private countDistinct(
+    bytes: Uint8Array,
+    offsets: Int32Array,
+    valid: Uint8Array,
+    n: number,
+    text: (s: number, e: number) => string,
+  ): boolean {
+    const freq = this.freq!;
+    const first = this.internTable?.size ?? 0;
+    if (batchCounts.length < first + n) {
+      const grown = new Float64Array(Math.max(first + n, batchCounts.length * 2));
+      grown.set(batchCounts);
+      batchCounts = grown;
+    }
+    const counts = batchCounts;
+    let nulls = 0;
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) {
+        nulls++;
+        continue;
+      }
+      const s = offsets[i]!;
+      const e = offsets[i + 1]!;
+      hashAscii(bytes, s, e);
+      counts[this.internNumber(bytes, s, e, text)]!++;
+    }
+    const size = this.internTable?.size ?? 0;
+    if (freq.size + (size - first) > this.o.exactDistinctLimit) {
+      counts.fill(0, 0, size);
+      return false;
+    }
+    this.nulls += nulls;
+    const lens = new Lengths();
+    for (let at = 0; at < size; at++) {
+      const c = counts[at]!;
+      if (c === 0) continue;
+      counts[at] = 0;
+      const k = this.interned[at]!;
+      lens.add(k.length, c);
+      if (this.minS === null || k < this.minS) this.minS = k;
+      if (this.maxS === null || k > this.maxS) this.maxS = k;
+      freq.set(k, (freq.get(k) ?? 0) + c);
+    }
+    lens.into(this.len!);
+    return true;
   }
   private minBytes(): Uint8Array {
     if (this.minBOf !== this.minS) {

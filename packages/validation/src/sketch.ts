@@ -113,6 +113,21 @@ export class Moments {
   get populationStdev(): number {
     return this.n < 1 ? Number.NaN : Math.sqrt(this.m2 / this.n);
   }
+  /**
+   * The moments of n integers given by their sum and sum of squares (exact while those stay below 2^53, as string
+   * lengths of a batch do): what a batch's lengths merge into a column's, the same whichever way they were read.
+   */
+  static ofIntegers(n: number, sum: number, sumSq: number, min: number, max: number): Moments {
+    const m = new Moments();
+    if (n === 0) return m;
+    m.n = n;
+    m.mean = sum / n;
+    m.m2 = (n * sumSq - sum * sum) / n;
+    m.min = min;
+    m.max = max;
+    m.s = sum;
+    return m;
+  }
   merge(o: Moments): void {
     if (o.n === 0) return;
     if (this.n === 0) {
