@@ -12,10 +12,18 @@ export class AsciiTable {
   private slots = new Int32Array(32).fill(-1);
   private mask = 31;
   size = 0;
+  /** The hash of the key `find` looked for last (what `insert` then files it under). */
+  private hash = 0;
 
-  /** The number of the key b[s, e) with hash `hash`, or -1. */
-  find(b: Uint8Array, s: number, e: number, hash: number): number {
-    const h = hash | 0;
+  /** The number of the key b[s, e), or -1. */
+  find(b: Uint8Array, s: number, e: number): number {
+    // FNV-1a, then a final mix: one multiplication a byte (the keys are short)
+    let h = 0x811c9dc5 | 0;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    this.hash = h;
     const n = e - s;
     const { arena, starts, slots, hashes } = this;
     for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
@@ -30,8 +38,8 @@ export class AsciiTable {
     }
   }
 
-  /** Adds the key b[s, e) (not in the table: `find` said -1) and returns its number. */
-  insert(b: Uint8Array, s: number, e: number, hash: number): number {
+  /** Adds the key b[s, e), for which `find` has just said -1, and returns its number. */
+  insert(b: Uint8Array, s: number, e: number): number {
     const i = this.size++;
     const n = e - s;
     if (this.used + n > this.arena.length) {
@@ -51,7 +59,7 @@ export class AsciiTable {
     this.starts[i] = this.used;
     this.used += n;
     this.starts[i + 1] = this.used;
-    this.hashes[i] = hash | 0;
+    this.hashes[i] = this.hash;
     if (2 * this.size > this.slots.length) {
       this.slots = new Int32Array(this.slots.length * 2).fill(-1);
       this.mask = this.slots.length - 1;

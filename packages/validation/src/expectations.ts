@@ -5,7 +5,7 @@
 import { invalidSpec } from '@strata/core';
 import { AsciiTable } from './ascii-table.js';
 import { type BatchView, type Col, keyAt, stringAt, toEpochMs, valueAt } from './columns.js';
-import { DistinctCounter, H, hash2, hashAscii, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
+import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
 import { type PyRegex, pyRegex } from './regex.js';
 
@@ -310,14 +310,13 @@ function columnMap(
             const s = offsets[i]!;
             const e = offsets[i + 1]!;
             lookups++;
-            hashAscii(bytes, s, e);
-            const at = byteMemo.find(bytes, s, e, H.h1);
+            const at = byteMemo.find(bytes, s, e);
             if (at >= 0) {
               hits++;
               return verdicts[at]!;
             }
             const r = raw(i);
-            if (byteMemo.size < MEMO_SIZE) verdicts[byteMemo.insert(bytes, s, e, H.h1)] = r;
+            if (byteMemo.size < MEMO_SIZE) verdicts[byteMemo.insert(bytes, s, e)] = r;
             return r;
           };
         } else {

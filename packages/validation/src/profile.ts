@@ -401,7 +401,6 @@ class ColumnStats {
       lens.add(e - s, 1);
       if (this.minS === null || compareBytes(bytes, s, e, this.minBytes()) < 0) this.minS = text(s, e);
       if (this.maxS === null || compareBytes(bytes, s, e, this.maxBytes()) > 0) this.maxS = text(s, e);
-      hashAscii(bytes, s, e);
       if (this.freq) {
         this.addKey(this.interned[this.internNumber(bytes, s, e, text)]);
         if (!this.freq) {
@@ -410,6 +409,7 @@ class ColumnStats {
           this.interned = [];
         }
       } else {
+        hashAscii(bytes, s, e);
         this.hll!.addHash(H.h1, H.h2);
         if (!this.heavy!.bumpAscii(bytes, s, e, 1)) this.heavy!.add(text(s, e), 1);
       }
@@ -417,14 +417,14 @@ class ColumnStats {
     lens.into(this.len!);
   }
   /**
-   * The number of the distinct value b[s, e) (hashes in H) in `internTable`, in order of appearance; its one string
+   * The number of the distinct value b[s, e) in `internTable`, in order of appearance; its one string
    * is `interned[number]`.
    */
   private internNumber(b: Uint8Array, s: number, e: number, text: (s: number, e: number) => string): number {
     const table = (this.internTable ??= new AsciiTable());
-    let at = table.find(b, s, e, H.h1);
+    let at = table.find(b, s, e);
     if (at < 0) {
-      at = table.insert(b, s, e, H.h1);
+      at = table.insert(b, s, e);
       this.interned[at] = text(s, e);
     }
     return at;
@@ -456,10 +456,7 @@ class ColumnStats {
         nulls++;
         continue;
       }
-      const s = offsets[i]!;
-      const e = offsets[i + 1]!;
-      hashAscii(bytes, s, e);
-      counts[this.internNumber(bytes, s, e, text)]!++;
+      counts[this.internNumber(bytes, offsets[i]!, offsets[i + 1]!, text)]!++;
     }
     const size = this.internTable?.size ?? 0;
     if (freq.size + (size - first) > this.o.exactDistinctLimit) {
