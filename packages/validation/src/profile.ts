@@ -493,7 +493,7 @@ class ColumnStats {
     return this.maxB!;
   }
   /**
-   * Numbers, booleans and dates: moments in row order, then the batch's present values sorted once (a typed-array
+   * Numbers, booleans and dates: the batch's moments (two passes over its present values, merged into the column's), then the batch's present values sorted once (a typed-array
    * sort) feed the quantile sketch as one run and the frequency table one distinct value at a time.
    */
   private updateNumbers(col: Col, nums: Float64Array, valid: Uint8Array): void {
@@ -509,7 +509,6 @@ class ColumnStats {
     for (let i = 0; i < n; i++) {
       if (!valid[i]) continue;
       const x = nums[i]!;
-      mo.add(x);
       present[m++] = x;
       if (x < lo) lo = x;
       if (x > hi) hi = x;
@@ -517,6 +516,8 @@ class ColumnStats {
     }
     this.nulls += n - m;
     if (m === 0) return;
+    // the batch's moments, merged into the column's
+    mo.merge(Moments.ofValues(present, m));
     const bool = col.kind === 'boolean';
     if (m <= SORTED_RUN_MIN) {
       for (let i = 0; i < m; i++) {
