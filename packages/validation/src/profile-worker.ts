@@ -2,7 +2,8 @@
  * The profiler on a worker thread (validateAndProfile's `profileWorker`): record batches arrive as their columns'
  * buffers after a schema message (transfer.ts), or as Arrow IPC bytes for schemas with dictionaries,
  * each is acknowledged once profiled (the sender keeps a few in flight, so memory stays bounded), and `finish` answers
- * with the profile. The same Profiler code as on the main thread, fed the same batches in the same order.
+ * with the profile. The same Profiler code as on the main thread, fed the same batches in the same order. `start`
+ * begins a new profile: the thread serves one validateAndProfile after another (its compiled code stays warm).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as arrow from 'apache-arrow';
@@ -13,15 +14,19 @@ type Msg =
   | { kind: 'batch'; ipc: Uint8Array }
   | { kind: 'schema'; schema: Uint8Array }
   | { kind: 'wire'; wire: WireBatch }
+  | { kind: 'start'; options: ProfilerOptions }
   | { kind: 'finish' };
 
 const port = parentPort;
 if (port) {
-  const profiler = new Profiler((workerData as { options?: ProfilerOptions } | undefined)?.options ?? {});
+  let profiler = new Profiler((workerData as { options?: ProfilerOptions } | undefined)?.options ?? {});
   let schema: arrow.Schema | undefined;
   port.on('message', (m: Msg) => {
     try {
-      if (m.kind === 'schema') schema = schemaFromWire(m.schema);
+      if (m.kind === 'start') {
+        profiler = new Profiler(m.options);
+        schema = undefined;
+      } else if (m.kind === 'schema') schema = schemaFromWire(m.schema);
       else if (m.kind === 'wire') {
         if (!schema) throw new Error('a batch arrived before its schema');
         profiler.update(batchFromWire(schema, m.wire));

@@ -15,9 +15,10 @@ export interface ValidateAndProfileOptions extends SuiteValidatorOptions {
   onProgress?: (rows: number) => void;
   /**
    * Profile on a worker thread while the suite runs on this one (the two halves of the pass on two cores).
-   * false (default): on this thread. 'auto': on a worker when the built worker script is there and the first batch
-   * has at least 16384 rows. true / a URL: on a worker (that script). The profile is the same either way; a worker
-   * only pays when a core is free (see docs/validation.md, Benchmark).
+   * 'auto' (default): on a worker when the built worker script is there (run from TypeScript sources it is not) and
+   * the first batch has at least 16384 rows. true / a URL: on a worker (that script). false: on this thread. The
+   * profile is the same either way. The thread is kept, idle and unreferenced, for the next call, so its compiled
+   * code is warm (see docs/validation.md, Benchmark).
    */
   profileWorker?: boolean | 'auto' | URL;
 }
@@ -45,8 +46,13 @@ function plainExecArgv(): string[] {
   return out;
 }
 
-/** The profiler on a worker thread, fed batches as Arrow IPC with at most IN_FLIGHT unprofiled. */
+/**
+ * The profiler on a worker thread, fed batches as buffers (IPC for dictionaries) with at most IN_FLIGHT unprofiled.
+ * A worker that finished cleanly waits, unreferenced, for the next validateAndProfile (`take`), so its compiled code
+ * is warm; one that failed or was stopped half-way is terminated.
+ */
 class ProfileWorker {
+  private static idle = new Map<string, ProfileWorker[]>();
   private readonly worker: Worker;
   private inFlight = 0;
   private waiting: (() => void) | undefined;
@@ -54,7 +60,22 @@ class ProfileWorker {
   private result: ((p: Profile) => void) | undefined;
   private schema: arrow.Schema | undefined;
   private wired = false;
-  constructor(script: URL, options: ProfilerOptions) {
+
+  /** A worker for a new profile: an idle one of this script, else a new thread. */
+  static take(script: URL, options: ProfilerOptions): ProfileWorker {
+    const pooled = ProfileWorker.idle.get(script.href)?.pop();
+    if (pooled) {
+      pooled.worker.ref();
+      pooled.worker.postMessage({ kind: 'start', options });
+      return pooled;
+    }
+    return new ProfileWorker(script, options);
+  }
+
+  private constructor(
+    private readonly script: URL,
+    options: ProfilerOptions,
+  ) {
     this.worker = new Worker(script, { workerData: { options }, execArgv: plainExecArgv() });
     this.worker.on('message', (m: { kind: string; profile?: Profile; message?: string }) => {
       if (m.kind === 'ack') this.inFlight--;
@@ -64,6 +85,13 @@ class ProfileWorker {
     });
     this.worker.on('error', (err) => {
       this.failure = err;
+      this.wake();
+    });
+    this.worker.on('exit', () => {
+      this.failure ??= new Error('profiling worker: the thread exited');
+      const list = ProfileWorker.idle.get(this.script.href);
+      const at = list?.indexOf(this) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
       this.wake();
     });
   }
@@ -101,6 +129,7 @@ class ProfileWorker {
       this.worker.postMessage({ kind: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
     }
   }
+  /** The profile; the worker then waits for the next one. */
   async finish(): Promise<Profile> {
     this.check();
     const p = new Promise<Profile>((resolve, reject) => {
@@ -110,12 +139,16 @@ class ProfileWorker {
       };
     });
     this.worker.postMessage({ kind: 'finish' });
-    try {
-      return await p;
-    } finally {
-      await this.worker.terminate();
-    }
+    const profile = await p;
+    this.result = undefined;
+    this.schema = undefined;
+    this.worker.unref();
+    const list = ProfileWorker.idle.get(this.script.href) ?? [];
+    list.push(this);
+    ProfileWorker.idle.set(this.script.href, list);
+    return profile;
   }
+  /** Ends the thread (a profile stopped half-way, or failed). */
   async stop(): Promise<void> {
     await this.worker.terminate();
   }
@@ -129,7 +162,7 @@ export async function validateAndProfile(
   const validator = suite ? new SuiteValidator(suite, opts) : undefined;
   const profileOpts = opts.profile === false ? {} : (opts.profile ?? {});
   const profiler = new Profiler(profileOpts);
-  const script = opts.profile === false ? undefined : workerScript(opts.profileWorker ?? false);
+  const script = opts.profile === false ? undefined : workerScript(opts.profileWorker ?? 'auto');
   let worker: ProfileWorker | undefined;
   let decided = false;
   let rows = 0;
@@ -141,7 +174,7 @@ export async function validateAndProfile(
         if (!decided) {
           decided = true;
           const forced = opts.profileWorker === true || opts.profileWorker instanceof URL;
-          if (script && (forced || batch.numRows >= WORKER_MIN_ROWS)) worker = new ProfileWorker(script, profileOpts);
+          if (script && (forced || batch.numRows >= WORKER_MIN_ROWS)) worker = ProfileWorker.take(script, profileOpts);
         }
         // the worker profiles this batch while the suite runs on it here
         const sent = worker?.send(batch);

@@ -478,6 +478,15 @@ describe.skipIf(requireBuilt('validateAndProfile on a worker thread', fileURLToP
       const strip = (v: typeof here.result) => ({ ...v!, meta: { ...v!.meta, validation_time: null } });
       expect(strip(there.result)).toEqual(strip(here.result));
     });
+    it('starts every profile afresh on the thread it keeps between calls', async () => {
+      const first = [table({ x: f64([1, 2, 3, 1000]), s: str(['a', 'b', null, 'zz']) })];
+      const second = [table({ x: f64([5, 6, null]), s: str(['q', 'q', 'r']) })];
+      await validateAndProfile(first, undefined, { profileWorker: builtWorker });
+      const again = await validateAndProfile(second, undefined, { profileWorker: builtWorker });
+      const here = await validateAndProfile(second, undefined, { profileWorker: false });
+      expect(again.profile).toEqual(here.profile);
+      expect(again.profile.columns.x!.count).toBe(3);
+    });
     it("rejects with the worker's error when the profiling worker fails, instead of hanging", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'strata-profile-worker-'));
       const script = join(dir, 'broken-worker.mjs');
