@@ -183,6 +183,10 @@ class MapAcc {
       this.indices.push(index);
     }
   }
+  /** Whether the next hit's value is kept (the lists are not full yet). */
+  keeps(): boolean {
+    return this.values.length < this.cap;
+  }
   /** hit() with row i of col, whose value is read only when it is kept. */
   hitRow(col: Col, i: number, index: number): void {
     this.unexpected++;
@@ -263,12 +267,13 @@ const noMemo = new WeakSet<(i: number) => boolean>();
 /** The regex test of a column that has its UTF-8 bytes, on the bytes (true = unexpected when `unexpectedIfNot`). */
 function utf8Test(col: Col, rx: PyRegex, unexpectedIfNot: boolean): ((i: number) => boolean) | undefined {
   const u = col.utf8;
-  const f = rx.testUtf8;
-  if (!u || !f || col.kind !== 'string') return undefined;
-  const { bytes, offsets } = u;
-  const test = unexpectedIfNot
-    ? (i: number) => !f(bytes, offsets[i]!, offsets[i + 1]!)
-    : (i: number) => f(bytes, offsets[i]!, offsets[i + 1]!);
+  const rows = rx.testUtf8Rows;
+  if (!u || !rows || col.kind !== 'string') return undefined;
+  // every row's verdict in one call (missing rows too: their verdict is never read)
+  const out = new Uint8Array(col.length);
+  rows(u.bytes, u.offsets, col.length, out);
+  const unexpected = unexpectedIfNot ? 0 : 1;
+  const test = (i: number) => out[i] === unexpected;
   noMemo.add(test);
   return test;
 }
@@ -529,18 +534,27 @@ function multiMap(
       const test = prepare(cols);
       const n = b.numRows;
       acc.element += n;
+      // rows skipped: those missing every value (1), any value (2), or none (0)
+      const rule =
+        ignore === 'both_values_are_missing' || ignore === 'all_values_are_missing'
+          ? 1
+          : ignore === 'either_value_is_missing' || ignore === 'any_value_is_missing'
+            ? 2
+            : 0;
+      const valids = cols.map((c) => c.valid);
+      const k = valids.length;
       for (let i = 0; i < n; i++) {
-        let missing = 0;
-        for (const c of cols) if (!c.valid[i]) missing++;
-        const skip =
-          ignore === 'both_values_are_missing' || ignore === 'all_values_are_missing'
-            ? missing === cols.length
-            : ignore === 'either_value_is_missing' || ignore === 'any_value_is_missing'
-              ? missing > 0
-              : false;
-        if (skip) continue;
+        if (rule !== 0) {
+          let missing = 0;
+          for (let j = 0; j < k; j++) if (!valids[j]![i]) missing++;
+          if (rule === 1 ? missing === k : missing > 0) continue;
+        }
         considered++;
-        if (test(i)) acc.hit(rowValue(cols, i), b.rowOffset + i);
+        if (test(i)) {
+          // the row's values are read only for the unexpected rows the result lists
+          if (acc.keeps()) acc.hit(rowValue(cols, i), b.rowOffset + i);
+          else acc.unexpected++;
+        }
       }
     },
     finish() {

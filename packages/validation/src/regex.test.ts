@@ -114,9 +114,13 @@ describe('the ASCII DFA of simple patterns gives the RE2 verdict', () => {
       expect(parseSimplePattern(p), p).not.toBeNull();
       const fast = pyRegex(p);
       const slow = re2Only(p);
+      const values: string[] = [];
+      const wants: number[] = [];
       for (let v = 0; v < 200; v++) {
         const value = randomValue();
         const want = slow.test(value);
+        values.push(value);
+        wants.push(want ? 1 : 0);
         if (fast.test(value) !== want) throw new Error(`${JSON.stringify(p)} on ${JSON.stringify(value)}`);
         // the value's bytes somewhere inside a bigger buffer, with other bytes around it
         buf.fill(0x40);
@@ -125,6 +129,13 @@ describe('the ASCII DFA of simple patterns gives the RE2 verdict', () => {
         if (fast.testUtf8!(buf, at, at + n) !== want) throw new Error(`bytes: ${JSON.stringify(p)} on ${JSON.stringify(value)}`);
         checked++;
       }
+      // all 200 values as one column: offsets into one buffer, every verdict in one call
+      const parts = values.map((x) => Buffer.from(x, 'utf8'));
+      const offsets = new Int32Array(parts.length + 1);
+      for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i]! + parts[i]!.length;
+      const out = new Uint8Array(parts.length);
+      fast.testUtf8Rows!(Buffer.concat(parts), offsets, parts.length, out);
+      expect(Array.from(out), p).toEqual(wants);
     }
     expect(checked).toBe(100_000);
   });

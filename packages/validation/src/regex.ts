@@ -17,6 +17,8 @@ export interface PyRegex {
    * ASCII DFA; a value with a non-ASCII byte is decoded and goes to `test`). Undefined for other patterns.
    */
   testUtf8?: (bytes: Uint8Array, start: number, end: number) => boolean;
+  /** `testUtf8` of n values at once: value i is bytes[offsets[i], offsets[i + 1]), its verdict goes to out[i] (1/0). */
+  testUtf8Rows?: (bytes: Uint8Array, offsets: Int32Array, n: number, out: Uint8Array) => void;
 }
 
 // Python's str.isspace() characters (what \s matches in a str pattern), as RE2 class items.
@@ -115,7 +117,7 @@ export function pyRegex(src: string, where = 'regex'): PyRegex {
   }
   const re2 = (value: string) => compiled.test(value);
   const dfa = asciiDfa(src, re2);
-  return dfa ? { source: src, test: dfa.test, testUtf8: dfa.testUtf8 } : { source: src, test: re2 };
+  return dfa ? { source: src, ...dfa } : { source: src, test: re2 };
 }
 
 /**
@@ -235,7 +237,7 @@ export function parseSimplePattern(src: string): { start: boolean; end: boolean;
 function asciiDfa(
   src: string,
   fallback: (value: string) => boolean,
-): { test: (value: string) => boolean; testUtf8: (b: Uint8Array, s: number, e: number) => boolean } | null {
+): Required<Pick<PyRegex, 'test' | 'testUtf8' | 'testUtf8Rows'>> | null {
   const p = parseSimplePattern(src);
   if (!p) return null;
   const { items, start: anchored, end: dollar } = p;
@@ -347,6 +349,32 @@ function asciiDfa(
     testUtf8: (b, start, end) => {
       const r = walkBytes(b, start, end);
       return r < 0 ? fallback(decoder.decode(b.subarray(start, end))) : r === 1;
+    },
+    testUtf8Rows: (b, offsets, n, out) => {
+      // walkBytes inlined for the common case (tables built, ASCII): one loop over the rows and their bytes
+      let { next, stop, flags } = t;
+      for (let row = 0; row < n; row++) {
+        const start = offsets[row]!;
+        const end = offsets[row + 1]!;
+        const last = dollar && end > start && b[end - 1] === 10 ? end - 1 : end;
+        let s = initial;
+        let st = stop[s]!;
+        let i = start;
+        for (; st === 0 && i < last; i++) {
+          const to = next[(s << 8) | b[i]!]!;
+          if (to < 0) break;
+          s = to;
+          st = stop[s]!;
+        }
+        if (st !== 0) out[row] = st === 1 ? 1 : 0;
+        else if (i === last && last === end) out[row] = flags[s]! & 1;
+        else {
+          // a byte with no transition yet, not ASCII, or the final newline before `$`: the whole walk
+          const r = walkBytes(b, start, end);
+          out[row] = r < 0 ? (fallback(decoder.decode(b.subarray(start, end))) ? 1 : 0) : r;
+          ({ next, stop, flags } = t); // the tables may have grown
+        }
+      }
     },
   };
 }
