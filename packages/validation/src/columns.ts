@@ -112,6 +112,29 @@ function fastNumeric(v: arrow.Vector, nums: Float64Array, valid: Uint8Array): bo
   return true;
 }
 
+/** A one-chunk Float64 column: its values buffer as `nums` (no copy; nothing writes to it), and its validity. */
+function float64Column(col: ColData, v: arrow.Vector, valid: Uint8Array): boolean {
+  if (v.data.length !== 1) return false;
+  const d = v.data[0]!;
+  if (!(d.values instanceof Float64Array) || d.values.length < d.length) return false;
+  const nums = d.values.subarray(0, d.length);
+  const n = d.length;
+  const bitmap = d.nullCount > 0 ? d.nullBitmap : undefined;
+  const off = d.offset;
+  for (let i = 0; i < n; i++) {
+    const x = nums[i]!;
+    // NaN counts as missing, as in pandas
+    let ok = Number.isNaN(x) ? 0 : 1;
+    if (bitmap) {
+      const bit = off + i;
+      ok &= (bitmap[bit >> 3]! >> (bit & 7)) & 1;
+    }
+    valid[i] = ok;
+  }
+  col.nums = nums;
+  return true;
+}
+
 const decoder = new TextDecoder();
 
 /** Value i of a Utf8View as a JS string. */
@@ -212,6 +235,7 @@ export function readColumn(name: string, v: arrow.Vector): Col {
   const { kind, dtype, integer } = dtypeOf(v.type);
   const valid = new Uint8Array(n);
   const col = new ColData(name, kind, n, dtype, String(v.type), integer, valid);
+  if (kind === 'number' && float64Column(col, v, valid)) return col;
   if (kind === 'number' || kind === 'boolean' || kind === 'date') {
     const nums = new Float64Array(n);
     col.nums = nums;

@@ -4,7 +4,7 @@
  */
 import { invalidSpec } from '@strata/core';
 import { AsciiTable } from './ascii-table.js';
-import { type BatchView, type Col, keyAt, stringAt, toEpochMs, valueAt } from './columns.js';
+import { type BatchView, type Col, keyAt, stringAt, toEpochMs, type Utf8View, valueAt } from './columns.js';
 import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
 import { type PyRegex, pyRegex } from './regex.js';
@@ -261,8 +261,11 @@ function mostlySuccess(considered: number, unexpected: number, mostly: number): 
 /** Distinct values whose verdict a column map expectation remembers. */
 const MEMO_SIZE = 8192;
 
-/** Per-row tests that read a column's bytes: cheaper than a memo look-up, which would need the value's string. */
-const noMemo = new WeakSet<(i: number) => boolean>();
+/**
+ * Per-row tests whose verdicts for the whole batch were computed at once (1: unexpected): columnMap reads the array
+ * instead of calling the test, and does not memoise them (they are cheaper than a look-up).
+ */
+const batchVerdicts = new WeakMap<(i: number) => boolean, Uint8Array>();
 
 /** The regex test of a column that has its UTF-8 bytes, on the bytes (true = unexpected when `unexpectedIfNot`). */
 function utf8Test(col: Col, rx: PyRegex, unexpectedIfNot: boolean): ((i: number) => boolean) | undefined {
@@ -272,9 +275,10 @@ function utf8Test(col: Col, rx: PyRegex, unexpectedIfNot: boolean): ((i: number)
   // every row's verdict in one call (missing rows too: their verdict is never read)
   const out = new Uint8Array(col.length);
   rows(u.bytes, u.offsets, col.length, out);
-  const unexpected = unexpectedIfNot ? 0 : 1;
-  const test = (i: number) => out[i] === unexpected;
-  noMemo.add(test);
+  // 1: the value matches; unexpected is the opposite for the "match" expectations
+  if (unexpectedIfNot) for (let i = 0; i < out.length; i++) out[i] = 1 - out[i]!;
+  const test = (i: number) => out[i] === 1;
+  batchVerdicts.set(test, out);
   return test;
 }
 
@@ -297,34 +301,52 @@ function columnMap(
   const memo = new Map<string, boolean>();
   // the same memo keyed by the value's bytes, for ASCII columns whose strings are not made
   const byteMemo = new AsciiTable();
-  const verdicts: boolean[] = [];
+  let verdicts = new Uint8Array(64);
   let memoOn = pure;
   let lookups = 0;
   let hits = 0;
+  /** Every present row's verdict (1: unexpected) through the byte memo, in one loop over the batch. */
+  const memoRows = (u: Utf8View, valid: Uint8Array, n: number, raw: (i: number) => boolean): Uint8Array => {
+    const { bytes, offsets } = u;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) continue;
+      const s = offsets[i]!;
+      const e = offsets[i + 1]!;
+      lookups++;
+      const at = byteMemo.find(bytes, s, e);
+      if (at >= 0) {
+        hits++;
+        out[i] = verdicts[at]!;
+        continue;
+      }
+      const r = raw(i) ? 1 : 0;
+      out[i] = r;
+      if (byteMemo.size < MEMO_SIZE) {
+        const k = byteMemo.insert(bytes, s, e);
+        if (k >= verdicts.length) {
+          const grown = new Uint8Array(verdicts.length * 2);
+          grown.set(verdicts);
+          verdicts = grown;
+        }
+        verdicts[k] = r;
+      }
+    }
+    return out;
+  };
   return {
     columns: [column],
     update(b) {
       const col = b.col(column);
       const raw = prepare(col, b);
+      const { valid, length } = col;
+      // the verdicts of the whole batch at once where they can be had that way (1: unexpected), else row by row
+      let rows = batchVerdicts.get(raw);
       let test = raw;
-      if (memoOn && col.kind === 'string' && !noMemo.has(raw)) {
+      if (!rows && memoOn && col.kind === 'string') {
         const u = col.utf8;
-        if (u?.ascii && !col.madeVals) {
-          const { bytes, offsets } = u;
-          test = (i) => {
-            const s = offsets[i]!;
-            const e = offsets[i + 1]!;
-            lookups++;
-            const at = byteMemo.find(bytes, s, e);
-            if (at >= 0) {
-              hits++;
-              return verdicts[at]!;
-            }
-            const r = raw(i);
-            if (byteMemo.size < MEMO_SIZE) verdicts[byteMemo.insert(bytes, s, e)] = r;
-            return r;
-          };
-        } else {
+        if (u?.ascii && !col.madeVals) rows = memoRows(u, valid, length, raw);
+        else {
           const vals = col.vals as string[];
           test = (i) => {
             const v = vals[i]!;
@@ -340,19 +362,25 @@ function columnMap(
           };
         }
       }
-      const { valid, length } = col;
       acc.element += length;
-      for (let i = 0; i < length; i++) {
-        if (!valid[i]) continue;
-        nonnull++;
-        if (test(i)) acc.hitRow(col, i, b.rowOffset + i);
+      if (rows) {
+        for (let i = 0; i < length; i++) {
+          if (!valid[i]) continue;
+          nonnull++;
+          if (rows[i]) acc.hitRow(col, i, b.rowOffset + i);
+        }
+      } else {
+        for (let i = 0; i < length; i++) {
+          if (!valid[i]) continue;
+          nonnull++;
+          if (test(i)) acc.hitRow(col, i, b.rowOffset + i);
+        }
       }
       // values rarely repeat (ids, e-mails): stop memoising
       if (memoOn && lookups > 50_000 && hits < lookups / 2) {
         memoOn = false;
         memo.clear();
         byteMemo.clear();
-        verdicts.length = 0;
       }
     },
     finish() {
