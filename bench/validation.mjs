@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BATCH, schema, types, writeData } from './csv/data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkgDir = join(root, 'packages/validation');
@@ -31,42 +32,11 @@ const V = await import(pathToFileURL(dist).href);
 const { readCsvArrow } = await import(pathToFileURL(csvDist).href);
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
-const BATCH = 65_536;
 
-// deterministic data
-let seed = 42;
-const rnd = () => {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 2 ** 32;
-};
-const countries = ['US', 'DE', 'FR', 'RU', 'BR', 'US', 'US'];
-const header = ['id', 'age', 'score', 'country', 'email', 'signup', 'a', 'b'];
-const schema = {
-  id: 'int64',
-  age: 'float64',
-  score: 'float64',
-  country: 'str',
-  email: 'str',
-  signup: 'str',
-  a: 'float64',
-  b: 'float64',
-};
+// the data: bench/csv/data.mjs writes it (the CSV read benchmark reads the same file)
 const dir = mkdtempSync(join(tmpdir(), 'strata-bench-validation-'));
 const csvPath = join(dir, 'data.csv');
-{
-  const lines = [header.join(',')];
-  for (let i = 0; i < ROWS; i++) {
-    const age = i % 23 === 0 ? '' : String(Math.floor(rnd() * 100));
-    const score =
-      i % 31 === 0 ? '' : (50 + 10 * Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd())).toFixed(3);
-    const country = i % 19 === 0 ? '' : countries[Math.floor(rnd() * countries.length)];
-    const email = i % 41 ? `user${i}@example.com` : `user${i}example.com`;
-    const signup =
-      i % 67 ? `2024-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}` : '2024-02-30';
-    lines.push([i + 1, age, score, country, email, signup, Math.floor(rnd() * 100), Math.floor(rnd() * 90)].join(','));
-  }
-  writeFileSync(csvPath, `${lines.join('\n')}\n`);
-}
+writeData(csvPath, ROWS);
 const suiteJson = {
   name: 'p5',
   expectations: [
@@ -96,9 +66,7 @@ const schemaPath = join(dir, 'schema.json');
 writeFileSync(suitePath, JSON.stringify(suiteJson));
 writeFileSync(schemaPath, JSON.stringify(schema));
 
-// CSV -> Arrow record batches with the product's reader, typed as pandas is told to type them
-const valueTypes = { int64: 'INT64', float64: 'DOUBLE', str: 'STRING' };
-const types = Object.fromEntries(Object.entries(schema).map(([c, t]) => [c, valueTypes[t]]));
+// CSV -> Arrow record batches with the product's reader, typed as pandas is told to type them (`types`)
 async function loadBatches() {
   const out = [];
   for await (const b of readCsvArrow(csvPath, { types, batchSize: BATCH })) out.push(b);
@@ -192,7 +160,9 @@ if (ge) {
   );
   console.log(`  pandas read_csv (typed)             ${fmt(pdMs)}  (best of ${3 * ROUNDS})`);
   console.log(`  ratio GE validate / Strata validate:            ${(geMs / validate.ms).toFixed(1)}x`);
-  console.log(`  ratio GE validate / Strata validate+profile:    ${(geMs / bothWorker.ms).toFixed(1)}x (goal >= 10x; the default, profile on a worker)`);
+  console.log(
+    `  ratio GE validate / Strata validate+profile:    ${(geMs / bothWorker.ms).toFixed(1)}x (goal >= 10x; the default, profile on a worker)`,
+  );
   console.log(`  ratio GE validate / Strata validate+profile, all on one thread: ${(geMs / both.ms).toFixed(1)}x`);
   console.log(`  ratio pandas read_csv / Strata CSV -> Arrow:    ${(pdMs / load.ms).toFixed(2)}x (goal >= 1x)`);
   same(

@@ -4,6 +4,13 @@
  * per row. The caller keeps what it maps each key to in arrays indexed by the key's number (0, 1, 2, ... in
  * insertion order).
  */
+/** A copy of typed array `a` twice as long (or `min` long, if more), its contents at the start. */
+export function doubled<T extends Uint8Array | Int32Array | Float64Array>(a: T, min = 0): T {
+  const out = new (a.constructor as new (n: number) => T)(Math.max(a.length * 2, min));
+  out.set(a);
+  return out;
+}
+
 export class AsciiTable {
   private arena = new Uint8Array(1024);
   private used = 0;
@@ -44,19 +51,11 @@ export class AsciiTable {
   insert(b: Uint8Array, s: number, e: number): number {
     const i = this.size++;
     const n = e - s;
-    if (this.used + n > this.arena.length) {
-      const grown = new Uint8Array(Math.max(this.arena.length * 2, this.used + n));
-      grown.set(this.arena.subarray(0, this.used));
-      this.arena = grown;
-    }
+    if (this.used + n > this.arena.length) this.arena = doubled(this.arena, this.used + n);
     this.arena.set(b.subarray(s, e), this.used);
     if (i + 2 > this.starts.length) {
-      const starts = new Int32Array(this.starts.length * 2);
-      starts.set(this.starts);
-      this.starts = starts;
-      const hashes = new Int32Array(this.hashes.length * 2);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
+      this.starts = doubled(this.starts);
+      this.hashes = doubled(this.hashes);
     }
     this.starts[i] = this.used;
     this.used += n;

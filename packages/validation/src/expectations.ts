@@ -3,7 +3,7 @@
  * Each expectation becomes an Evaluator: `update(batch)` per record batch, `finish()` once, giving GE's `result`.
  */
 import { invalidSpec } from '@strata/core';
-import { AsciiTable } from './ascii-table.js';
+import { AsciiTable, doubled } from './ascii-table.js';
 import { type BatchView, type Col, keyAt, stringAt, toEpochMs, type Utf8View, valueAt } from './columns.js';
 import { DistinctCounter, hash2, type Interpolation, Moments, sortFloat64, ValueBuffer } from './sketch.js';
 import { compileStrftime } from './strftime.js';
@@ -324,11 +324,7 @@ function columnMap(
       out[i] = r;
       if (byteMemo.size < MEMO_SIZE) {
         const k = byteMemo.insert(bytes, s, e);
-        if (k >= verdicts.length) {
-          const grown = new Uint8Array(verdicts.length * 2);
-          grown.set(verdicts);
-          verdicts = grown;
-        }
+        if (k >= verdicts.length) verdicts = doubled(verdicts);
         verdicts[k] = r;
       }
     }

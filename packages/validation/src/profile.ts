@@ -5,7 +5,7 @@
  */
 import { invalidInput } from '@strata/core';
 import type * as arrow from 'apache-arrow';
-import { AsciiTable } from './ascii-table.js';
+import { AsciiTable, doubled } from './ascii-table.js';
 import { BatchView, batchesOf, type Col, type ColKind, keyAt } from './columns.js';
 import { compareAny } from './expectations.js';
 import {
@@ -444,11 +444,7 @@ class ColumnStats {
   ): boolean {
     const freq = this.freq!;
     const first = this.internTable?.size ?? 0;
-    if (batchCounts.length < first + n) {
-      const grown = new Float64Array(Math.max(first + n, batchCounts.length * 2));
-      grown.set(batchCounts);
-      batchCounts = grown;
-    }
+    if (batchCounts.length < first + n) batchCounts = doubled(batchCounts, first + n);
     const counts = batchCounts;
     let nulls = 0;
     for (let i = 0; i < n; i++) {

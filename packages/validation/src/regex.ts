@@ -7,6 +7,7 @@
  */
 import { invalidSpec } from '@strata/core';
 import { RE2JS } from 're2js';
+import { doubled } from './ascii-table.js';
 
 /** A compiled pattern: `test` is Python's `re.search(pattern, value) is not None`. */
 export interface PyRegex {
@@ -261,15 +262,9 @@ function asciiDfa(
       ids.set(set, id);
       sets.push(set);
       if (t.flags.length <= id) {
-        const next = new Int32Array(t.next.length * 2);
-        next.set(t.next);
-        t.next = next;
-        const flags = new Uint8Array(t.flags.length * 2);
-        flags.set(t.flags);
-        t.flags = flags;
-        const stop = new Uint8Array(t.stop.length * 2);
-        stop.set(t.stop);
-        t.stop = stop;
+        t.next = doubled(t.next);
+        t.flags = doubled(t.flags);
+        t.stop = doubled(t.stop);
       }
       t.next.fill(-1, id * 256, id * 256 + 128);
       t.next.fill(-3, id * 256 + 128, id * 256 + 256);
