@@ -421,7 +421,8 @@ class ColumnStats {
    * is `interned[number]`.
    */
   private internNumber(b: Uint8Array, s: number, e: number, text: (s: number, e: number) => string): number {
-    const table = (this.internTable ??= new AsciiTable());
+    this.internTable ??= new AsciiTable();
+    const table = this.internTable;
     let at = table.find(b, s, e);
     if (at < 0) {
       at = table.insert(b, s, e);
