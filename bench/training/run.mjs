@@ -5,11 +5,15 @@
 // store), on the same data, in one run. Loading data is not timed (the commits' Parquet copies are reported).
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`; Feast's venv outside the repo, see bench/README.md):
 //   [FEAST_PYTHON=<venv>/bin/python] node bench/training/run.mjs [--entities 1000000] [--feature-rows 10000000]
-//     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0] [--repeat N]
-// --repeat N: the columnar engine and the DuckDB anchor N times each, alternating, on the data loaded once (medians).
+//     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0] [--repeat N] [--no-pin]
+// --repeat N: the columnar engine and the DuckDB anchor N times each, alternating, on the data loaded once, then the
+// workflow on 1 and on 2 workers N times each, alternating (medians).
+// Worker processes run with one DuckDB thread each and, unless --no-pin, each is pinned to a CPU of its own
+// (`taskset -c i`), as pods with a 1-CPU limit would be: 1 worker has one core, 2 workers two. Unpinned, one worker
+// already runs its 4 partitions at once on every core of a small machine, so a second process adds no core.
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,6 +36,7 @@ const SKIP_PG = process.argv.includes('--skip-postgres');
 const REPLICA_URL = process.env.STRATA_PG_REPLICA_URL;
 const WORKERS = Number(arg('workers', '2'));
 const REPEAT = Math.max(1, Number(arg('repeat', '1')));
+const PIN = !process.argv.includes('--no-pin') && cpus().length >= 2;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]; // 0: no workflow runs; else 1 worker, then `WORKERS` workers
 const feastPython = process.env.FEAST_PYTHON;
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
@@ -244,31 +249,43 @@ async function strataRun(anchor) {
         await anchor.once();
       }
       results.columnar = { ...results.columnar, seconds: median(runs), runs };
-      for (const n of WORKERS ? [1, WORKERS] : []) {
-        // Worker processes (the built apps/worker), one DuckDB thread each so the count of processes is what varies.
-        const taskQueue = `p4_${stamp}_${n}`;
-        const env = {
-          ...process.env,
-          STRATA_CONFIG: '',
-          STRATA_PROJECT: 'bench',
-          STRATA_POSTGRES_URL: pgUrl,
-          STRATA_POSTGRES_SCHEMA: schema,
-          STRATA_TASK_QUEUE: taskQueue,
-          STRATA_OFFLINE_ENGINE: 'columnar',
-          STRATA_COLUMNAR_ROOT: root,
-          STRATA_DUCKDB_THREADS: '1',
-        };
-        const main = join(here, '..', '..', 'apps', 'worker', 'dist', 'main.js');
-        const procs = Array.from({ length: n }, () => spawn(process.execPath, [main], { env, stdio: 'ignore' }));
-        workers.push(...procs);
-        const base = cfg('columnar');
-        const client = await connect({
-          config: {
-            ...base,
-            temporal: { ...base.temporal, taskQueue, address: process.env.TEMPORAL_ADDRESS ?? base.temporal.address },
-          },
-        });
-        try {
+      // Worker processes (the built apps/worker), one DuckDB thread each so the count of processes is what varies:
+      // a pool of 1 and a pool of `WORKERS`, each on its own task queue, started before any timing; then the
+      // workflow runs on each pool in turn, REPEAT times (medians), so both see the same machine.
+      const main = join(here, '..', '..', 'apps', 'worker', 'dist', 'main.js');
+      const pools = [];
+      try {
+        for (const n of WORKERS ? [1, WORKERS] : []) {
+          const taskQueue = `p4_${stamp}_${n}`;
+          const env = {
+            ...process.env,
+            STRATA_CONFIG: '',
+            STRATA_PROJECT: 'bench',
+            STRATA_POSTGRES_URL: pgUrl,
+            STRATA_POSTGRES_SCHEMA: schema,
+            STRATA_TASK_QUEUE: taskQueue,
+            STRATA_OFFLINE_ENGINE: 'columnar',
+            STRATA_COLUMNAR_ROOT: root,
+            STRATA_DUCKDB_THREADS: '1',
+            // Pinned, a worker takes 2 activities at a time, so the 4 partitions spread 2 + 2 over two workers
+            // instead of all going to whichever worker polls first; on one core, 2 at a time or 4 is the same work.
+            ...(PIN ? { STRATA_WORKER_MAX_ACTIVITIES: '2' } : {}),
+          };
+          // taskset execs the worker, so each child's pid is the worker's own.
+          const procs = Array.from({ length: n }, (_v, i) =>
+            PIN
+              ? spawn('taskset', ['-c', String(i % cpus().length), process.execPath, main], { env, stdio: 'ignore' })
+              : spawn(process.execPath, [main], { env, stdio: 'ignore' }),
+          );
+          workers.push(...procs);
+          const base = cfg('columnar');
+          const client = await connect({
+            config: {
+              ...base,
+              temporal: { ...base.temporal, taskQueue, address: process.env.TEMPORAL_ADDRESS ?? base.temporal.address },
+            },
+          });
+          pools.push({ n, client, procs, name: `workflow_${n}_worker${n > 1 ? 's' : ''}`, runs: [] });
           // Not timed: the workers start (they bundle the workflow code) and poll the activity queue.
           const wf = await client.workflowClient();
           for (;;) {
@@ -280,13 +297,21 @@ async function strataRun(anchor) {
             if ((d.pollers ?? []).length >= n) break;
             await new Promise((r) => setTimeout(r, 250));
           }
-          await timed(`workflow_${n}_worker${n > 1 ? 's' : ''}`, async (out) => {
-            const run = await client.startTrainingSet({ ...request, out, partitions: 4, parallel: 4 });
-            return run.result();
-          });
-        } finally {
-          await client.close();
-          for (const p of procs) p.kill('SIGTERM');
+        }
+        for (let r = 0; r < REPEAT; r++) {
+          for (const pool of pools) {
+            await timed(pool.name, async (out) => {
+              const run = await pool.client.startTrainingSet({ ...request, out, partitions: 4, parallel: 4 });
+              return run.result();
+            });
+            pool.runs.push(results[pool.name].seconds);
+          }
+        }
+        for (const pool of pools) results[pool.name] = { ...results[pool.name], seconds: median(pool.runs), runs: pool.runs };
+      } finally {
+        for (const pool of pools) {
+          await pool.client.close();
+          for (const p of pool.procs) p.kill('SIGTERM');
         }
       }
     } finally {
@@ -338,6 +363,8 @@ async function main() {
         inlineOverCopy: ratio(strata.postgres_inline, strata.postgres),
         replicaOverPrimary: ratio(strata.postgres_replica, strata.postgres),
         oneWorkerOverTwo: two ? ratio(strata.workflow_1_worker, two) : null,
+        oneWorkerOverTwoPairs: two?.runs?.map((t, i) => +(strata.workflow_1_worker.runs[i] / t).toFixed(2)),
+        workersPinned: PIN ? 'each worker process on a CPU of its own (taskset)' : 'no (--no-pin or one CPU)',
         feastOverStrataPerEntityRow: feast
           ? +(feast.seconds / feast.entity_rows / (strata.columnar.seconds / N)).toFixed(2)
           : null,
