@@ -14,7 +14,7 @@ import type { ReadReplica } from './replica.js';
 import type { Pool, PoolClient } from './pool.js';
 import { withTransaction } from './pool.js';
 import { type PgRegistry, pitIndexColumns, type ViewVersion } from './registry.js';
-import { ident, qualified, stagingTableName } from './sql.js';
+import { createStagingTable, ident, qualified, stagingTableName } from './sql.js';
 import { dropStagingChunks } from './stage-chunks.js';
 
 /** A batch of rows by column: what staging reads. Arrow record batches, CSV and JSON-lines readers all provide it. */
@@ -391,10 +391,7 @@ export class OfflineStore {
    */
   async createStagingTable(client: PoolClient, vv: ViewVersion, staging: string): Promise<void> {
     const logged = await this.commitPartitioned(client, vv.tableName);
-    await client.query(
-      `CREATE ${logged ? '' : 'UNLOGGED '}TABLE ${this.t(staging)} (LIKE ${this.t(vv.tableName)} INCLUDING DEFAULTS)`,
-    );
-    await client.query(`ALTER TABLE ${this.t(staging)} DROP COLUMN "__ingestion_id", DROP COLUMN "__commit_seq"`);
+    await createStagingTable(client, this.schema, vv.tableName, staging, { unlogged: !logged });
   }
 
   /** Releases the id's staging lock and the client (a client whose unlock failed is destroyed, never reused). */

@@ -24,7 +24,7 @@ import {
 } from './offline.js';
 import type { PoolClient } from './pool.js';
 import type { ViewVersion } from './registry.js';
-import { ident, qualified, stagingTableName } from './sql.js';
+import { createStagingTable, ident, qualified, stagingTableName } from './sql.js';
 
 /** Where a resumable staging load stands: input rows [0, rows) are in chunk tables 0 .. chunks-1. */
 export interface StagingCursor {
@@ -169,8 +169,7 @@ export async function stageResumable(
       };
       await client.query('BEGIN');
       await client.query(`DROP TABLE IF EXISTS ${table}`);
-      await client.query(`CREATE UNLOGGED TABLE ${table} (LIKE ${t(vv.tableName)} INCLUDING DEFAULTS)`);
-      await client.query(`ALTER TABLE ${table} DROP COLUMN "__ingestion_id", DROP COLUMN "__commit_seq"`);
+      await createStagingTable(client, store.schema, vv.tableName, chunkTable(ingestionId, cursor.chunks), { unlogged: true });
       await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${table} (${colList}) FROM STDIN WITH (FORMAT csv)`)));
       await client.query('COMMIT');
       cursor.rows = rows;
@@ -183,8 +182,7 @@ export async function stageResumable(
     await client.query('BEGIN');
     await client.query('SET LOCAL synchronize_seqscans = off');
     await client.query(`DROP TABLE IF EXISTS ${t(staging)}`);
-    await client.query(`CREATE UNLOGGED TABLE ${t(staging)} (LIKE ${t(vv.tableName)} INCLUDING DEFAULTS)`);
-    await client.query(`ALTER TABLE ${t(staging)} DROP COLUMN "__ingestion_id", DROP COLUMN "__commit_seq"`);
+    await createStagingTable(client, store.schema, vv.tableName, staging, { unlogged: true });
     for (let c = 0; c < cursor.chunks; c++) {
       const table = t(chunkTable(ingestionId, c));
       await client.query(`INSERT INTO ${t(staging)} (${colList}) SELECT ${colList} FROM ${table}`);
