@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, loadConfig } from '@strata/sdk';
+import { strataEnv } from '../env.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,15 +88,12 @@ async function main() {
     }),
   });
   const client = strata.pool;
-  const env = {
-    ...process.env,
-    STRATA_CONFIG: '',
-    STRATA_PROJECT: 'bench',
-    STRATA_POSTGRES_URL: pgUrl,
-    STRATA_POSTGRES_SCHEMA: schema,
+  const env = strataEnv({
+    pgUrl,
+    schema,
+    taskQueue: `bench-p3-${stamp}`,
     STRATA_POSTGRES_VIEW_PARTITIONS: String(VIEW_PARTITIONS),
-    STRATA_TASK_QUEUE: `bench-p3-${stamp}`,
-  };
+  });
   let worker;
   try {
     // 1. plain COPY by psql into a plain table (no indexes, logged), same file.

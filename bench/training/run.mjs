@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connect, csvFastPathHeader, loadConfig, stageCsvFile } from '@strata/sdk';
+import { strataEnv } from '../env.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,10 +35,10 @@ const DIR = join(ROOT, `p4_${N}_${M}`);
 const SKIP_PG = process.argv.includes('--skip-postgres');
 // A hot standby of the stack's Postgres (`infra/stack.sh replica-up`): also times the join on it (offline.readUrl).
 const REPLICA_URL = process.env.STRATA_PG_REPLICA_URL;
-const WORKERS = Number(arg('workers', '2'));
+const WORKERS = Number(arg('workers', '2')); // 0: no workflow runs; else 1 worker, then `WORKERS` workers
 const REPEAT = Math.max(1, Number(arg('repeat', '1')));
 const PIN = !process.argv.includes('--no-pin') && cpus().length >= 2;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]; // 0: no workflow runs; else 1 worker, then `WORKERS` workers
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const feastPython = process.env.FEAST_PYTHON;
 const pgUrl = process.env.STRATA_POSTGRES_URL ?? 'postgres://strata@127.0.0.1:5433/strata';
 const stamp = Date.now().toString(36);
@@ -257,20 +258,17 @@ async function strataRun(anchor) {
       try {
         for (const n of WORKERS ? [1, WORKERS] : []) {
           const taskQueue = `p4_${stamp}_${n}`;
-          const env = {
-            ...process.env,
-            STRATA_CONFIG: '',
-            STRATA_PROJECT: 'bench',
-            STRATA_POSTGRES_URL: pgUrl,
-            STRATA_POSTGRES_SCHEMA: schema,
-            STRATA_TASK_QUEUE: taskQueue,
+          const env = strataEnv({
+            pgUrl,
+            schema,
+            taskQueue,
             STRATA_OFFLINE_ENGINE: 'columnar',
             STRATA_COLUMNAR_ROOT: root,
             STRATA_DUCKDB_THREADS: '1',
             // Pinned, a worker takes 2 activities at a time, so the 4 partitions spread 2 + 2 over two workers
             // instead of all going to whichever worker polls first; on one core, 2 at a time or 4 is the same work.
             ...(PIN ? { STRATA_WORKER_MAX_ACTIVITIES: '2' } : {}),
-          };
+          });
           // taskset execs the worker, so each child's pid is the worker's own.
           const procs = Array.from({ length: n }, (_v, i) =>
             PIN

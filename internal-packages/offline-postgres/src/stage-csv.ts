@@ -142,8 +142,12 @@ export async function stageCsvFile(
     await store.createStagingTable(client, vv, staging);
     const counter = new LineCounter(opts.onProgress);
     const check = new CsvCheckStream(checkColumns(vv, header));
+    // FREEZE (allowed: the table was created in this transaction, and no one can see it before it commits): the rows
+    // are written frozen and their pages marked all-visible, so the table is never written again for them: no hint
+    // bits set by its first scan (the attach's CHECK, the index build), no freezing by autovacuum later, which a big
+    // commit attached as its partition (immutable from then on) would otherwise get in full some day.
     const copy = client.query(
-      copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`),
+      copyFrom(`COPY ${t(staging)} (${header.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, FREEZE true)`),
     );
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), check, counter, copy);
     // Row count and event-time range without scanning the table again: COPY counts the rows it stored, and the check,
