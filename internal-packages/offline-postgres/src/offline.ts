@@ -268,8 +268,11 @@ export class OfflineStore {
       if (ms > maxTs) maxTs = ms;
     };
     try {
+      // Created and filled in one transaction: a crash or an error at any point leaves no table, and the COPY can
+      // store its rows frozen (see stage-csv.ts: no page of the table is written again for hint bits or freezing).
+      await client.query('BEGIN');
       await this.createStagingTable(client, vv, staging);
-      const stream = client.query(copyFrom(`COPY ${this.t(staging)} (${colList}) FROM STDIN WITH (FORMAT csv)`));
+      const stream = client.query(copyFrom(`COPY ${this.t(staging)} (${colList}) FROM STDIN WITH (FORMAT csv, FREEZE true)`));
       const encoded = async function* (this: OfflineStore) {
         for await (const batch of batches) {
           const copyCols = copyColumnsOf(vv, cols, batch);
@@ -294,9 +297,11 @@ export class OfflineStore {
         `UPDATE ${this.t('ingestions')} SET status = 'staged', row_count = $2, min_event_time = $3, max_event_time = $4 WHERE id = $1`,
         [ingestionId, rows, minE, maxE],
       );
+      await client.query('COMMIT');
       return { ingestionId, stagingTable: staging, rows, minEventTime: minE, maxEventTime: maxE };
     } catch (err) {
       const e = stagingError(err, opts.source);
+      await client.query('ROLLBACK').catch(() => {});
       await client.query(`DROP TABLE IF EXISTS ${this.t(staging)}`).catch(() => {});
       await this.pool
         .query(`UPDATE ${this.t('ingestions')} SET status = 'failed', staging_table = NULL, error = $2 WHERE id = $1`, [

@@ -170,7 +170,10 @@ export async function stageResumable(
       await client.query('BEGIN');
       await client.query(`DROP TABLE IF EXISTS ${table}`);
       await createStagingTable(client, store.schema, vv.tableName, chunkTable(ingestionId, cursor.chunks), { unlogged: true });
-      await pipeline(Readable.from(encoded()), client.query(copyFrom(`COPY ${table} (${colList}) FROM STDIN WITH (FORMAT csv)`)));
+      await pipeline(
+        Readable.from(encoded()),
+        client.query(copyFrom(`COPY ${table} (${colList}) FROM STDIN WITH (FORMAT csv, FREEZE true)`)),
+      );
       await client.query('COMMIT');
       cursor.rows = rows;
       cursor.chunks += 1;

@@ -97,24 +97,21 @@ describe('CSV fast path (bytes to COPY)', () => {
     expect(Number.isNaN(a[2].x)).toBe(true);
   });
 
-  it('writes the staged rows frozen, their pages all-visible (nothing to write again for them later)', async () => {
-    const rows = Array.from({ length: 5000 }, (_v, i) => `t,${i},2021-01-01T00:00:00Z,${i / 4},s${i}`).join('\n');
-    const staged = await stageCsvFile(store, vv, 'frozen', file('frozen.csv', `ok,user_id,ts,x,s\n${rows}\n`), [
-      'ok',
-      'user_id',
-      'ts',
-      'x',
-      's',
-    ]);
-    if (!staged) throw new Error('the clean file fell back to the slow path');
+  it('writes the staged rows frozen, their pages all-visible, on both paths (nothing to write again for them later)', async () => {
+    const text = `ok,user_id,ts,x,s\n${Array.from({ length: 5000 }, (_v, i) => `t,${i},2021-01-01T00:00:00Z,${i / 4},s${i}`).join('\n')}\n`;
+    const fast = await stageCsvFile(store, vv, 'frozen', file('frozen.csv', text), ['ok', 'user_id', 'ts', 'x', 's']);
+    if (!fast) throw new Error('the clean file fell back to the slow path');
+    const slow = await store.stage(vv, 'frozen-batch', [textBatch(text)]);
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
-    const { rows: vm } = await pool.query<{ pages: number; all_visible: number; all_frozen: number }>(
-      `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS pages, all_visible::int, all_frozen::int
-         FROM pg_visibility_map_summary($1::regclass)`,
-      [`"${fresh.schema}"."${staged.stagingTable}"`],
-    );
-    expect(vm[0]?.pages).toBeGreaterThan(1);
-    expect(vm[0]).toEqual({ pages: vm[0]?.pages, all_visible: vm[0]?.pages, all_frozen: vm[0]?.pages });
+    for (const table of [fast.stagingTable, slow.stagingTable]) {
+      const { rows: vm } = await pool.query<{ pages: number; all_visible: number; all_frozen: number }>(
+        `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS pages, all_visible::int, all_frozen::int
+           FROM pg_visibility_map_summary($1::regclass)`,
+        [`"${fresh.schema}"."${table}"`],
+      );
+      expect(vm[0]?.pages).toBeGreaterThan(1);
+      expect(vm[0]).toEqual({ pages: vm[0]?.pages, all_visible: vm[0]?.pages, all_frozen: vm[0]?.pages });
+    }
   });
 
   it("keeps the event-time range while checking, equal to Postgres' min and max of what it stored", async () => {
@@ -171,6 +168,6 @@ describe('CSV fast path (bytes to COPY)', () => {
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'stg_%'`,
       [fresh.schema],
     );
-    expect(left[0].n).toBe(4); // only 'fast', 'slow', 'frozen' and 'range' from the tests above
+    expect(left[0].n).toBe(5); // only 'fast', 'slow', 'frozen', 'frozen-batch' and 'range' from the tests above
   });
 });
