@@ -142,7 +142,14 @@ EOF
 
 random_cluster_id() {
   # A Kafka cluster id is 16 random bytes, base64url without padding (what StorageTool random-uuid prints).
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # Like Kafka's Uuid.randomUuid, draw again when it starts with '-': the format tool's argument parser would read
+  # such an id as an option and fail with "--cluster-id: expected one argument" (1 draw in 64).
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || break
+  done
+  printf '%s' "$id"
 }
 
 ready() {
