@@ -71,9 +71,10 @@ describe.skipIf(!existsSync(CLI_MAIN))('strata offline backfill', () => {
     expect(refused.stderr).toContain('backfill');
     const first = await runCli(withRoot, ['--json', 'offline', 'backfill']);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ commits: 2, rows: 2 });
+    // Files written now carry their facts (ADR 0018), so there are none to record.
+    expect(JSON.parse(first.stdout)).toEqual({ commits: 2, rows: 2, facts: 0 });
     const again = await runCli(withRoot, ['--json', 'offline', 'backfill']);
-    expect(JSON.parse(again.stdout)).toEqual({ commits: 0, rows: 0 });
+    expect(JSON.parse(again.stdout)).toEqual({ commits: 0, rows: 0, facts: 0 });
     for (const engine of ['postgres', 'columnar']) {
       const r = await runCli({ ...withRoot, STRATA_OFFLINE_ENGINE: engine }, [
         'get-historical',

@@ -3,10 +3,10 @@
  * with the Postgres commit log as the manifest (which files, which commit, committed when). Semantics are the
  * Postgres path's (docs/offline-store.md): same join keys; event time <= entity time and within the TTL; the latest
  * event time, then the latest created time (null oldest), then the later commit, then the later row of the commit's
- * input. A view's rows are first reduced to the winner of each (keys, event time), which makes the tie rule
- * independent of the entity row, so one ASOF JOIN per view picks the answer; the TTL is checked on the event time it
- * carries. The leakage option (rows known by the entity time) depends on the entity row, so it uses a range join
- * ranked per entity row instead.
+ * input. The tie rule does not depend on the entity row, so one ASOF JOIN per view picks the answer, ordering the
+ * rows by the whole rule (a struct key), or by the event time alone where the manifest proves no two rows share keys
+ * and event time (asofKey); the TTL is checked on the event time it carries. The leakage option (rows known by the
+ * entity time) depends on the entity row, so it uses a range join ranked per entity row instead.
  */
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,12 +24,14 @@ import {
   entityColumns,
   entityRowError,
   entityRowsCsv,
+  filesWithoutFacts,
   type HistoricalRequest,
   historicalColumns,
   labelColumns,
   type OfflineStore,
   outputName,
   planHistorical,
+  recordFileFacts,
   resolveAsOf,
   type ViewVersion,
   viewColumns,
@@ -40,7 +42,7 @@ import {
 } from '@strata/offline-postgres';
 import * as arrow from 'apache-arrow';
 import { Duck, type DuckOptions, duckType, lit, publish, q, removeQuietly } from './duck.js';
-import { ParquetCommitSink } from './sink.js';
+import { factsOf, ParquetCommitSink } from './sink.js';
 
 /** A training-set request, optionally with the entity rows as a Parquet file DuckDB reads itself (no JS pass). */
 export interface ColumnarRequest extends HistoricalRequest {
@@ -57,6 +59,31 @@ export interface Partition {
 function partitionCond(alias: string, keys: string[], p: Partition): string {
   const list = [...keys].sort().map((k) => `${alias}.${q(k)}`);
   return `hash(${list.join(', ')}) % ${Number(p.count)} = ${Number(p.index)}`;
+}
+
+/** How a view's rows are ordered for its ASOF JOIN (ColumnarEngine.asofKey). */
+export type AsofKey = { kind: 'time' } | { kind: 'packed'; bits: number } | { kind: 'struct' };
+
+/**
+ * True when the files prove that no two of their rows share join keys and event time: each file's own rows are so
+ * (its recorded facts), and their event-time ranges, taken in order, do not touch (an equal bound could hold a tie).
+ * A file without facts (written before they were recorded) proves nothing. Empty files are left out.
+ */
+export function tieFree(files: Pick<CommitFile, 'rows' | 'keyTimeUnique' | 'minEventUs' | 'maxEventUs'>[]): boolean {
+  const ranges: [bigint, bigint][] = [];
+  for (const f of files) {
+    if (f.keyTimeUnique !== true) return false;
+    if (f.minEventUs === null || f.maxEventUs === null) {
+      if (f.rows > 0) return false;
+      continue;
+    }
+    ranges.push([f.minEventUs, f.maxEventUs]);
+  }
+  ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (let i = 1; i < ranges.length; i++) {
+    if ((ranges[i] as [bigint, bigint])[0] <= (ranges[i - 1] as [bigint, bigint])[1]) return false;
+  }
+  return true;
 }
 
 interface TypedCol {
@@ -90,19 +117,31 @@ export class ColumnarEngine {
     this.duck.close();
   }
 
-  /** Writes the Parquet file of every commit that has none yet (commits made before the engine was configured). */
-  backfill(
+  /**
+   * Writes the Parquet file of every commit that has none yet (commits made before the engine was configured), then
+   * records the facts (CommitFileFacts) of files written before facts were kept, so their views can be joined on the
+   * event time alone. Idempotent.
+   */
+  async backfill(
     project: string,
     filter: { view?: string; version?: number } = {},
     onCommit?: (c: { commitSeq: number; view: string; rows: number }) => void,
-  ): Promise<{ commits: number; rows: number }> {
-    return backfillCommitFiles(
+  ): Promise<{ commits: number; rows: number; facts: number }> {
+    const written = await backfillCommitFiles(
       this.store,
       this.sink,
       { project, ...filter },
       (vv) => viewColumns(vv.spec, vv.joinKeys),
       onCommit,
     );
+    let facts = 0;
+    for (const f of await filesWithoutFacts(this.store.pool, this.store.schema, { project, ...filter })) {
+      const vv = await this.store.registry.getView(project, f.view, f.version);
+      const found = await this.duck.with((c) => factsOf(c, join(this.root, f.path), vv));
+      await recordFileFacts(this.store.pool, this.store.schema, f.commitSeq, found);
+      facts++;
+    }
+    return { ...written, facts };
   }
 
   // ---- sources ----------------------------------------------------------------------------------------------------
@@ -254,27 +293,37 @@ export class ColumnarEngine {
       const rank = [...(created ? [`v.${created} DESC NULLS LAST`] : []), 'v."__commit_seq" DESC', 'v."__ord" DESC'];
       const ttl = spec.ttlSeconds > 0 ? Number(spec.ttlSeconds) : 0;
       if (!req.dropCreatedAfterEntityTime) {
-        // One ASOF JOIN on the whole order (event time, created time with null oldest, commit, input position): the
-        // entity side is (its time, +inf, +inf, +inf), so the greatest feature tuple <= it is the latest event time
-        // <= the entity time and, among rows of that time, the winner of the tie rules.
-        // (commit, input position) as one BIGINT when both fit (checked on the files' statistics): a three-field
-        // key sorts and compares faster than four; else the four fields.
-        const created0 = created ? `coalesce(v.${created}, '-infinity'::TIMESTAMPTZ)` : `'-infinity'::TIMESTAMPTZ`;
-        const bits = await this.packBits(visible);
-        const order =
-          bits === undefined
-            ? {
-                feature: `'s': v."__commit_seq", 'o': v."__ord"`,
-                entity: `'s': ${MAX_BIGINT}::BIGINT, 'o': ${MAX_BIGINT}::BIGINT`,
-              }
-            : { feature: `'g': (v."__commit_seq" << ${bits}) + v."__ord"`, entity: `'g': ${MAX_BIGINT}::BIGINT` };
-        ctes.push(
-          `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')},
-             {'t': v.${ts}, 'c': ${created0}, ${order.feature}} AS "__z" FROM ${src} v)`,
-        );
-        joins.push(
-          `ASOF LEFT JOIN ${alias} ON ${keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ')} AND {'t': e."__ts", 'c': 'infinity'::TIMESTAMPTZ, ${order.entity}} >= ${alias}."__z"`,
-        );
+        const key = await this.asofKey(visible);
+        const on = keyList.map((k) => `e.${k} = ${alias}.${k}`).join(' AND ');
+        if (key.kind === 'time') {
+          // No two visible rows share (keys, event time) (asofKey), so there is never a tie to break: the greatest
+          // event time <= the entity time is the answer, and the ASOF JOIN compares one timestamp.
+          ctes.push(
+            `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')} FROM ${src} v)`,
+          );
+          joins.push(`ASOF LEFT JOIN ${alias} ON ${on} AND e."__ts" >= ${alias}."__t"`);
+        } else {
+          // One ASOF JOIN on the whole order (event time, created time with null oldest, commit, input position):
+          // the entity side is (its time, +inf, +inf, +inf), so the greatest feature tuple <= it is the latest event
+          // time <= the entity time and, among rows of that time, the winner of the tie rules.
+          // (commit, input position) as one BIGINT when both fit (checked on the files' statistics): a three-field
+          // key sorts and compares faster than four; else the four fields.
+          const created0 = created ? `coalesce(v.${created}, '-infinity'::TIMESTAMPTZ)` : `'-infinity'::TIMESTAMPTZ`;
+          const order =
+            key.kind === 'struct'
+              ? {
+                  feature: `'s': v."__commit_seq", 'o': v."__ord"`,
+                  entity: `'s': ${MAX_BIGINT}::BIGINT, 'o': ${MAX_BIGINT}::BIGINT`,
+                }
+              : { feature: `'g': (v."__commit_seq" << ${key.bits}) + v."__ord"`, entity: `'g': ${MAX_BIGINT}::BIGINT` };
+          ctes.push(
+            `${alias} AS (SELECT ${keyList.map((k) => `v.${k}`).join(', ')}, v.${ts} AS "__t", ${feats.join(', ')},
+               {'t': v.${ts}, 'c': ${created0}, ${order.feature}} AS "__z" FROM ${src} v)`,
+          );
+          joins.push(
+            `ASOF LEFT JOIN ${alias} ON ${on} AND {'t': e."__ts", 'c': 'infinity'::TIMESTAMPTZ, ${order.entity}} >= ${alias}."__z"`,
+          );
+        }
         const inTtl = ttl ? `${alias}."__t" >= e."__ts" - to_seconds(${ttl})` : undefined;
         s.features.forEach((f, j) => {
           const col = `${alias}.${q(`c${j}`)}`;
@@ -306,6 +355,42 @@ export class ColumnarEngine {
       }
     }
     return `WITH ${ctes.join(', ')} SELECT ${selects.join(', ')} FROM e ${joins.join(' ')} ORDER BY e."__row"`;
+  }
+
+  /**
+   * The ASOF key of a view's visible files. 'time' (the event time alone) when the manifest proves that no two rows
+   * share their join keys and event time: each file says so of its own rows (CommitFileFacts, written by the sink),
+   * and the files' event-time ranges are disjoint, so no pair can span two files either. Then the tie rules (created
+   * time, commit, input position) can never decide anything, and one timestamp gives the same rows. Otherwise the
+   * tie-breaking struct: 'packed' (commit and position in one BIGINT) when they fit, else 'struct'. Footers and the
+   * manifest only; no rows are read.
+   */
+  private async asofKey(files: CommitFile[]): Promise<AsofKey> {
+    if (tieFree(files)) return { kind: 'time' };
+    const bits = await this.packBits(files);
+    return bits === undefined ? { kind: 'struct' } : { kind: 'packed', bits };
+  }
+
+  /**
+   * How a training set would be joined, view by view: the commits it reads and the ASOF key (see asofKey), or
+   * 'range' for the leakage option's ranked range join. For checks and for people asking why a set is slow.
+   */
+  async explainTrainingSet(
+    req: HistoricalRequest,
+  ): Promise<{ view: string; version: number; commits: number[]; key: AsofKey['kind'] | 'range' }[]> {
+    const out = [];
+    for (const s of req.selections) {
+      const files = await this.files(s.view, () => true);
+      const pin = this.pinOf(req, files);
+      const visible = files.filter((f) => f.commitSeq <= pin);
+      out.push({
+        view: s.view.name,
+        version: s.view.version,
+        commits: visible.map((f) => f.commitSeq),
+        key: req.dropCreatedAfterEntityTime ? ('range' as const) : (await this.asofKey(visible)).kind,
+      });
+    }
+    return out;
   }
 
   /**

@@ -1,3 +1,3 @@
-export { type ColumnarRequest, ColumnarEngine, type Partition } from './engine.js';
+export { type AsofKey, type ColumnarRequest, ColumnarEngine, type Partition, tieFree } from './engine.js';
 export { Duck, type DuckOptions, duckType } from './duck.js';
 export { commitPath, ParquetCommitSink } from './sink.js';

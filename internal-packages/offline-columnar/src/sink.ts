@@ -8,8 +8,16 @@ import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { StrataError, type ValueTypeName } from '@strata/core';
-import type { CommitExport, CommitFileSink, ExportColumn } from '@strata/offline-postgres';
+import type {
+  CommitExport,
+  CommitFileFacts,
+  CommitFileSink,
+  ExportColumn,
+  ViewVersion,
+  WrittenCommitFile,
+} from '@strata/offline-postgres';
 import { Duck, duckType, lit, publish, q, removeQuietly } from './duck.js';
 
 let tmpCounter = 0;
@@ -42,6 +50,29 @@ function fromText(col: ExportColumn, c: string): string {
   }
 }
 
+/**
+ * Whether the written file has two rows with the same join keys and event time, and its event-time range: read from
+ * the file (only those columns): by the sink before it publishes the file, or by a backfill for an older file. A null
+ * key counts as a value here, which can only make the answer more cautious.
+ */
+export async function factsOf(c: DuckDBConnection, file: string, vv: ViewVersion): Promise<CommitFileFacts> {
+  const keys = vv.joinKeys.map((k) => q(k.name));
+  const ts = q(vv.spec.timestampField);
+  const src = `read_parquet(${lit(file)})`;
+  const [row] = (
+    await c.runAndReadAll(
+      `SELECT NOT EXISTS (SELECT 1 FROM ${src} GROUP BY ${[...keys, ts].join(', ')} HAVING count(*) > 1),
+         CAST(epoch_us(min(${ts})) AS VARCHAR), CAST(epoch_us(max(${ts})) AS VARCHAR) FROM ${src}`,
+    )
+  ).getRowsJS();
+  const [unique, min, max] = row ?? [];
+  return {
+    keyTimeUnique: unique === true,
+    minEventUs: min === null || min === undefined ? null : String(min),
+    maxEventUs: max === null || max === undefined ? null : String(max),
+  };
+}
+
 export class ParquetCommitSink implements CommitFileSink {
   constructor(readonly duck: Duck) {}
 
@@ -49,7 +80,7 @@ export class ParquetCommitSink implements CommitFileSink {
     return new ParquetCommitSink(new Duck(root));
   }
 
-  async write(x: CommitExport): Promise<{ path: string; rows: number; bytes: number }> {
+  async write(x: CommitExport): Promise<WrittenCommitFile> {
     const rel = commitPath(x.view.project, x.view.name, x.view.version, x.commitSeq);
     const final = join(this.duck.root, rel);
     const stem = join(this.duck.tmpDir, `commit-${x.commitSeq}-${process.pid}-${++tmpCounter}`);
@@ -64,16 +95,16 @@ export class ParquetCommitSink implements CommitFileSink {
         `CAST(${Number(x.commitSeq)} AS BIGINT) AS "__commit_seq"`,
         `${lit(x.ingestionId)} AS "__ingestion_id"`,
       ];
-      const rows = await this.duck.with(async (c) => {
+      const { rows, facts } = await this.duck.with(async (c) => {
         const r = await c.run(
           `COPY (SELECT ${select.join(', ')} FROM read_csv(${lit(csv)}, header = false, auto_detect = false, delim = ',',
              quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, columns = {${cols}}))
            TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
         );
-        return r.rowsChanged;
+        return { rows: r.rowsChanged, facts: await factsOf(c, tmp, x.view) };
       });
       await publish(tmp, final);
-      return { path: rel, rows, bytes: (await stat(final)).size };
+      return { path: rel, rows, bytes: (await stat(final)).size, facts };
     } catch (err) {
       await removeQuietly(tmp);
       if (err instanceof StrataError) throw err;

@@ -80,11 +80,15 @@ export {
   backfillCommitFiles,
   type CommitExport,
   type CommitFile,
+  type CommitFileFacts,
   type CommitFileSink,
   commitFiles,
   commitsWithoutFiles,
   type ExportColumn,
   exportCommit,
+  filesWithoutFacts,
+  recordFileFacts,
+  type WrittenCommitFile,
 } from './manifest.js';
 export { assertReadOnlyQuery, type ReadOnlyOptions, withReadOnly } from './readonly.js';
 export {

@@ -33,9 +33,28 @@ export interface CommitExport {
   csv: Readable;
 }
 
+/**
+ * What a sink learnt of a commit's rows while writing its file, kept in the manifest so that readers can plan
+ * without opening files. Optional: a sink that does not know leaves them out (readers then assume the worst).
+ */
+export interface CommitFileFacts {
+  /** True when no two rows share their join keys and event time (so no tie rule can ever be needed inside it). */
+  keyTimeUnique: boolean;
+  /** The least and greatest event time, integer microseconds since the epoch (decimal text; null: no rows). */
+  minEventUs: string | null;
+  maxEventUs: string | null;
+}
+
+export interface WrittenCommitFile {
+  path: string;
+  rows: number;
+  bytes: number;
+  facts?: CommitFileFacts;
+}
+
 /** Writes one commit's rows as an immutable file. Nothing may be visible under the returned path until it is whole. */
 export interface CommitFileSink {
-  write(commit: CommitExport): Promise<{ path: string; rows: number; bytes: number }>;
+  write(commit: CommitExport): Promise<WrittenCommitFile>;
   /** Removes a file written for a commit whose transaction then failed. */
   discard(path: string): Promise<void>;
 }
@@ -48,6 +67,10 @@ export interface CommitFile {
   rows: number;
   bytes: number;
   committedAt: Date;
+  /** What the sink recorded (CommitFileFacts); null when unknown (no file, or a file written before facts were kept). */
+  keyTimeUnique: boolean | null;
+  minEventUs: bigint | null;
+  maxEventUs: bigint | null;
 }
 
 function textOf(t: ValueTypeName): ExportColumn['text'] {
@@ -92,7 +115,7 @@ export async function exportCommit(
   commit: { seq: number; ingestionId: string },
   sink: CommitFileSink,
   viewCols: { name: string; valueType: ValueTypeName }[],
-): Promise<{ path: string; rows: number; bytes: number }> {
+): Promise<WrittenCommitFile> {
   const columns: ExportColumn[] = [
     ...viewCols.map((c) => ({ name: c.name, valueType: c.valueType, text: textOf(c.valueType) })),
     { name: '__ord', valueType: 'INT64', text: 'plain' },
@@ -112,9 +135,22 @@ export async function exportCommit(
   );
   const out = await sink.write({ view: vv, commitSeq: commit.seq, ingestionId: commit.ingestionId, columns, csv });
   await client.query(
-    `INSERT INTO ${qualified(schema, 'commit_files')} (commit_seq, project, view, version, ingestion_id, path, rows, bytes)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-    [commit.seq, vv.project, vv.name, vv.version, commit.ingestionId, out.path, out.rows, out.bytes],
+    `INSERT INTO ${qualified(schema, 'commit_files')}
+       (commit_seq, project, view, version, ingestion_id, path, rows, bytes, key_time_unique, min_event_us, max_event_us)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+    [
+      commit.seq,
+      vv.project,
+      vv.name,
+      vv.version,
+      commit.ingestionId,
+      out.path,
+      out.rows,
+      out.bytes,
+      out.facts?.keyTimeUnique ?? null,
+      out.facts?.minEventUs ?? null,
+      out.facts?.maxEventUs ?? null,
+    ],
   );
   return out;
 }
@@ -125,7 +161,8 @@ export async function exportCommit(
  */
 export async function commitFiles(pool: Pool, schema: string, vv: ViewVersion): Promise<CommitFile[]> {
   const { rows } = await pool.query(
-    `SELECT i.commit_seq, i.id, f.path, COALESCE(f.rows, i.row_count) AS rows, COALESCE(f.bytes, 0) AS bytes, i.committed_at
+    `SELECT i.commit_seq, i.id, f.path, COALESCE(f.rows, i.row_count) AS rows, COALESCE(f.bytes, 0) AS bytes, i.committed_at,
+       f.key_time_unique, f.min_event_us, f.max_event_us
      FROM ${qualified(schema, 'ingestions')} i LEFT JOIN ${qualified(schema, 'commit_files')} f ON f.commit_seq = i.commit_seq
      WHERE i.project = $1 AND i.view = $2 AND i.version = $3 AND i.status = 'committed'
      ORDER BY i.commit_seq`,
@@ -138,6 +175,9 @@ export async function commitFiles(pool: Pool, schema: string, vv: ViewVersion): 
     rows: Number(r.rows),
     bytes: Number(r.bytes),
     committedAt: r.committed_at,
+    keyTimeUnique: r.key_time_unique ?? null,
+    minEventUs: r.min_event_us === null || r.min_event_us === undefined ? null : BigInt(r.min_event_us),
+    maxEventUs: r.max_event_us === null || r.max_event_us === undefined ? null : BigInt(r.max_event_us),
   }));
 }
 
@@ -156,6 +196,30 @@ export async function commitsWithoutFiles(
     [filter.project, filter.view ?? null, filter.version ?? null],
   );
   return rows.map((r) => ({ commitSeq: Number(r.commit_seq), ingestionId: r.id, view: r.view, version: r.version }));
+}
+
+/** Columnar files of a project (or one view version) written before their facts were kept (CommitFileFacts). */
+export async function filesWithoutFacts(
+  pool: Pool,
+  schema: string,
+  filter: { project: string; view?: string; version?: number },
+): Promise<{ commitSeq: number; view: string; version: number; path: string }[]> {
+  const { rows } = await pool.query(
+    `SELECT commit_seq, view, version, path FROM ${qualified(schema, 'commit_files')}
+     WHERE project = $1 AND ($2::text IS NULL OR view = $2) AND ($3::int IS NULL OR version = $3) AND key_time_unique IS NULL
+     ORDER BY commit_seq`,
+    [filter.project, filter.view ?? null, filter.version ?? null],
+  );
+  return rows.map((r) => ({ commitSeq: Number(r.commit_seq), view: r.view, version: r.version, path: r.path }));
+}
+
+/** Records the facts of a file that had none (files are immutable, so facts read later are the file's own). */
+export async function recordFileFacts(pool: Pool, schema: string, commitSeq: number, facts: CommitFileFacts): Promise<void> {
+  await pool.query(
+    `UPDATE ${qualified(schema, 'commit_files')} SET key_time_unique = $2, min_event_us = $3, max_event_us = $4
+     WHERE commit_seq = $1 AND key_time_unique IS NULL`,
+    [commitSeq, facts.keyTimeUnique, facts.minEventUs, facts.maxEventUs],
+  );
 }
 
 /**

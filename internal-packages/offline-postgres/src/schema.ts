@@ -61,6 +61,9 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       commit_seq bigint PRIMARY KEY, project text NOT NULL, view text NOT NULL, version integer NOT NULL,
       ingestion_id text NOT NULL, path text NOT NULL, rows bigint NOT NULL, bytes bigint NOT NULL,
       written_at timestamptz NOT NULL DEFAULT now())`);
+    // What the sink learnt of the rows (CommitFileFacts): lets the columnar engine prove a training set has no ties.
+    await c.query(`ALTER TABLE ${s}.commit_files ADD COLUMN IF NOT EXISTS key_time_unique boolean,
+      ADD COLUMN IF NOT EXISTS min_event_us bigint, ADD COLUMN IF NOT EXISTS max_event_us bigint`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.project_extras (
       project text NOT NULL, source text NOT NULL, extras jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (project, source))`);

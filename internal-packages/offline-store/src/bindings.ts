@@ -29,7 +29,7 @@ export class PostgresOfflineStore implements OfflineStore {
     readonly columnar?: ColumnarEngine,
   ) {}
 
-  /** Writes the Parquet file of every commit made before columnar copies were on (idempotent). */
+  /** Writes the Parquet file of every commit made before columnar copies were on, and older files' facts (idempotent). */
   backfill(project: string, filter: { view?: string; version?: number } = {}) {
     if (!this.columnar) {
       throw new StrataError('CONFIG', 'no columnar root is configured, so there is nothing to backfill', {

@@ -253,8 +253,8 @@ describe('commits, their Parquet files and the manifest', () => {
     const err = await conf.training(conf.binding('columnar'), req).catch((e) => e);
     expect(err.code).toBe('INVALID_INPUT');
     expect(err.hint).toContain('backfill');
-    expect(await conf.columnar.backfill('p', { view: 'old' })).toEqual({ commits: 2, rows: 3 });
-    expect(await conf.columnar.backfill('p', { view: 'old' })).toEqual({ commits: 0, rows: 0 });
+    expect(await conf.columnar.backfill('p', { view: 'old' })).toEqual({ commits: 2, rows: 3, facts: 0 });
+    expect(await conf.columnar.backfill('p', { view: 'old' })).toEqual({ commits: 0, rows: 0, facts: 0 });
     const a = await conf.training(conf.binding('postgres-lateral'), req);
     const b = await conf.training(conf.binding('columnar'), req);
     expect(b.getChild('x')?.toArray()).toEqual(new Float64Array([12, 11]));

@@ -402,6 +402,70 @@ describe.each(VIEW_LAYOUTS)('point-in-time joins against the naive reference (vi
       }
     });
 
+    it('joins on the event time alone only where the manifest proves there is no tie, and answers the same', async () => {
+      const engine = ctx.conf.columnar.columnar;
+      const req = (views: ViewVersion[], extra: Partial<HistoricalRequest> = {}): HistoricalRequest => ({
+        entityTable: entityTable([
+          { user_id: 1, promo_id: 'a', ts: BASE + 3 * H },
+          { user_id: 1, promo_id: 'b', ts: BASE + 2 * H },
+          { user_id: 2, promo_id: 'a', ts: BASE + 4 * H },
+        ]),
+        timestampColumn: 'event_timestamp',
+        selections: views.map((v) => ({ view: v, features: v.spec.features })),
+        fullFeatureNames: true,
+        ...extra,
+      });
+      const plan = await engine.explainTrainingSet(req([va, vb, vc]));
+      const keyOf = (name: string, p = plan) => p.find((x) => x.view === name)?.key;
+      // va: its second commit repeats (user 1, t3) of the first; vb: one commit holds (1, 'a', t2) twice (created
+      // times differ); vc: one commit of unique rows.
+      expect([keyOf('va'), keyOf('vb'), keyOf('vc')]).toEqual(['packed', 'packed', 'time']);
+      // As of va's first commit, its visible rows have no tie: the event time alone.
+      const firstVa = plan.find((x) => x.view === 'va')?.commits[0] as number;
+      const pinned = await engine.explainTrainingSet(req([va], { asOfCommitSeq: firstVa }));
+      expect(pinned).toEqual([{ view: 'va', version: va.version, commits: [firstVa], key: 'time' }]);
+      expect((await engine.explainTrainingSet(req([vc], { dropCreatedAfterEntityTime: true })))[0]?.key).toBe('range');
+      // What the sink recorded, in the manifest.
+      const { rows } = await ctx.pool.query(
+        `SELECT f.view, f.key_time_unique, f.min_event_us::text AS lo, f.max_event_us::text AS hi
+         FROM "${ctx.fresh.schema}".commit_files f WHERE f.project = $1 ORDER BY f.commit_seq`,
+        [project],
+      );
+      const us = (h: number) => String(BigInt(BASE + h * H) * 1000n);
+      expect(rows.slice(0, 5)).toEqual([
+        { view: 'va', key_time_unique: true, lo: us(1), hi: us(3) },
+        { view: 'va', key_time_unique: true, lo: us(3), hi: us(3) },
+        { view: 'vb', key_time_unique: false, lo: us(2), hi: us(2) },
+        { view: 'vb', key_time_unique: true, lo: us(2), hi: us(2) },
+        { view: 'vc', key_time_unique: true, lo: us(0), hi: us(0) },
+      ]);
+      // Both key forms give every binding's answer (the randomized cases above cover both at length).
+      for (const out of await run(
+        [
+          { user_id: 1, promo_id: 'a', ts: BASE + 3 * H },
+          { user_id: 2, promo_id: 'a', ts: BASE + 4 * H },
+          { user_id: 2, promo_id: 'b', ts: BASE + 4 * H },
+        ],
+        [va, vc],
+      )) {
+        expect(columnValues(out, 'va__f')).toEqual([3.5, null, null]);
+        expect(columnValues(out, 'vc__s')).toEqual(['promo-a', 'promo-a', null]);
+      }
+      for (const out of await run([{ user_id: 1, promo_id: 'a', ts: BASE + 3 * H }], [va], { asOfCommitSeq: firstVa })) {
+        expect(columnValues(out, 'va__f')).toEqual([3]);
+      }
+      // A file written before facts were kept proves nothing; a backfill reads its facts from the file.
+      await ctx.pool.query(
+        `UPDATE "${ctx.fresh.schema}".commit_files SET key_time_unique = NULL, min_event_us = NULL, max_event_us = NULL
+         WHERE project = $1 AND view = 'vc'`,
+        [project],
+      );
+      expect(keyOf('vc', await engine.explainTrainingSet(req([vc])))).toBe('packed');
+      expect(await engine.backfill(project)).toEqual({ commits: 0, rows: 0, facts: 1 });
+      expect(keyOf('vc', await engine.explainTrainingSet(req([vc])))).toBe('time');
+      expect(await engine.backfill(project)).toEqual({ commits: 0, rows: 0, facts: 0 });
+    });
+
     it('keeps a row exactly at the TTL boundary and drops one a millisecond past it', async () => {
       for (const out of await run(
         [

@@ -80,8 +80,14 @@ export interface OfflineStore {
   /** Views whose watermark is above 0 (something was materialized), by project and view. */
   materializedViews(): Promise<{ project: string; view: string }[]>;
 
-  /** Writes the columnar file of every commit that has none yet (idempotent); CONFIG error without a columnar root. */
-  backfill(project: string, filter?: { view?: string; version?: number }): Promise<{ commits: number; rows: number }>;
+  /**
+   * Writes the columnar file of every commit that has none yet, and records the facts of files written before facts
+   * were kept (`facts`: how many); idempotent. CONFIG error without a columnar root.
+   */
+  backfill(
+    project: string,
+    filter?: { view?: string; version?: number },
+  ): Promise<{ commits: number; rows: number; facts: number }>;
 
   close(): Promise<void>;
 }

@@ -1031,9 +1031,10 @@ export class Strata implements StrataClient {
 
   /**
    * Writes the Parquet file of every commit of this project that has none (commits made before a columnar root was
-   * configured); idempotent. Needs offline.columnarRoot.
+   * configured), and records the facts of files written before they were kept (`facts`, ADR 0018); idempotent. Needs
+   * offline.columnarRoot.
    */
-  backfillColumnar(opts: { view?: string; version?: number } = {}): Promise<{ commits: number; rows: number }> {
+  backfillColumnar(opts: { view?: string; version?: number } = {}): Promise<{ commits: number; rows: number; facts: number }> {
     return this.store.backfill(this.project, opts);
   }
 
