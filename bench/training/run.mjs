@@ -6,8 +6,9 @@
 // Usage (after `pnpm build`; env from `bash infra/stack.sh env`; Feast's venv outside the repo, see bench/README.md):
 //   [FEAST_PYTHON=<venv>/bin/python] node bench/training/run.mjs [--entities 1000000] [--feature-rows 10000000]
 //     [--feast-entities N] [--dir /tmp/strata-bench] [--skip-postgres] [--workers 0] [--repeat N] [--no-pin]
-// --repeat N: the columnar engine and the DuckDB anchor N times each, alternating, on the data loaded once, then the
-// workflow on 1 and on 2 workers N times each, alternating (medians).
+// --repeat N: the columnar engine and the DuckDB anchor N times each, alternating, on the data loaded once (each round
+// also the columnar engine on its tie-breaking key, ADR 0018), then the workflow on 1 and on 2 workers N times each,
+// alternating (medians).
 // Worker processes run with one DuckDB thread each and, unless --no-pin, each is pinned to a CPU of its own
 // (`taskset -c i`), as pods with a 1-CPU limit would be: 1 worker has one core, 2 workers two. Unpinned, one worker
 // already runs its 4 partitions at once on every core of a small machine, so a second process adds no core.
@@ -242,14 +243,29 @@ async function strataRun(anchor) {
     }
     const columnar = await connect({ config: cfg('columnar') });
     try {
-      // Alternating with the anchor: columnar, DuckDB, columnar, DuckDB, ... (medians reported).
+      // Alternating with the anchor: columnar, DuckDB, columnar, DuckDB, ... (medians reported). Each round also
+      // times the columnar join on its tie-breaking key: the commit files' facts (ADR 0018) are cleared, so the engine
+      // can no longer prove the data tie-free, then recorded again from the files by a backfill (that is timed too).
       const runs = [];
+      const tieBreak = [];
+      const facts = [];
+      const clearFacts = () =>
+        strata.pool.query(`UPDATE "${schema}".commit_files SET key_time_unique = NULL, min_event_us = NULL, max_event_us = NULL`);
       for (let r = 0; r < REPEAT; r++) {
         await timed('columnar', (out) => columnar.writeHistoricalFeatures({ ...request, out }));
         runs.push(results.columnar.seconds);
         await anchor.once();
+        await clearFacts();
+        await timed('columnar_tie_break_key', (out) => columnar.writeHistoricalFeatures({ ...request, out }));
+        tieBreak.push(results.columnar_tie_break_key.seconds);
+        const tf = process.hrtime.bigint();
+        const b = await columnar.backfillColumnar();
+        facts.push(Number(process.hrtime.bigint() - tf) / 1e9);
+        if (b.facts !== VIEWS.length) throw new Error(`expected the facts of ${VIEWS.length} files again, got ${b.facts}`);
       }
       results.columnar = { ...results.columnar, seconds: median(runs), runs };
+      results.columnar_tie_break_key = { ...results.columnar_tie_break_key, seconds: median(tieBreak), runs: tieBreak };
+      results.factsOfAllFilesSeconds = { seconds: median(facts), runs: facts };
       // Worker processes (the built apps/worker), one DuckDB thread each so the count of processes is what varies:
       // a pool of 1 and a pool of `WORKERS`, each on its own task queue, started before any timing; then the
       // workflow runs on each pool in turn, REPEAT times (medians), so both see the same machine.
@@ -356,6 +372,10 @@ async function main() {
         columnarOverDuckdbPairMedian: strata.columnar?.runs
           ? +median(strata.columnar.runs.map((c, i) => c / duck.runs[i])).toFixed(2)
           : null,
+        // The same engine on the tie-breaking struct key (facts cleared) over the event-time key, per round.
+        tieBreakKeyOverTimeKeyPairs: strata.columnar_tie_break_key?.runs?.map(
+          (t, i) => +(t / strata.columnar.runs[i]).toFixed(2),
+        ),
         postgresOverDuckdb: ratio(strata.postgres, duck),
         postgresOverColumnar: ratio(strata.postgres, strata.columnar),
         inlineOverCopy: ratio(strata.postgres_inline, strata.postgres),
